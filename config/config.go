@@ -1,0 +1,334 @@
+// Package config loads the service's one typed Config with viper:
+// defaults < optional config file < TYPEDAPI_* environment (plus PORT, as
+// Cloud Run sets it). Every value is checked at load; a bad one is reported
+// as one line naming the key, the value given and what is allowed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix starts every environment variable the service reads.
+const EnvPrefix = "TYPEDAPI"
+
+// Config is everything the service can be told at start-up.
+type Config struct {
+	Host string // interface to listen on; "" means all
+	Port int    // TCP port; PORT (Cloud Run) is honoured too
+
+	LogLevel  slog.Level
+	LogFormat string // json | text
+
+	BodyLimit         int64 // bytes a request body may have
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownGrace     time.Duration // how long in-flight requests may finish after SIGTERM
+
+	BasePath    string   // mount prefix stripped from every request, e.g. /shop
+	CORSOrigins []string // exact origins allowed cross-origin; none by default
+
+	Store            string // memory | dynamodb
+	DynamoDBTable    string
+	DynamoDBRegion   string
+	DynamoDBEndpoint string // override for DynamoDB Local
+
+	IdempotencyTTL time.Duration
+	CursorSecret   string // signs list cursors; set it so cursors survive restarts and cannot be forged
+}
+
+// Addr is the listen address for net/http.
+func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
+
+// defaults are the values used when neither the file nor the environment
+// sets a key. Their keys are also the complete list of known keys.
+var defaults = map[string]any{
+	"host":                "",
+	"port":                8080,
+	"log_level":           "info",
+	"log_format":          "json",
+	"body_limit":          1 << 20,
+	"read_header_timeout": "5s",
+	"read_timeout":        "30s",
+	"write_timeout":       "30s",
+	"idle_timeout":        "120s",
+	"shutdown_grace":      "15s",
+	"base_path":           "",
+	"cors_origins":        "",
+	"store":               "memory",
+	"dynamodb_table":      "typedapi-items",
+	"dynamodb_region":     "",
+	"dynamodb_endpoint":   "",
+	"idempotency_ttl":     "24h",
+	"cursor_secret":       "",
+}
+
+// secretKeys are never printed by Redacted.
+var secretKeys = []string{"cursor_secret"}
+
+// Error is a configuration value that is not allowed.
+type Error struct {
+	Key     string // as written in a config file
+	Value   string // what was given
+	Allowed string // what would have been accepted
+}
+
+func (e *Error) Error() string {
+	value := e.Value
+	if slices.Contains(secretKeys, e.Key) {
+		value = "<redacted>"
+	}
+	return fmt.Sprintf("config: %s (env %s) = %q is not allowed: %s", e.Key, EnvName(e.Key), value, e.Allowed)
+}
+
+// EnvName is the environment variable that sets key.
+func EnvName(key string) string { return EnvPrefix + "_" + strings.ToUpper(key) }
+
+// Load reads the configuration. file may be "" (then TYPEDAPI_CONFIG is
+// consulted); getenv is the process environment, passed in for tests.
+func Load(file string, getenv func(string) string) (Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	if file == "" {
+		file = getenv(EnvPrefix + "_CONFIG")
+	}
+	if file != "" {
+		if err := readFile(v, file); err != nil {
+			return Config{}, err
+		}
+	}
+	// Environment last: viper's own env lookup reads os.Getenv, so the
+	// values are copied from getenv explicitly to keep Load testable.
+	for k := range defaults {
+		if val, ok := lookup(getenv, EnvName(k)); ok {
+			v.Set(k, val)
+		}
+	}
+	if _, set := lookup(getenv, EnvName("port")); !set {
+		if val, ok := lookup(getenv, "PORT"); ok {
+			v.Set("port", val)
+		}
+	}
+	return parse(v)
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	val := getenv(name)
+	return val, val != ""
+}
+
+// readFile merges a YAML, JSON or TOML file and rejects keys it does not
+// know, so a typo does not silently fall back to a default.
+func readFile(v *viper.Viper, file string) error {
+	ext := strings.TrimPrefix(filepath.Ext(file), ".")
+	if !slices.Contains([]string{"yaml", "yml", "json", "toml"}, ext) {
+		return &Error{Key: "config", Value: file, Allowed: "a .yaml, .yml, .json or .toml file"}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("config: cannot read config file: %w", err)
+	}
+	defer f.Close()
+	fileOnly := viper.New()
+	fileOnly.SetConfigType(ext)
+	if err := fileOnly.ReadConfig(f); err != nil {
+		return fmt.Errorf("config: %s is not valid %s: %w", file, ext, err)
+	}
+	for _, k := range fileOnly.AllKeys() {
+		if _, known := defaults[k]; !known {
+			return &Error{Key: k, Value: fmt.Sprint(fileOnly.Get(k)), Allowed: "a known key (" + strings.Join(knownKeys(), ", ") + ")"}
+		}
+		v.Set(k, fileOnly.Get(k))
+	}
+	return nil
+}
+
+func knownKeys() []string {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// parse turns the merged raw values into a checked Config; the first bad
+// value is the error.
+func parse(v *viper.Viper) (Config, error) {
+	p := parser{v: v}
+	c := Config{
+		Host:              p.str("host"),
+		Port:              int(p.integer("port", 1, 65535)),
+		LogLevel:          p.level("log_level"),
+		LogFormat:         p.oneOf("log_format", "json", "text"),
+		BodyLimit:         p.integer("body_limit", 1024, 64<<20),
+		ReadHeaderTimeout: p.duration("read_header_timeout", time.Second, 5*time.Minute),
+		ReadTimeout:       p.duration("read_timeout", time.Second, time.Hour),
+		WriteTimeout:      p.duration("write_timeout", time.Second, time.Hour),
+		IdleTimeout:       p.duration("idle_timeout", time.Second, time.Hour),
+		ShutdownGrace:     p.duration("shutdown_grace", 0, 10*time.Minute),
+		BasePath:          p.basePath("base_path"),
+		CORSOrigins:       p.origins("cors_origins"),
+		Store:             p.oneOf("store", "memory", "dynamodb"),
+		DynamoDBTable:     p.tableName("dynamodb_table"),
+		DynamoDBRegion:    p.str("dynamodb_region"),
+		DynamoDBEndpoint:  p.endpoint("dynamodb_endpoint"),
+		IdempotencyTTL:    p.duration("idempotency_ttl", time.Minute, 7*24*time.Hour),
+		CursorSecret:      p.str("cursor_secret"),
+	}
+	return c, p.err
+}
+
+// parser reads keys off v and keeps the first error; later reads are no-ops.
+type parser struct {
+	v   *viper.Viper
+	err error
+}
+
+func (p *parser) raw(key string) string {
+	switch val := p.v.Get(key).(type) {
+	case []any:
+		parts := make([]string, len(val))
+		for i, e := range val {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ",")
+	default:
+		return strings.TrimSpace(fmt.Sprint(val))
+	}
+}
+
+func (p *parser) fail(key, value, allowed string) {
+	if p.err == nil {
+		p.err = &Error{Key: key, Value: value, Allowed: allowed}
+	}
+}
+
+func (p *parser) str(key string) string { return p.raw(key) }
+
+func (p *parser) integer(key string, lo, hi int64) int64 {
+	s := p.raw(key)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < lo || n > hi {
+		p.fail(key, s, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+	}
+	return n
+}
+
+func (p *parser) duration(key string, lo, hi time.Duration) time.Duration {
+	s := p.raw(key)
+	d, err := time.ParseDuration(s)
+	if err != nil || d < lo || d > hi {
+		p.fail(key, s, fmt.Sprintf("a duration such as 30s or 2m, from %s to %s", lo, hi))
+	}
+	return d
+}
+
+func (p *parser) oneOf(key string, allowed ...string) string {
+	s := strings.ToLower(p.raw(key))
+	if !slices.Contains(allowed, s) {
+		p.fail(key, p.raw(key), "one of "+strings.Join(allowed, ", "))
+	}
+	return s
+}
+
+func (p *parser) level(key string) slog.Level {
+	s := p.oneOf(key, "debug", "info", "warn", "error")
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+
+func (p *parser) basePath(key string) string {
+	s := p.raw(key)
+	if s == "" || s == "/" {
+		return ""
+	}
+	clean := "/" + strings.Trim(s, "/")
+	if !strings.HasPrefix(s, "/") || strings.ContainsAny(s, "?#%{} ") || strings.Contains(clean, "//") || strings.Contains(clean, "/.") {
+		p.fail(key, s, "a path such as /shop or /api/v2 (leading slash; no query, braces, dot segments or spaces)")
+	}
+	return clean
+}
+
+func (p *parser) origins(key string) []string {
+	s := p.raw(key)
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		o = strings.TrimSpace(o)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			p.fail(key, o, "a comma-separated list of exact origins such as https://app.example.com (scheme and host, no path, no wildcard)")
+			return nil
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (p *parser) endpoint(key string) string {
+	s := p.raw(key)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.fail(key, s, "an http(s) URL such as http://127.0.0.1:8000, or empty for the AWS default")
+	}
+	return s
+}
+
+func (p *parser) tableName(key string) string {
+	s := p.raw(key)
+	ok := len(s) >= 3 && len(s) <= 255
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			ok = false
+		}
+	}
+	if !ok {
+		p.fail(key, s, "3 to 255 characters of a-z, A-Z, 0-9, _, - and .")
+	}
+	return s
+}
+
+// Redacted lists every setting for a start-up log line, with secrets hidden.
+func (c Config) Redacted() []any {
+	secret := ""
+	if c.CursorSecret != "" {
+		secret = "<redacted>"
+	}
+	return []any{
+		"host", c.Host, "port", c.Port, "log_level", c.LogLevel.String(), "log_format", c.LogFormat,
+		"body_limit", c.BodyLimit, "read_header_timeout", c.ReadHeaderTimeout.String(),
+		"read_timeout", c.ReadTimeout.String(), "write_timeout", c.WriteTimeout.String(),
+		"idle_timeout", c.IdleTimeout.String(), "shutdown_grace", c.ShutdownGrace.String(),
+		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "store", c.Store,
+		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
+		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
+		"cursor_secret", secret,
+	}
+}
+
+// IsConfigError reports whether err is a bad configuration value.
+func IsConfigError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}
