@@ -1,0 +1,15 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/typedapi/typedapi/operations"
+	"github.com/typedapi/typedapi/store/memory"
+	"github.com/typedapi/typedapi/store/storetest"
+)
+
+var _ operations.Store = (*memory.Store)(nil)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New() })
+}
