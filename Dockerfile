@@ -1,0 +1,30 @@
+# typedapi: one static binary in a minimal, non-root image.
+# The same image runs as an HTTP server (ECS Fargate, Cloud Run, `docker run`)
+# and as a Lambda container image: the binary detects AWS_LAMBDA_RUNTIME_API.
+
+# Build stage: a static, stripped binary. TARGETOS/TARGETARCH are set by
+# BuildKit and buildah for --platform builds; empty means the builder's own.
+FROM golang:1.26 AS build
+ARG TARGETOS
+ARG TARGETARCH
+WORKDIR /src
+# Modules first, so a source-only change reuses this layer.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# lambda.norpc drops the legacy go1.x RPC mode; -trimpath and -s -w make
+# the build reproducible and small.
+RUN CGO_ENABLED=0 GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH}" \
+    go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o /out/api ./cmd/api
+
+# Final stage: CA certificates, tzdata and a nonroot user (uid 65532), no shell.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/api /usr/local/bin/api
+USER nonroot:nonroot
+# Cloud Run sets PORT; elsewhere 8080 is the default the platform targets.
+ENV PORT=8080
+EXPOSE 8080
+# SIGTERM starts the graceful drain (TYPEDAPI_SHUTDOWN_GRACE, default 15s).
+# Give the platform a stop timeout longer than that grace.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/api"]
