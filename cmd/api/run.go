@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/operations"
+	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/store/memory"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+const usage = `Usage: api [--config FILE] [command]
+
+Commands:
+  serve        serve the API (default). On AWS Lambda (AWS_LAMBDA_RUNTIME_API
+               set) it answers Lambda events; elsewhere it listens on $PORT.
+  openapi      print the OpenAPI document and exit
+               [--format json|yaml] [--spec 3.1|3.0]
+  healthcheck  GET /healthz on the local server; exit 0 if healthy
+               (for container HEALTHCHECKs in images without curl)
+  help         print this text
+
+Configuration: defaults < config file (--config or TYPEDAPI_CONFIG) <
+environment (TYPEDAPI_*, and PORT). See the README for every key.
+`
+
+// run is the whole program with its OS dependencies passed in, so tests
+// start the real thing.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	_ = stdin // reserved for commands that read events from standard input
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configFile := fs.String("config", "", "config file (yaml, json or toml)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	command, rest := "serve", []string(nil)
+	if fs.NArg() > 0 {
+		command, rest = fs.Arg(0), fs.Args()[1:]
+	}
+
+	cfg, err := config.Load(*configFile, getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+	slog.SetDefault(logger)
+
+	switch command {
+	case "serve":
+		return runServe(ctx, cfg, getenv, logger)
+	case "openapi":
+		return printSpec(cfg, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, cfg)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", command)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v := info.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// newAPI builds the handler on the configured store.
+func newAPI(cfg config.Config, logger *slog.Logger) (http.Handler, operations.Options, error) {
+	store, err := newStore(cfg)
+	if err != nil {
+		return nil, operations.Options{}, err
+	}
+	opts := operations.Options{
+		Title:          "typedapi",
+		Version:        buildVersion(),
+		BodyLimit:      cfg.BodyLimit,
+		IdempotencyTTL: cfg.IdempotencyTTL,
+		CursorSecret:   cfg.CursorSecret,
+		CORSOrigins:    cfg.CORSOrigins,
+		BasePath:       cfg.BasePath,
+		Logger:         logger,
+	}
+	h, _ := operations.New(opts, store)
+	return h, opts, nil
+}
+
+func newStore(cfg config.Config) (operations.Store, error) {
+	switch cfg.Store {
+	case "memory":
+		return memory.New(), nil
+	}
+	return nil, fmt.Errorf("config: store %q is not available in this build", cfg.Store)
+}
+
+func runServe(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
+	h, _, err := newAPI(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		serve.Lambda(h) // returns only when the runtime ends the process
+		return nil
+	}
+	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve.HTTP(ctx, h, serve.HTTPOptions{
+		Addr:              cfg.Addr(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ShutdownGrace:     cfg.ShutdownGrace,
+		Ready:             readyHook(ctx),
+	}, logger)
+}
+
+// readyHookKey lets tests learn the bound address when they listen on port 0.
+type readyHookKey struct{}
+
+func readyHook(ctx context.Context) func(net.Addr) {
+	f, _ := ctx.Value(readyHookKey{}).(func(net.Addr))
+	return f
+}
+
+func printSpec(cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "json", "json or yaml")
+	spec := fs.String("spec", "3.1", "OpenAPI version: 3.1 or 3.0")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, api := operations.New(operations.Options{Title: "typedapi", Version: buildVersion(), BodyLimit: cfg.BodyLimit}, memory.New())
+	doc := api.OpenAPI()
+	var out []byte
+	var err error
+	switch *format + "/" + *spec {
+	case "json/3.1":
+		out, err = json.MarshalIndent(doc, "", "  ")
+	case "yaml/3.1":
+		out, err = doc.YAML()
+	case "json/3.0":
+		out, err = doc.Downgrade()
+	case "yaml/3.0":
+		out, err = doc.DowngradeYAML()
+	default:
+		return fmt.Errorf("openapi: --format must be json or yaml and --spec 3.1 or 3.0 (got %q, %q)", *format, *spec)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(out, '\n'))
+	return err
+}
+
+func healthcheck(ctx context.Context, cfg config.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	host := cfg.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, fmt.Sprint(cfg.Port))+cfg.BasePath+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New("healthcheck: /healthz answered " + resp.Status)
+	}
+	return nil
+}

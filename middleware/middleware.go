@@ -1,0 +1,258 @@
+// Package middleware holds the net/http middleware every runtime shares:
+// request ids, the one access line per request, panic recovery and the
+// problem+json body used for errors that happen outside an operation.
+// Each is a func(http.Handler) http.Handler.
+package middleware
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-Id"
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	annotationKey
+	logAttrsKey
+)
+
+// RequestID returns the request id middleware put into ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithRequestID returns ctx carrying id (used by tests and the Lambda glue).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// SaneRequestID reports whether a client-sent id may be reused: 1 to 128
+// characters of letters, digits and -_.:/+= (no spaces or control bytes, so
+// it cannot split a header or forge a log line).
+func SaneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:/+=", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// NewRequestID makes a random 128-bit id in hex.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// RequestIDs honours a sane X-Request-Id, makes one otherwise, stores it in
+// the request context and echoes it on the response.
+func RequestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !SaneRequestID(id) {
+			id = NewRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+	})
+}
+
+// annotation is filled in by the inner layers (the route and operation that
+// matched, extra fields from the runtime) and read by the access log.
+type annotation struct {
+	mu        sync.Mutex
+	route     string
+	operation string
+}
+
+// AnnotateRoute records the matched route pattern for the access line.
+// It is a no-op outside AccessLog.
+func AnnotateRoute(ctx context.Context, route string) {
+	if a, ok := ctx.Value(annotationKey).(*annotation); ok {
+		a.mu.Lock()
+		a.route = route
+		a.mu.Unlock()
+	}
+}
+
+// AnnotateOperation records the operation id for the access line.
+func AnnotateOperation(ctx context.Context, operation string) {
+	if a, ok := ctx.Value(annotationKey).(*annotation); ok {
+		a.mu.Lock()
+		a.operation = operation
+		a.mu.Unlock()
+	}
+}
+
+// WithLogAttrs returns ctx carrying fields for the access line of the
+// request it belongs to (the Lambda glue adds the AWS request ids).
+func WithLogAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
+	if len(attrs) == 0 {
+		return ctx
+	}
+	prev, _ := ctx.Value(logAttrsKey).([]slog.Attr)
+	return context.WithValue(ctx, logAttrsKey, append(slices.Clip(prev), attrs...))
+}
+
+// recorder remembers the status and size of a response for the access log
+// and tells Recover whether a response was already started.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status == 0 {
+		rec.status = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	n, err := rec.ResponseWriter.Write(b)
+	rec.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Huma
+// sets read deadlines through it).
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+func (rec *recorder) Flush() {
+	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// AccessLog writes one line per request with stable keys: method, path,
+// route, operation, status, duration_ms, request_id, remote_ip, bytes, and
+// whatever the runtime added with AddLogAttrs.
+func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			extra, _ := r.Context().Value(logAttrsKey).([]slog.Attr)
+			a := &annotation{}
+			rec := &recorder{ResponseWriter: w}
+			r = r.WithContext(context.WithValue(r.Context(), annotationKey, a))
+			defer func() {
+				status := rec.status
+				if status == 0 {
+					status = http.StatusOK
+				}
+				a.mu.Lock()
+				attrs := append([]slog.Attr{
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.String("route", a.route),
+					slog.String("operation", a.operation),
+					slog.Int("status", status),
+					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+					slog.String("request_id", RequestID(r.Context())),
+					slog.String("remote_ip", remoteIP(r.RemoteAddr)),
+					slog.Int64("bytes", rec.bytes),
+				}, extra...)
+				a.mu.Unlock()
+				level := slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelError
+				}
+				logger.LogAttrs(r.Context(), level, "request", attrs...)
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// Recover turns a panic below it into a logged stack trace (with the
+// request id) and a 500 problem that says nothing of the cause.
+func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec, ok := w.(*recorder)
+			if !ok {
+				rec = &recorder{ResponseWriter: w}
+			}
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				if v == http.ErrAbortHandler {
+					panic(v) // net/http's way to abort a response; not a bug
+				}
+				logger.ErrorContext(r.Context(), "panic in handler",
+					"request_id", RequestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					WriteProblem(rec, r, http.StatusInternalServerError, "The server hit an unexpected condition; the request id identifies it in the logs.")
+				}
+			}()
+			next.ServeHTTP(rec, r)
+		})
+	}
+}
+
+// Problem is an RFC 9457 problem body, the same shape Huma writes.
+type Problem struct {
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+}
+
+// WriteProblem answers with an application/problem+json body for errors
+// that happen outside an operation (unknown path, wrong method, panics).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(w).Encode(Problem{
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+	})
+}
+
+// Chain applies middleware so that the first one listed is outermost.
+func Chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}

@@ -1,0 +1,125 @@
+package operations
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/models"
+)
+
+// maxEchoedValue caps how much of a rejected value a problem repeats back
+// (Huma echoes the whole body of malformed JSON).
+const maxEchoedValue = 256
+
+var installOnce sync.Once
+
+// genericDetail is all a client learns of a 500.
+const genericDetail = "The server hit an unexpected condition; the request id identifies it in the logs."
+
+// installErrorModel replaces Huma's error constructors (package variables,
+// hence once per process) so that:
+//   - a 5xx never carries its causes in the body; a 500's detail is
+//     generic. Where Huma itself fails a request (NewErrorWithContext), the
+//     causes are logged with the request id first;
+//   - a 4xx repeats at most maxEchoedValue bytes of a rejected value.
+func installErrorModel() {
+	installOnce.Do(func() {
+		base := huma.NewError
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			if status >= 500 {
+				if status == http.StatusInternalServerError {
+					msg = genericDetail
+				}
+				return &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: msg}
+			}
+			se := base(status, msg, errs...)
+			if em, ok := se.(*huma.ErrorModel); ok {
+				for _, d := range em.Errors {
+					if d != nil {
+						d.Value = truncate(d.Value)
+					}
+				}
+			}
+			return se
+		}
+		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			if status >= 500 {
+				var c context.Context = context.Background()
+				if ctx != nil {
+					c = ctx.Context()
+				}
+				logCause(c, status, msg, errors.Join(errs...))
+			}
+			return huma.NewError(status, msg, errs...)
+		}
+	})
+}
+
+// logCause writes what went wrong behind a 5xx, with the request id that
+// the client also received.
+func logCause(ctx context.Context, status int, msg string, cause error) {
+	attrs := []any{"status", status, "request_id", middleware.RequestID(ctx), "detail", msg}
+	if cause != nil {
+		attrs = append(attrs, "error", cause.Error())
+	}
+	level := slog.LevelError
+	if status != http.StatusInternalServerError {
+		level = slog.LevelWarn // 503/504: the dependency's fault, worth a look, not a page
+	}
+	slog.Log(ctx, level, "request failed", attrs...)
+}
+
+func truncate(v any) any {
+	if s, ok := v.(string); ok && len(s) > maxEchoedValue {
+		return s[:maxEchoedValue] + "…(truncated)"
+	}
+	return v
+}
+
+// storeError turns what a store reported into the problem a client should
+// see. Causes of 5xx answers are logged with the request id, never shown.
+func storeError(ctx context.Context, err error) error {
+	se := clientError(ctx, err)
+	if se == nil {
+		logCause(ctx, http.StatusInternalServerError, "store failure", err)
+		return huma.Error500InternalServerError(genericDetail)
+	}
+	var st huma.StatusError
+	if errors.As(se, &st) && st.GetStatus() >= 500 {
+		logCause(ctx, st.GetStatus(), "store failure", err)
+	}
+	return se
+}
+
+// clientError maps the store errors a client can act on; nil for the rest.
+func clientError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return huma.Error404NotFound("No item has this id.")
+	case errors.Is(err, models.ErrVersionConflict):
+		return huma.Error412PreconditionFailed("The item changed since the version this request is based on; GET it again and retry with its new ETag.")
+	case errors.Is(err, models.ErrAlreadyExists):
+		return huma.Error409Conflict("An item with this id already exists.")
+	case errors.Is(err, models.ErrIdempotencyMismatch):
+		return huma.Error422UnprocessableEntity("This Idempotency-Key was already used with a different request body; use a new key for a new request.",
+			&huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "reused with a different request body"})
+	case errors.Is(err, models.ErrInvalidPosition):
+		return invalidCursor("the cursor does not point into this listing")
+	case errors.Is(err, models.ErrUnavailable):
+		return huma.ErrorWithHeaders(
+			huma.Error503ServiceUnavailable("The data store is busy or unreachable; retry after the number of seconds in Retry-After."),
+			http.Header{"Retry-After": {"1"}})
+	case errors.Is(err, context.DeadlineExceeded):
+		return huma.Error504GatewayTimeout("The request did not finish within its deadline.")
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// The client went away; nobody reads this answer.
+		return huma.Error503ServiceUnavailable("The request was cancelled.")
+	}
+	return nil
+}

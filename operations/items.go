@@ -1,0 +1,378 @@
+package operations
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/oklog/ulid/v2"
+	"golang.org/x/text/currency"
+
+	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/models"
+)
+
+// itemsPath is where the items collection lives; a later /v2 can sit beside it.
+const itemsPath = "/v1/items"
+
+// items implements the /v1/items operations.
+type items struct {
+	store   Store
+	cursors cursorCodec
+	idemTTL time.Duration
+	now     func() time.Time
+}
+
+// ---- inputs and outputs -------------------------------------------------
+
+// ItemID is the {id} path parameter.
+type ItemID struct {
+	ID string `path:"id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item, as returned when it was created." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+}
+
+// IfMatch makes a write conditional on the item's current ETag.
+type IfMatch struct {
+	IfMatch string `header:"If-Match" doc:"Apply the change only if the item's current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+}
+
+type ListItemsInput struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
+	Cursor string `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
+	Tag    string `query:"tag" minLength:"1" maxLength:"50" doc:"Only items carrying exactly this tag." example:"kitchen"`
+	Q      string `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
+}
+
+// ItemPage is one page of the item list.
+type ItemPage struct {
+	Items      []models.Item `json:"items" doc:"Items of this page in creation order (oldest first)." nullable:"false"`
+	NextCursor string        `json:"next_cursor,omitempty" doc:"Pass as cursor to get the next page; absent on the last page." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
+}
+
+type ListItemsOutput struct {
+	Link string `header:"Link" doc:"RFC 8288 link to the next page (rel=\"next\"), when there is one." example:"</v1/items?cursor=MS5h...&limit=20>; rel=\"next\""`
+	Body ItemPage
+}
+
+type CreateItemInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" minLength:"1" maxLength:"255" doc:"Makes the create safe to retry: the same key with the same body returns the first response again (for 24 hours by default); with a different body, 422." example:"5f1b7c9e-2d4a-4e8b-9c1d-3a6f0e2b7d45"`
+	Body           models.ItemFields
+}
+
+type ItemOutput struct {
+	ETag string `header:"ETag" doc:"Entity tag of this version of the item, for If-None-Match and If-Match." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+	Body models.Item
+}
+
+type CreateItemOutput struct {
+	Location string `header:"Location" doc:"URL of the new item." example:"/v1/items/01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ETag     string `header:"ETag" doc:"Entity tag of the new item." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when this is the stored first response to an earlier request with the same Idempotency-Key." example:"true"`
+	Body     models.Item
+}
+
+type GetItemInput struct {
+	ItemID
+	IfNoneMatch string `header:"If-None-Match" doc:"Answer 304 Not Modified, with no body, if the item's ETag is one of these." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+}
+
+type ReplaceItemInput struct {
+	ItemID
+	IfMatch
+	Body models.ItemFields
+}
+
+// ItemPatch is a JSON merge patch (RFC 7396) of an item: fields present are
+// set, a null description removes it, absent fields stay as they are.
+type ItemPatch struct {
+	Name        *string  `json:"name,omitempty" minLength:"1" maxLength:"200" doc:"New name, 1 to 200 characters." example:"Espresso cup, large"`
+	Description *string  `json:"description,omitempty" maxLength:"2000" nullable:"true" doc:"New description; null removes it." example:"Porcelain cup, 120 ml."`
+	Price       *int64   `json:"price,omitempty" minimum:"0" maximum:"9007199254740991" doc:"New price in minor units." example:"1400"`
+	Currency    *string  `json:"currency,omitempty" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"New ISO 4217 currency code." example:"EUR"`
+	Tags        []string `json:"tags,omitempty" maxItems:"20" uniqueItems:"true" doc:"New tag list, replacing the old one entirely; [] clears it." example:"[\"kitchen\"]"`
+
+	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+}
+
+// UnmarshalJSON keeps the raw members next to the typed fields.
+func (p *ItemPatch) UnmarshalJSON(b []byte) error {
+	type plain ItemPatch
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &p.raw)
+}
+
+type PatchItemInput struct {
+	ItemID
+	IfMatch
+	Body ItemPatch `contentType:"application/merge-patch+json"`
+}
+
+type DeleteItemInput struct {
+	ItemID
+	IfMatch
+}
+
+// ---- validation beyond the schema ---------------------------------------
+
+// Resolve checks what JSON Schema cannot: a currency code ISO 4217 knows.
+func (in *CreateItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+	return checkCurrency(in.Body.Currency, prefix)
+}
+
+func (in *ReplaceItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+	return checkCurrency(in.Body.Currency, prefix)
+}
+
+func (in *PatchItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+	if in.Body.Currency == nil {
+		return nil
+	}
+	return checkCurrency(*in.Body.Currency, prefix)
+}
+
+func checkCurrency(code string, prefix *huma.PathBuffer) []error {
+	if _, err := currency.ParseISO(code); err == nil || len(code) != 3 {
+		return nil // malformed codes are already reported by the schema pattern
+	}
+	return []error{&huma.ErrorDetail{
+		Location: prefix.With("body.currency"),
+		Message:  "unknown ISO 4217 currency code",
+		Value:    code,
+	}}
+}
+
+// ---- operations ----------------------------------------------------------
+
+func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput, error) {
+	q := models.ListQuery{Limit: in.Limit, Tag: in.Tag, NamePrefix: in.Q}
+	if in.Cursor != "" {
+		after, err := h.cursors.Decode(in.Cursor, in.Tag, in.Q)
+		if err != nil {
+			return nil, err
+		}
+		q.After = after
+	}
+	page, err := h.store.List(ctx, q)
+	if err != nil {
+		return nil, storeError(ctx, err)
+	}
+	out := &ListItemsOutput{Body: ItemPage{Items: page.Items}}
+	if page.Next != "" {
+		out.Body.NextCursor = h.cursors.Encode(page.Next, in.Tag, in.Q)
+		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "cursor": {out.Body.NextCursor}}
+		if in.Tag != "" {
+			next.Set("tag", in.Tag)
+		}
+		if in.Q != "" {
+			next.Set("q", in.Q)
+		}
+		out.Link = "<" + publicPath(ctx, itemsPath) + "?" + next.Encode() + `>; rel="next"`
+	}
+	return out, nil
+}
+
+func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOutput, error) {
+	in.Body.Normalize()
+	now := h.now().UTC().Truncate(time.Millisecond)
+	item := models.Item{
+		ID:         ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
+		ItemFields: in.Body,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+		Version:    1,
+	}
+	var idem *models.Idempotency
+	if in.IdempotencyKey != "" {
+		idem = &models.Idempotency{
+			Key:         in.IdempotencyKey,
+			RequestHash: requestHash(in.Body),
+			ExpiresAt:   now.Add(h.idemTTL),
+		}
+	}
+	stored, replayed, err := h.store.Create(ctx, item, idem)
+	if err != nil {
+		return nil, storeError(ctx, err)
+	}
+	out := &CreateItemOutput{
+		Location: publicPath(ctx, itemsPath+"/"+stored.ID),
+		ETag:     stored.ETag(),
+		Body:     stored,
+	}
+	if replayed {
+		out.Replayed = "true"
+	}
+	return out, nil
+}
+
+// requestHash fingerprints a create body: it is what makes "the same
+// request" for an Idempotency-Key. The normalized fields are hashed, so
+// whitespace or key order in the JSON does not matter.
+func requestHash(f models.ItemFields) string {
+	b, _ := json.Marshal(f)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (h *items) get(ctx context.Context, in *GetItemInput) (*ItemOutput, error) {
+	item, err := h.store.Get(ctx, in.ID)
+	if err != nil {
+		return nil, storeError(ctx, err)
+	}
+	etag := item.ETag()
+	if in.IfNoneMatch != "" && etagListed(in.IfNoneMatch, etag, true) {
+		return nil, huma.ErrorWithHeaders(huma.Status304NotModified(), http.Header{"ETag": {etag}})
+	}
+	return &ItemOutput{ETag: etag, Body: item}, nil
+}
+
+func (h *items) replace(ctx context.Context, in *ReplaceItemInput) (*ItemOutput, error) {
+	in.Body.Normalize()
+	return h.change(ctx, in.ID, in.IfMatch.IfMatch, func(cur models.Item) (models.ItemFields, error) {
+		return in.Body, nil
+	})
+}
+
+func (h *items) patch(ctx context.Context, in *PatchItemInput) (*ItemOutput, error) {
+	if errs := in.Body.nullRequired(); len(errs) > 0 {
+		return nil, huma.Error422UnprocessableEntity("validation failed", errs...)
+	}
+	return h.change(ctx, in.ID, in.IfMatch.IfMatch, func(cur models.Item) (models.ItemFields, error) {
+		return applyPatch(cur.ItemFields, in.Body), nil
+	})
+}
+
+// maxWriteAttempts bounds the retries of an unconditional write that lost a
+// race with another writer.
+const maxWriteAttempts = 3
+
+// change is the read-modify-write behind PUT and PATCH. With If-Match the
+// client's ETag must be current and a concurrent change answers 412;
+// without it the write is retried on the newest version, so no update is
+// ever lost either way.
+func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models.Item) (models.ItemFields, error)) (*ItemOutput, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := h.store.Get(ctx, id)
+		if err != nil {
+			return nil, storeError(ctx, err)
+		}
+		if ifMatch != "" && !etagListed(ifMatch, cur.ETag(), false) {
+			return nil, preconditionFailed(cur.ETag())
+		}
+		fields, err := edit(cur)
+		if err != nil {
+			return nil, err
+		}
+		next := cur
+		next.ItemFields = fields
+		next.Version = cur.Version + 1
+		next.UpdatedAt = h.now().UTC().Truncate(time.Millisecond)
+		stored, err := h.store.Update(ctx, next, cur.Version)
+		if errors.Is(err, models.ErrVersionConflict) && ifMatch == "" && attempt < maxWriteAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, storeError(ctx, err)
+		}
+		return &ItemOutput{ETag: stored.ETag(), Body: stored}, nil
+	}
+}
+
+func (h *items) delete(ctx context.Context, in *DeleteItemInput) (*struct{}, error) {
+	var version int64
+	if in.IfMatch.IfMatch != "" {
+		cur, err := h.store.Get(ctx, in.ID)
+		if err != nil {
+			return nil, storeError(ctx, err)
+		}
+		if !etagListed(in.IfMatch.IfMatch, cur.ETag(), false) {
+			return nil, preconditionFailed(cur.ETag())
+		}
+		version = cur.Version
+	}
+	if err := h.store.Delete(ctx, in.ID, version); err != nil {
+		return nil, storeError(ctx, err)
+	}
+	return nil, nil
+}
+
+// nullRequired reports members set to null that an item cannot lack: in a
+// merge patch null means "remove", and name, price and currency are required.
+func (p ItemPatch) nullRequired() []error {
+	var errs []error
+	for _, name := range []string{"name", "price", "currency"} {
+		if string(p.raw[name]) == "null" {
+			errs = append(errs, &huma.ErrorDetail{Location: "body." + name, Message: "cannot be removed: an item must have a " + name, Value: nil})
+		}
+	}
+	return errs
+}
+
+// applyPatch merges p into f following RFC 7396: members present replace,
+// a null description or tags removes them. Null for a required member is
+// rejected by nullRequired before this runs.
+func applyPatch(f models.ItemFields, p ItemPatch) models.ItemFields {
+	if p.Name != nil {
+		f.Name = *p.Name
+	}
+	if _, ok := p.raw["description"]; ok {
+		f.Description = ""
+		if p.Description != nil {
+			f.Description = *p.Description
+		}
+	}
+	if p.Price != nil {
+		f.Price = *p.Price
+	}
+	if p.Currency != nil {
+		f.Currency = *p.Currency
+	}
+	if _, ok := p.raw["tags"]; ok {
+		f.Tags = p.Tags
+	}
+	f.Normalize()
+	return f
+}
+
+// etagListed reports whether an If-Match / If-None-Match value lists etag
+// or is "*". If-Match compares strongly (a weak W/ tag never matches);
+// If-None-Match compares weakly.
+func etagListed(header, etag string, weak bool) bool {
+	for _, candidate := range strings.Split(header, ",") {
+		candidate = strings.TrimSpace(candidate)
+		if candidate == "*" {
+			return true
+		}
+		if w, ok := strings.CutPrefix(candidate, "W/"); ok {
+			if !weak {
+				continue
+			}
+			candidate = w
+		}
+		if candidate == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func preconditionFailed(current string) error {
+	return huma.ErrorWithHeaders(
+		huma.Error412PreconditionFailed("If-Match does not list the item's current ETag: it changed since you read it. GET it again and retry with the new ETag.",
+			&huma.ErrorDetail{Location: "header.If-Match", Message: "stale or unknown ETag"}),
+		http.Header{"ETag": {current}})
+}
+
+// publicPath is p as the client must ask for it: behind the mount prefix
+// (base path or gateway stage) the request came through.
+func publicPath(ctx context.Context, p string) string {
+	return middleware.MountPrefix(ctx) + p
+}
