@@ -172,7 +172,7 @@ func parse(v *viper.Viper) (Config, error) {
 	p := parser{v: v}
 	c := Config{
 		Host:              p.str("host"),
-		Port:              int(p.integer("port", 1, 65535)),
+		Port:              int(p.integer("port", 0, 65535)), // 0: any free port (tests)
 		LogLevel:          p.level("log_level"),
 		LogFormat:         p.oneOf("log_format", "json", "text"),
 		BodyLimit:         p.integer("body_limit", 1024, 64<<20),
