@@ -13,6 +13,7 @@ require (
 	github.com/danielgtaylor/huma/v2 v2.39.0
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/spf13/viper v1.21.0
+	github.com/swaggo/files/v2 v2.0.2
 	golang.org/x/text v0.37.0
 )
 

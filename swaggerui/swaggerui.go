@@ -18,6 +18,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/typedapi/typedapi/middleware"
 )
 
 //go:embed assets/*.gz
@@ -103,7 +105,7 @@ func Handler(title, docsPath, specPath string) http.Handler {
 func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	gz, err := assets.ReadFile("assets/" + name + ".gz")
 	if err != nil || strings.Contains(name, "/") {
-		http.NotFound(w, r)
+		middleware.WriteProblem(w, r, http.StatusNotFound, "No documentation asset "+name+".")
 		return
 	}
 	h := w.Header()
@@ -129,7 +131,7 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		http.Error(w, "corrupt embedded asset", http.StatusInternalServerError)
+		middleware.WriteProblem(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	_, _ = io.Copy(w, zr)
