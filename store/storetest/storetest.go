@@ -68,6 +68,7 @@ func RunWith(t *testing.T, opts Options, newStore func(t *testing.T) Store) {
 		{"DeleteConditions", testDeleteConditions},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyExpiry", testIdempotencyExpiry},
+		{"IdempotencyRace", testIdempotencyRace},
 		{"Pagination", testPagination},
 		{"Filters", testFilters},
 		{"FiltersFollowChanges", testFiltersFollowChanges},
@@ -389,6 +390,51 @@ func testIdempotencyExpiry(t *testing.T, s Store) {
 	requireSame(t, got, second)
 	_, _, err = s.Create(ctx(t), newItem("first"), &models.Idempotency{Key: "k", RequestHash: "h1", ExpiresAt: time.Now().Add(time.Hour)})
 	requireErr(t, "old body under the reused key", err, models.ErrIdempotencyMismatch)
+}
+
+// testIdempotencyRace: a client's retries racing each other with one key
+// create one item; every other attempt replays it.
+func testIdempotencyRace(t *testing.T, s Store) {
+	const n = 20
+	idem := &models.Idempotency{Key: "raced", RequestHash: "h", ExpiresAt: time.Now().Add(time.Hour)}
+	type result struct {
+		item     models.Item
+		replayed bool
+		err      error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			it, replayed, err := s.Create(ctx(t), newItem("raced"), idem)
+			results[i] = result{it, replayed, err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	firsts := 0
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("attempt %d: %v", i, r.err)
+		}
+		if !r.replayed {
+			firsts++
+		}
+		if r.item.ID != results[0].item.ID {
+			t.Fatalf("attempt %d got item %s, attempt 0 got %s", i, r.item.ID, results[0].item.ID)
+		}
+	}
+	if firsts != 1 {
+		t.Fatalf("%d attempts created an item, want exactly 1", firsts)
+	}
+	page, err := s.List(ctx(t), models.ListQuery{Limit: 100})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("List = %d items, %v; want 1", len(page.Items), err)
+	}
 }
 
 // collect pages through q with the given limit and checks the page
