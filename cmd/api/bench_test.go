@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/serve"
+)
+
+// Benchmarks of one request through the complete handler (middleware,
+// routing, validation, memory store, encoding): over net/http in process,
+// and through the Lambda handler from event bytes to response bytes.
+//
+//	go test -run '^$' -bench . -benchmem -count 10 ./cmd/api | tee new.txt && benchstat new.txt
+
+const benchBody = `{"name":"Espresso cup","description":"80 ml","price":1250,"currency":"EUR","tags":["kitchen","porcelain"]}`
+
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	cfg, err := config.Load("", func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, _, err := newAPI(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// seed creates one item and returns its id.
+func seed(b *testing.B, h http.Handler) string {
+	req := httptest.NewRequest("POST", "/v1/items", strings.NewReader(benchBody))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 201 {
+		b.Fatalf("seed: %d", rec.Code)
+	}
+	return strings.TrimPrefix(rec.Header().Get("Location"), "/v1/items/")
+}
+
+func BenchmarkHTTPGetItem(b *testing.B) {
+	h := benchHandler(b)
+	path := "/v1/items/" + seed(b, h)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+func BenchmarkHTTPCreateItem(b *testing.B) {
+	h := benchHandler(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/items", strings.NewReader(benchBody))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 201 {
+			b.Fatal(rec.Code)
+		}
+	}
+}
+
+func benchInvoke(b *testing.B, req lambdaevent.Request, want int) {
+	h := benchHandler(b)
+	if strings.Contains(req.Target, "{id}") {
+		req.Target = strings.Replace(req.Target, "{id}", seed(b, h), 1)
+	}
+	lh := serve.NewLambdaHandler(h)
+	ev, err := lambdaevent.Build(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "bench"})
+	wantPrefix := `{"statusCode":` + strconv.Itoa(want)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := lh.Invoke(ctx, ev)
+		if err != nil || !strings.HasPrefix(string(out), wantPrefix) {
+			b.Fatalf("%v %.100s", err, out)
+		}
+	}
+}
+
+func BenchmarkLambdaV2GetItem(b *testing.B) {
+	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items/{id}"}, 200)
+}
+
+func BenchmarkLambdaV2CreateItem(b *testing.B) {
+	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
+}
+
+func BenchmarkLambdaV2CreateItemInvalid(b *testing.B) {
+	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"name":"","price":-1,"currency":"EUR"}`)}, 422)
+}
+
+func BenchmarkLambdaV1GetItem(b *testing.B) {
+	benchInvoke(b, lambdaevent.Request{Source: "rest", Method: "GET", Target: "/v1/items/{id}"}, 200)
+}
+
+func BenchmarkLambdaV1CreateItem(b *testing.B) {
+	benchInvoke(b, lambdaevent.Request{Source: "rest", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
+}
