@@ -207,7 +207,7 @@ func credentialsInEnv(getenv func(string) string) bool {
 func (s *Store) Ping(ctx context.Context) error {
 	out, err := s.client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
 	if err != nil {
-		return classify("describe table", err)
+		return classify(ctx, "describe table", err)
 	}
 	if st := out.Table.TableStatus; st != "ACTIVE" && st != "UPDATING" {
 		return fmt.Errorf("%w: dynamodb table %s is %s", errUnavailable, s.table, st)

@@ -222,14 +222,28 @@ func TestUnavailable(t *testing.T) {
 		_, err := s.Get(ctx, ulid.Make().String())
 		took := time.Since(began)
 		cancel()
-		if err := syscall.Kill(srv.cmd.Process.Pid, syscall.SIGCONT); err != nil {
-			t.Fatal(err)
-		}
-		if !errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, models.ErrUnavailable) {
 			t.Errorf("Get from a frozen server: %v, want context.DeadlineExceeded", err)
 		}
 		if took > short+500*time.Millisecond {
 			t.Errorf("Get from a frozen server took %v with a %v deadline", took, short)
+		}
+		// With time to spare, the attempts time out first (2 × 2 s): that
+		// is DynamoDB not answering, an outage, not the caller's deadline.
+		ctx, cancel = context.WithTimeout(context.Background(), deadline)
+		began = time.Now()
+		_, err = s.Get(ctx, ulid.Make().String())
+		took = time.Since(began)
+		cancel()
+		if !errors.Is(err, models.ErrUnavailable) {
+			t.Errorf("Get from a frozen server, attempts timing out: %v, want ErrUnavailable", err)
+		}
+		if took >= deadline {
+			t.Errorf("Get from a frozen server took %v, not within the %v deadline", took, deadline)
+		}
+		t.Logf("frozen server: Get failed in %v: %v", took.Round(time.Millisecond), err)
+		if err := syscall.Kill(srv.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+			t.Fatal(err)
 		}
 		if err := s.Ping(context.Background()); err != nil {
 			t.Fatalf("Ping after the server thawed: %v", err)

@@ -36,13 +36,16 @@ var unavailableCodes = map[string]bool{
 }
 
 // classify wraps err from a DynamoDB call so that callers can tell, with
-// errors.Is, a deadline (context.DeadlineExceeded, kept in the chain) from
-// a transient outage (models.ErrUnavailable) from anything else (returned
-// wrapped, for the HTTP layer to log as a 500).
-func classify(op string, err error) error {
+// errors.Is, their own deadline (context.DeadlineExceeded, kept in the
+// chain) from a transient outage (models.ErrUnavailable) from anything else
+// (returned wrapped, for the HTTP layer to log as a 500). Only the caller's
+// ctx decides "deadline": an HTTP attempt timeout also satisfies
+// errors.Is(err, context.DeadlineExceeded), but it means DynamoDB did not
+// answer, an outage.
+func classify(ctx context.Context, op string, err error) error {
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("dynamodb %s: %w", op, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("dynamodb %s: %w", op, errors.Join(ctx.Err(), err))
 	case isUnavailable(err):
 		return fmt.Errorf("%w: dynamodb %s: %w", models.ErrUnavailable, op, err)
 	default:

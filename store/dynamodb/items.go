@@ -274,13 +274,13 @@ func (s *Store) transact(ctx context.Context, op string, tx []types.TransactWrit
 		}
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return nil, classify(op, err)
+			return nil, classify(ctx, op, err)
 		}
 		if hasReason(tce, "ConditionalCheckFailed") {
 			return tce.CancellationReasons, nil
 		}
 		if !hasReason(tce, "TransactionConflict") || attempt == conflictAttempts {
-			return nil, classify(op, err)
+			return nil, classify(ctx, op, err)
 		}
 		// A fresh client token each time: the cancelled attempt applied
 		// nothing, so this is a new transaction, not a repeat.
@@ -289,7 +289,7 @@ func (s *Store) transact(ctx context.Context, op string, tx []types.TransactWrit
 		backoff = min(2*backoff, 500*time.Millisecond)
 		select {
 		case <-ctx.Done():
-			return nil, classify(op, errors.Join(ctx.Err(), err))
+			return nil, classify(ctx, op, err)
 		case <-time.After(wait):
 		}
 	}
@@ -312,7 +312,7 @@ func (s *Store) getRow(ctx context.Context, op string, k key) (map[string]types.
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, classify(op, err)
+		return nil, classify(ctx, op, err)
 	}
 	return out.Item, nil
 }
@@ -487,7 +487,7 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 		in.Limit = aws.Int32(int32(limit))
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
-			return models.ListPage{}, classify("list", err)
+			return models.ListPage{}, classify(ctx, "list", err)
 		}
 		for _, row := range out.Items {
 			if len(items) == want {

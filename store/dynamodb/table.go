@@ -35,17 +35,17 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
-		return classify("create table", err)
+		return classify(ctx, "create table", err)
 	}
 	waiter := dynamodb.NewTableExistsWaiter(s.client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 200*time.Millisecond, 2*time.Second
 	})
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &s.table}, 2*time.Minute); err != nil {
-		return classify("wait for table", err)
+		return classify(ctx, "wait for table", err)
 	}
 	ttl, err := s.client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &s.table})
 	if err != nil {
-		return classify("describe time to live", err)
+		return classify(ctx, "describe time to live", err)
 	}
 	if d := ttl.TimeToLiveDescription; d != nil && d.AttributeName != nil && *d.AttributeName == ttlAttribute &&
 		(d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
@@ -59,7 +59,7 @@ func (s *Store) CreateTable(ctx context.Context) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("dynamodb: enable TTL on %s.%s: %w", s.table, ttlAttribute, classify("update time to live", err))
+		return fmt.Errorf("dynamodb: enable TTL on %s.%s: %w", s.table, ttlAttribute, classify(ctx, "update time to live", err))
 	}
 	return nil
 }
