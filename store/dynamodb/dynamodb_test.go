@@ -155,6 +155,31 @@ func TestPartition(t *testing.T) {
 	}
 }
 
+func TestRowKeys(t *testing.T) {
+	id := "01JDQ8Z6M3N4P5Q6R7S8T9V0WX"
+	cases := []struct {
+		name string
+		tags []string
+		want []string
+	}{
+		{"Äpfel", []string{"a", "b"}, []string{"ITEM", "TAG#a", "TAG#b", "NAME#ä", "NAME#äp"}},
+		{"X", nil, []string{"ITEM", "NAME#x"}},
+		{"ab", []string{"t", "t"}, []string{"ITEM", "TAG#t", "NAME#a", "NAME#ab"}},
+	}
+	for _, c := range cases {
+		var got []string
+		for _, k := range rowKeys(models.Item{ID: id, ItemFields: models.ItemFields{Name: c.name, Tags: c.tags}}) {
+			if k.sk != id {
+				t.Errorf("%s: sk %q, want the id", c.name, k.sk)
+			}
+			got = append(got, k.pk)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("rowKeys(%q, %v) = %v, want %v", c.name, c.tags, got, c.want)
+		}
+	}
+}
+
 // TestUnavailable: with DynamoDB unreachable every call fails promptly with
 // models.ErrUnavailable (a 503), and once it is back calls succeed again.
 // First a port nobody listens on; then a dedicated server that is stopped

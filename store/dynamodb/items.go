@@ -47,7 +47,12 @@ type key struct{ pk, sk string }
 func rowKeys(item models.Item) []key {
 	keys := []key{{pkItems, item.ID}}
 	for _, tag := range item.Tags {
-		keys = append(keys, key{pkTag + tag, item.ID})
+		// A repeated tag would make a transaction touch one row twice,
+		// which DynamoDB rejects; the API forbids repeats, this keeps the
+		// store safe without them.
+		if k := (key{pkTag + tag, item.ID}); !containsKey(keys, k) {
+			keys = append(keys, k)
+		}
 	}
 	folded := []rune(models.FoldName(item.Name))
 	for n := 1; n <= nameRunes && n <= len(folded); n++ {
@@ -222,7 +227,8 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 	}
 	if idem != nil {
 		// Whichever condition failed, a live record for the key decides:
-		// the key is checked before the id, as in every store.
+		// the key is checked before the id, as in every store. The record
+		// is the transaction's last action.
 		old := failed[len(failed)-1].Item
 		if old == nil {
 			if old, err = s.getRow(ctx, "create", idemKey(idem.Key)); err != nil {
