@@ -1,0 +1,70 @@
+// Command cdk is the CDK app (`cdk synth|diff|deploy`, run from cdk/): the
+// serverless stack (Lambda + HTTP API + DynamoDB), the gradual-migration
+// example (the app mounted under /v2 of existing APIs) and the container
+// stack (Fargate + ALB). Every stack is checked by cdk-nag's AwsSolutions
+// pack at synth. Context (-c key=value): arch=arm64|x86_64, dev=true (table
+// without deletion protection, deleted with the stack), certificateArn,
+// httpApiId, restApiId, restRootResourceId, restStageName.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/typedapi/typedapi/cdk/stacks"
+)
+
+func main() {
+	defer jsii.Close()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cdk:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	app := awscdk.NewApp(nil)
+	ctx := func(key string) string {
+		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
+			return v
+		}
+		return ""
+	}
+	root, err := stacks.RepoRoot(".")
+	if err != nil {
+		return err
+	}
+	arch := stacks.ArchARM64
+	if ctx("arch") == string(stacks.ArchX86) {
+		arch = stacks.ArchX86
+	}
+	table := stacks.ItemsTableProps{}
+	if ctx("dev") == "true" {
+		table = stacks.ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true}
+	}
+	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
+	if err := stacks.BuildBootstrap(root, arch, codeDir); err != nil {
+		return err
+	}
+	// No account or region: the stacks are environment-agnostic, so synth
+	// needs no credentials; deploy takes them from the CLI's profile.
+	fn := stacks.FunctionOptions{Arch: arch}
+	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
+		Function: fn, Table: table, CodeDir: codeDir,
+	})
+	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
+		Function: fn, Table: table, CodeDir: codeDir,
+		HttpApiID: ctx("httpApiId"), RestApiID: ctx("restApiId"),
+		RestRootResourceID: ctx("restRootResourceId"), RestStageName: ctx("restStageName"),
+	})
+	stacks.NewContainerStack(app, "TypedapiContainer", &stacks.ContainerStackProps{
+		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"),
+	})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	app.Synth(nil)
+	return nil
+}

@@ -1,0 +1,122 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// PathMountProps say where to mount the app on an API that already exists.
+// Set exactly one of HttpApi and RestApi; import them by id
+// (awsapigatewayv2.HttpApi_FromHttpApiAttributes,
+// awsapigateway.RestApi_FromRestApiAttributes) when another stack or the
+// console owns them.
+type PathMountProps struct {
+	HttpApi awsapigatewayv2.IHttpApi
+	RestApi awsapigateway.IRestApi
+	// RestStageName is the existing REST stage to redeploy so the new
+	// resources go live there. Empty: deploy the stage yourself (the owner
+	// of the API usually does, on its next deployment).
+	RestStageName string
+	// Prefix such as /v2 or /api/v2: the app answers <Prefix> and
+	// <Prefix>/{proxy+}, with TYPEDAPI_BASE_PATH set to the same.
+	Prefix string
+	// Function makes the app's function; its BasePath is set from Prefix.
+	Function ApiFunctionProps
+}
+
+// PathMount is the app mounted under a prefix of an existing API: the
+// gradual migration path. Routes of that API outside the prefix, and their
+// functions, are left as they are, and can move to the app one at a time.
+type PathMount struct {
+	constructs.Construct
+	Function ApiFunction
+}
+
+// NewPathMount adds the app's function and the two routes under Prefix to an
+// existing HTTP API (payload 2.0) or REST API (Lambda proxy integration).
+func NewPathMount(scope constructs.Construct, id string, props PathMountProps) PathMount {
+	prefix, err := cleanPrefix(props.Prefix)
+	if err != nil {
+		panic(err)
+	}
+	if (props.HttpApi == nil) == (props.RestApi == nil) {
+		panic("PathMount: set exactly one of HttpApi and RestApi")
+	}
+	m := constructs.NewConstruct(scope, jsii.String(id))
+	fnProps := props.Function
+	fnProps.BasePath = prefix
+	fn := NewApiFunction(m, "Api", fnProps)
+
+	if props.HttpApi != nil {
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Lambda"), fn.Function,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+		for _, r := range []struct{ id, path string }{{"PrefixRoute", prefix}, {"ProxyRoute", prefix + "/{proxy+}"}} {
+			route := awsapigatewayv2.NewHttpRoute(m, jsii.String(r.id), &awsapigatewayv2.HttpRouteProps{
+				HttpApi:     props.HttpApi,
+				RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String(r.path), awsapigatewayv2.HttpMethod_ANY),
+				Integration: integration,
+			})
+			suppressAuth(route, "AwsSolutions-APIG4")
+		}
+		return PathMount{Construct: m, Function: fn}
+	}
+
+	integration := awsapigateway.NewLambdaIntegration(fn.Function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
+	resource := props.RestApi.Root()
+	for _, segment := range strings.Split(strings.TrimPrefix(prefix, "/"), "/") {
+		resource = resource.AddResource(jsii.String(segment), nil)
+	}
+	base := resource.AddMethod(jsii.String("ANY"), integration, nil)
+	proxy := resource.AddProxy(&awsapigateway.ProxyResourceOptions{DefaultIntegration: integration, AnyMethod: jsii.Bool(true)})
+	for _, c := range []constructs.IConstruct{base, proxy} {
+		suppressAuth(c, "AwsSolutions-APIG4", "AwsSolutions-COG4")
+	}
+	if props.RestStageName != "" {
+		// Imported REST APIs are not redeployed by CDK: without a new
+		// deployment the stage keeps serving the old routes.
+		deployment := awsapigateway.NewDeployment(m, jsii.String("Deployment"), &awsapigateway.DeploymentProps{
+			Api:         props.RestApi,
+			StageName:   jsii.String(props.RestStageName),
+			Description: jsii.String("typedapi mounted under " + prefix),
+		})
+		deployment.Node().AddDependency(base, proxy)
+	}
+	return PathMount{Construct: m, Function: fn}
+}
+
+func suppressAuth(c constructs.IConstruct, ids ...string) {
+	var s []*cdknag.NagPackSuppression
+	for _, id := range ids {
+		s = append(s, &cdknag.NagPackSuppression{
+			Id: jsii.String(id),
+			Reason: jsii.String("Mounted routes keep the public access of the API they join; to require callers " +
+				"to be identified, add the same authorizer the API's other routes use."),
+		})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(true))
+}
+
+// cleanPrefix accepts /v2 or /api/v2 (also without the leading or with a
+// trailing slash) and refuses what is no plain path: the same rule the
+// app's base_path setting enforces.
+func cleanPrefix(p string) (string, error) {
+	trimmed := strings.Trim(p, "/")
+	if trimmed == "" {
+		return "", fmt.Errorf("PathMount: a prefix such as /v2 is required, got %q", p)
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.ContainsAny(seg, "{}?#% +") {
+			return "", fmt.Errorf("PathMount: prefix %q: want plain path segments such as /api/v2", p)
+		}
+	}
+	return "/" + trimmed, nil
+}

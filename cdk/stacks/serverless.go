@@ -1,0 +1,123 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// ServerlessStackProps configure the Lambda deployment.
+type ServerlessStackProps struct {
+	awscdk.StackProps
+	Function FunctionOptions
+	Table    ItemsTableProps
+	// CodeDir holds the bootstrap built for Function.Arch (BuildBootstrap).
+	CodeDir string
+	// Stage-wide throttling: steady requests per second and burst. A cap
+	// on what a flood of requests can cost. Defaults 100 and 200.
+	ThrottleRate  float64
+	ThrottleBurst float64
+}
+
+// ServerlessStack is the whole API on Lambda behind an HTTP API.
+type ServerlessStack struct {
+	awscdk.Stack
+	Api      awsapigatewayv2.HttpApi
+	Function ApiFunction
+}
+
+// NewServerlessStack makes the table, the function and an HTTP API whose
+// $default route (every method and path) proxies to the function: the app
+// does its own routing, so API Gateway needs to know no route of it.
+func NewServerlessStack(scope constructs.Construct, id string, props *ServerlessStackProps) ServerlessStack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+
+	table := NewItemsTable(stack, "Items", &props.Table)
+	secret := newCursorSecret(stack)
+	fn := NewApiFunction(stack, "Api", ApiFunctionProps{
+		FunctionOptions: props.Function,
+		Table:           table,
+		CodeDir:         props.CodeDir,
+		CursorSecret:    secret,
+	})
+
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description: jsii.String("typedapi: every route proxied to one Lambda function"),
+		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(
+			jsii.String("Lambda"), fn.Function, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				// Payload 2.0 is what algnhsa reads for HTTP APIs.
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			}),
+	})
+	rate, burst := props.ThrottleRate, props.ThrottleBurst
+	if rate == 0 {
+		rate = 100
+	}
+	if burst == 0 {
+		burst = 200
+	}
+	configureStage(stack, api, rate, burst)
+
+	// Applies to the $default route, the API's only route.
+	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-APIG4"),
+		Reason: jsii.String("The items API is public by design. To identify callers, attach a JWT or " +
+			"IAM authorizer (HttpApiProps.DefaultAuthorizer); the app itself is unchanged."),
+	}}, jsii.Bool(true))
+
+	url := *api.ApiEndpoint()
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Base URL of the API"), Value: jsii.String(url + "/"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("DocsUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
+	return ServerlessStack{Stack: stack, Api: api, Function: fn}
+}
+
+// configureStage turns on JSON access logs (one line per request, with the
+// request id the app logs too) and throttling on the $default stage. The L2
+// HttpApi creates that stage itself, so its L1 is adjusted in place.
+func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, rate, burst float64) {
+	accessLogs := awslogs.NewLogGroup(scope, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
+			`"requestTime":"$context.requestTime","method":"$context.httpMethod","path":"$context.path",` +
+			`"routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength",` +
+			`"integrationLatency":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage"}`),
+	})
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingRateLimit:  jsii.Number(rate),
+		ThrottlingBurstLimit: jsii.Number(burst),
+	})
+}
+
+// newCursorSecret makes the random key that signs list cursors, shared by
+// every instance of the app.
+func newCursorSecret(scope constructs.Construct) awssecretsmanager.Secret {
+	secret := awssecretsmanager.NewSecret(scope, jsii.String("CursorSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("typedapi: signs list cursors (TYPEDAPI_CURSOR_SECRET)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(48),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(secret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The cursor key only signs short-lived list cursors; rotating it just invalidates " +
+			"open cursors (clients restart the listing). Rotate by hand when needed; no rotation Lambda to run."),
+	}}, jsii.Bool(false))
+	return secret
+}
