@@ -35,14 +35,32 @@ type Request struct {
 	Target  string      // path with optional query, e.g. /v1/items?limit=2
 	Header  http.Header // request headers
 	Body    []byte      // sent base64-encoded when it is not UTF-8 text
-	Stage   string      // API Gateway stage; "" means the source's default
 	Binary  bool        // force base64 for the body
 	Cookies []string    // "name=value" pairs
+
+	// Stage is the API Gateway stage: for rest, default "prod" (the path
+	// the client used is /prod/...); for http, default "$default" (no
+	// prefix); a named one appears in front of rawPath.
+	Stage string
+	// Domain and BasePath describe a custom domain with a base path
+	// (API) mapping, e.g. api.example.com and /shop: the client asked for
+	// /shop/v1/items and the stage does not appear.
+	Domain, BasePath string
+	// ProxyRoute makes an HTTP API event come from an "ANY /{proxy+}" route
+	// instead of "$default" (REST events always use /{proxy+}).
+	ProxyRoute bool
+	// MultiValue makes an ALB event come from a target group with
+	// multi-value headers on.
+	MultiValue bool
 }
 
 // Build returns the event JSON for r.
 func Build(r Request) ([]byte, error) {
-	raw, err := templates.ReadFile("templates/" + r.Source + ".json")
+	template := r.Source
+	if r.Source == "alb" && r.MultiValue {
+		template = "alb-multivalue"
+	}
+	raw, err := templates.ReadFile("templates/" + template + ".json")
 	if err != nil {
 		return nil, fmt.Errorf("lambdaevent: unknown source %q (want one of %s)", r.Source, strings.Join(Sources, ", "))
 	}
@@ -66,23 +84,43 @@ func Build(r Request) ([]byte, error) {
 	switch r.Source {
 	case "rest":
 		stage := or(r.Stage, "prod")
-		setV1(ev, method, u, r.Header, true)
+		setV1(ev, method, u, r.Header, r.Cookies, true)
 		ev["resource"] = "/{proxy+}"
 		ev["pathParameters"] = map[string]any{"proxy": strings.TrimPrefix(u.Path, "/")}
 		rc["httpMethod"] = method
 		rc["stage"] = stage
 		rc["path"] = "/" + stage + u.Path
+		if r.Domain != "" || r.BasePath != "" {
+			// On a custom domain the path carries the base path mapping
+			// and no stage.
+			ev["path"] = r.BasePath + u.Path
+			rc["path"] = r.BasePath + u.Path
+			setHost(ev, or(r.Domain, "api.example.com"))
+			rc["domainName"] = or(r.Domain, "api.example.com")
+		}
 		rc["resourcePath"] = "/{proxy+}"
 		rc["requestId"] = newID()
 		rc["requestTimeEpoch"] = time.Now().UnixMilli()
 		rc["extendedRequestId"] = newID()
 	case "alb":
-		setV1(ev, method, u, r.Header, false)
+		setV1(ev, method, u, r.Header, r.Cookies, r.MultiValue)
+		if r.MultiValue {
+			delete(ev, "headers")
+			delete(ev, "queryStringParameters")
+		}
 	case "http", "url":
 		stage := or(r.Stage, "$default")
 		rawPath := u.Path
 		if r.Source == "http" && stage != "$default" {
 			rawPath = "/" + stage + u.Path // a named stage shows in rawPath
+		}
+		if r.Source == "http" && (r.Domain != "" || r.BasePath != "") {
+			rawPath = r.BasePath + u.Path
+		}
+		if r.Source == "http" && r.ProxyRoute {
+			ev["routeKey"] = "ANY /{proxy+}"
+			rc["routeKey"] = "ANY /{proxy+}"
+			ev["pathParameters"] = map[string]any{"proxy": strings.TrimPrefix(u.Path, "/")}
 		}
 		if r.Source == "url" {
 			delete(rc, "stage") // a Function URL has no stage
@@ -92,15 +130,19 @@ func Build(r Request) ([]byte, error) {
 		ev["rawPath"] = rawPath
 		ev["rawQueryString"] = u.RawQuery
 		ev["queryStringParameters"] = joinedQuery(u.Query())
-		headers := map[string]any{}
+		headers := sampleHeaders(ev)
 		for k, vs := range r.Header {
 			if strings.EqualFold(k, "Cookie") {
 				continue
 			}
+			dropKey(headers, k)
 			headers[strings.ToLower(k)] = strings.Join(vs, ",")
 		}
-		keepHost(ev, headers)
 		ev["headers"] = headers
+		if r.Source == "http" && r.Domain != "" {
+			headers["host"] = r.Domain
+			rc["domainName"] = r.Domain
+		}
 		if len(r.Cookies) > 0 {
 			ev["cookies"] = r.Cookies
 		} else {
@@ -123,15 +165,28 @@ func Build(r Request) ([]byte, error) {
 // setV1 fills the payload-v1 fields shared by REST APIs and ALBs. An ALB
 // sends either single- or multi-value maps (a target group setting); the
 // sample has single-value ones and so does the event.
-func setV1(ev map[string]any, method string, u *url.URL, header http.Header, multi bool) {
+func setV1(ev map[string]any, method string, u *url.URL, header http.Header, cookies []string, multi bool) {
 	ev["httpMethod"] = method
 	ev["path"] = u.Path
-	headers, mvHeaders := map[string]any{}, map[string]any{}
-	for k, vs := range header {
-		headers[k] = vs[len(vs)-1]
-		mvHeaders[k] = vs
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
 	}
-	keepHost(ev, headers)
+	if len(cookies) > 0 {
+		header.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	headers := sampleHeaders(ev)
+	for k, vs := range header {
+		dropKey(headers, k)
+		headers[k] = vs[len(vs)-1]
+	}
+	mvHeaders := map[string]any{}
+	for k, v := range headers {
+		mvHeaders[k] = header.Values(k)
+		if len(header.Values(k)) == 0 {
+			mvHeaders[k] = []string{v.(string)}
+		}
+	}
 	ev["headers"] = headers
 	q := u.Query()
 	single, mv := map[string]any{}, map[string]any{}
@@ -141,25 +196,56 @@ func setV1(ev map[string]any, method string, u *url.URL, header http.Header, mul
 	}
 	ev["queryStringParameters"] = single
 	if multi {
-		if h, ok := headers["Host"]; ok {
-			mvHeaders["Host"] = []string{h.(string)}
-		}
 		ev["multiValueHeaders"] = mvHeaders
 		ev["multiValueQueryStringParameters"] = mv
 	}
 }
 
-// keepHost carries the sample's Host header over unless the request sets one.
-func keepHost(ev, headers map[string]any) {
-	old, _ := ev["headers"].(map[string]any)
-	for k, v := range old {
-		if strings.EqualFold(k, "host") {
-			for hk := range headers {
-				if strings.EqualFold(hk, "host") {
-					return
-				}
+// setHost replaces the Host header of a payload-v1 event.
+func setHost(ev map[string]any, host string) {
+	for _, field := range []string{"headers", "multiValueHeaders"} {
+		h, _ := ev[field].(map[string]any)
+		for k := range h {
+			if strings.EqualFold(k, "host") {
+				delete(h, k)
 			}
-			headers[k] = v
+		}
+		if h != nil {
+			if field == "headers" {
+				h["Host"] = host
+			} else {
+				h["Host"] = []string{host}
+			}
+		}
+	}
+}
+
+// sampleHeaders are the template's headers as a single-value map, less the
+// ones that describe the sample's own body; the request's headers go on top.
+func sampleHeaders(ev map[string]any) map[string]any {
+	out := map[string]any{}
+	if h, ok := ev["headers"].(map[string]any); ok {
+		for k, v := range h {
+			out[k] = v
+		}
+	} else if mv, ok := ev["multiValueHeaders"].(map[string]any); ok {
+		for k, v := range mv {
+			if vs, ok := v.([]any); ok && len(vs) > 0 {
+				out[k] = vs[0]
+			}
+		}
+	}
+	for _, k := range []string{"content-type", "content-length", "postman-token", "header1", "header2", "headername", "x-myheader", "cache-control"} {
+		dropKey(out, k)
+	}
+	return out
+}
+
+// dropKey deletes name from h whatever its case.
+func dropKey(h map[string]any, name string) {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			delete(h, k)
 		}
 	}
 }

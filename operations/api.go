@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/requestinfo"
 )
 
 // Options are the settings the API needs; zero values get sane defaults.
@@ -60,6 +61,7 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 	addRoutes(api, mux, opts, store)
 
 	handler := middleware.Chain(mux,
+		requestinfo.Middleware,
 		middleware.RequestIDs,
 		middleware.AccessLog(opts.Logger),
 		middleware.Recover(opts.Logger),
@@ -81,7 +83,9 @@ func apiConfig(opts Options) huma.Config {
 		"RFC 9457 problem+json errors and this document.\n\n" +
 		"Conditional requests: `GET /v1/items/{id}` returns an `ETag`; send it back in `If-None-Match` " +
 		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the item."
-	cfg.DocsPath = ""
+	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
+	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
+	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}
 	cfg.Tags = []*huma.Tag{
 		{Name: "Items", Description: "Create, read, list, change and delete items."},
 		{Name: "Service", Description: "What this service is and whether it is healthy."},

@@ -10,9 +10,8 @@ import (
 	"github.com/typedapi/typedapi/swaggerui"
 )
 
-// addRoutes maps the whole API surface. Besides these, Huma serves the
-// OpenAPI document at /openapi.json, /openapi.yaml, /openapi-3.0.json and
-// /openapi-3.0.yaml, and JSON Schemas under /schemas/.
+// addRoutes maps the whole API surface. Besides these, Huma serves the JSON
+// Schemas of every body under /schemas/.
 func addRoutes(api huma.API, mux router, opts Options, store Store) {
 	api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
 		middleware.AnnotateOperation(ctx.Context(), ctx.Operation().OperationID)
@@ -60,6 +59,13 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Tags: tags("Items"), Errors: []int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.delete)
 
 	constrainTags(api)
+	documentProblems(api)
+
+	spec := &specHandler{api: api, cache: map[string][]byte{}}
+	mux.Handle("GET /openapi.json", spec.serve("json"))
+	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
+	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
+	mux.Handle("GET /openapi-3.0.yaml", spec.serve("3.0.yaml"))
 
 	docs := swaggerui.Handler(opts.Title+" — API docs", "/docs", "openapi.json")
 	mux.Handle("GET /docs", docs)

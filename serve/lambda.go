@@ -1,64 +1,335 @@
 package serve
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/akrylysov/algnhsa"
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/requestinfo"
 )
 
-// binaryContentTypes are the response types sent base64-encoded to the
-// gateway; everything else (JSON, problem+json, HTML, JS, CSS) goes as text.
-// algnhsa matches them exactly, so they are listed as the handler sends them.
-var binaryContentTypes = []string{"image/png", "application/octet-stream"}
-
-// NewLambdaHandler adapts h to Lambda events from API Gateway (REST and
-// HTTP APIs), ALB and Function URLs. The returned handler's Invoke takes the
-// raw event and returns the raw response, as the Lambda runtime does.
-func NewLambdaHandler(h http.Handler) lambda.Handler {
-	return algnhsa.New(lambdaRequestInfo(h), &algnhsa.Options{BinaryContentTypes: binaryContentTypes})
+// LambdaOptions tune the Lambda handler.
+type LambdaOptions struct {
+	// DeadlineMargin is kept free before the invocation's deadline, so an
+	// operation whose store call runs long still answers (504) before
+	// Lambda kills the invocation. Default 500ms.
+	DeadlineMargin time.Duration
+	// MaxResponseBytes is the largest response payload Lambda accepts;
+	// larger answers become a problem response. Default 6 MB.
+	MaxResponseBytes int
+	Logger           *slog.Logger
 }
 
-// Lambda serves h as a Lambda function until the runtime stops the process.
-func Lambda(h http.Handler) {
-	lambda.Start(NewLambdaHandler(h))
+// maxLambdaResponse is Lambda's limit on a synchronous response payload.
+const maxLambdaResponse = 6 * 1024 * 1024
+
+// LambdaHandler answers Lambda events from API Gateway REST APIs (payload
+// v1), HTTP APIs (v2), Application Load Balancers and Function URLs with an
+// http.Handler.
+//
+// algnhsa turns the event into an *http.Request (one decode: the kind is
+// sniffed first and algnhsa is told it). The response is built here, not by
+// algnhsa, to close the gaps it leaves: ALB target groups without
+// multi-value headers, a response in the same header form as the request,
+// binary bodies of any type (algnhsa matches exact type strings), stage
+// prefixes in HTTP API paths, and Lambda's 6 MB response limit.
+type LambdaHandler struct {
+	byKind map[kind]lambda.Handler
+	auto   lambda.Handler
+	opts   LambdaOptions
 }
 
-// lambdaRequestInfo puts the Lambda and gateway request ids on the access
-// line and uses the gateway's id as the request id when the client sent
-// none, so one id ties the gateway log, the Lambda log and the client.
-func lambdaRequestInfo(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		var attrs []slog.Attr
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			attrs = append(attrs, slog.String("aws_request_id", lc.AwsRequestID))
+// NewLambdaHandler adapts h to Lambda events.
+func NewLambdaHandler(h http.Handler, opts LambdaOptions) *LambdaHandler {
+	if opts.DeadlineMargin == 0 {
+		opts.DeadlineMargin = 500 * time.Millisecond
+	}
+	if opts.MaxResponseBytes == 0 {
+		opts.MaxResponseBytes = maxLambdaResponse
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	inner := eventRequest(h)
+	// algnhsa's own response is discarded (see capture), so its binary
+	// content types are irrelevant and left empty.
+	newAdapter := func(t algnhsa.RequestType) lambda.Handler {
+		return algnhsa.New(inner, &algnhsa.Options{RequestType: t})
+	}
+	return &LambdaHandler{
+		byKind: map[kind]lambda.Handler{
+			kindREST:      newAdapter(algnhsa.RequestTypeAPIGatewayV1),
+			kindV2:        newAdapter(algnhsa.RequestTypeAPIGatewayV2),
+			kindALB:       newAdapter(algnhsa.RequestTypeALB),
+			kindALBSingle: newAdapter(algnhsa.RequestTypeALB),
+		},
+		auto: newAdapter(algnhsa.RequestTypeAuto),
+		opts: opts,
+	}
+}
+
+// Lambda serves h as a Lambda function until the runtime ends the process.
+func Lambda(h http.Handler, opts LambdaOptions) {
+	lambda.Start(NewLambdaHandler(h, opts))
+}
+
+// ErrUnsupportedEvent is returned for events that are not HTTP requests
+// (S3, SQS, scheduled events, "{}", garbage).
+var ErrUnsupportedEvent = errors.New("unsupported Lambda event: want an API Gateway REST or HTTP API, ALB or Function URL request")
+
+type captureKey struct{}
+
+// capture receives the response the http.Handler wrote; the inner wrapper
+// fills it and writes nothing to algnhsa's recorder.
+type capture struct {
+	status int
+	header http.Header
+	body   bytes.Buffer
+	kind   kind
+}
+
+func (c *capture) Header() http.Header { return c.header }
+func (c *capture) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+func (c *capture) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+// Invoke implements lambda.Handler.
+func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	k := sniff(payload)
+	if k == kindUnknown {
+		l.opts.Logger.ErrorContext(ctx, "unsupported Lambda event", "error", ErrUnsupportedEvent.Error(),
+			"aws_request_id", awsRequestID(ctx), "event_prefix", eventPrefix(payload))
+		return nil, ErrUnsupportedEvent
+	}
+	if k == kindALBSingle {
+		var err error
+		if payload, err = albToMultiValue(payload); err != nil {
+			return nil, l.badEvent(ctx, payload, err)
 		}
-		gatewayID := gatewayRequestID(ctx)
-		if gatewayID != "" {
-			attrs = append(attrs, slog.String("apigw_request_id", gatewayID))
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-l.opts.DeadlineMargin))
+		defer cancel()
+	}
+	c := &capture{header: http.Header{}, kind: k}
+	ctx = context.WithValue(ctx, captureKey{}, c)
+	if _, err := l.byKind[k].Invoke(ctx, payload); err != nil {
+		// The sniff can be fooled (a header named like another kind's key):
+		// let algnhsa try every kind before giving up.
+		c.kind = kindUnknown
+		if _, autoErr := l.auto.Invoke(ctx, payload); autoErr != nil || c.kind == kindUnknown {
+			return nil, l.badEvent(ctx, payload, err)
+		}
+	}
+	out, err := c.encode()
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > l.opts.MaxResponseBytes {
+		l.opts.Logger.ErrorContext(ctx, "response exceeds the Lambda payload limit; answered 500 instead",
+			"response_bytes", len(out), "limit_bytes", l.opts.MaxResponseBytes, "status", c.status,
+			"aws_request_id", awsRequestID(ctx), "request_id", c.header.Get(middleware.RequestIDHeader))
+		return tooLarge(c, l.opts.MaxResponseBytes)
+	}
+	return out, nil
+}
+
+func (l *LambdaHandler) badEvent(ctx context.Context, payload []byte, err error) error {
+	l.opts.Logger.ErrorContext(ctx, "malformed Lambda event", "error", err.Error(),
+		"aws_request_id", awsRequestID(ctx), "event_prefix", eventPrefix(payload))
+	return fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
+}
+
+func awsRequestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// eventPrefix is a short, printable start of an event for the log.
+func eventPrefix(payload []byte) string {
+	const n = 120
+	if len(payload) > n {
+		payload = payload[:n]
+	}
+	return strings.ToValidUTF8(string(payload), "?")
+}
+
+// tooLarge replaces a response Lambda would refuse with a problem that says so.
+func tooLarge(c *capture, limit int) ([]byte, error) {
+	id := c.header.Get(middleware.RequestIDHeader)
+	big := &capture{header: http.Header{}, kind: c.kind, status: http.StatusInternalServerError}
+	big.header.Set("Content-Type", "application/problem+json")
+	big.header.Set("Cache-Control", "no-store")
+	if id != "" {
+		big.header.Set(middleware.RequestIDHeader, id)
+	}
+	_ = json.NewEncoder(&big.body).Encode(middleware.Problem{
+		Title:  http.StatusText(http.StatusInternalServerError),
+		Status: http.StatusInternalServerError,
+		Detail: fmt.Sprintf("The response is larger than the %d bytes AWS Lambda can return; ask for less (for example a smaller limit).", limit),
+	})
+	return big.encode()
+}
+
+// eventRequest is the http.Handler algnhsa calls: it works out the path the
+// API routes on and the external prefix the client used, records where the
+// request came from, and writes the response into the capture.
+func eventRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		c, _ := ctx.Value(captureKey{}).(*capture)
+		if c == nil {
+			return
+		}
+		info, routed, prefix := describe(r)
+		if r.Host == "" {
+			r.Host = info.domain // Function URL events may carry no Host header
+		}
+		if r.Header.Get("X-Forwarded-Proto") == "" {
+			r.Header.Set("X-Forwarded-Proto", "https") // every front door but an http ALB listener (which says so) is HTTPS
+		}
+		if c.kind == kindUnknown {
+			c.kind = info.kindOf
+		}
+		info.LambdaRequestID = awsRequestID(ctx)
+		if routed != r.URL.Path {
+			u := *r.URL
+			u.Path, u.RawPath = routed, ""
+			r.URL = &u
+		}
+		attrs := []slog.Attr{slog.String("aws_request_id", info.LambdaRequestID)}
+		if info.GatewayRequestID != "" {
+			attrs = append(attrs, slog.String("apigw_request_id", info.GatewayRequestID))
 			if r.Header.Get(middleware.RequestIDHeader) == "" {
-				r.Header.Set(middleware.RequestIDHeader, gatewayID)
+				r.Header.Set(middleware.RequestIDHeader, info.GatewayRequestID)
 			}
 		}
-		// The gateway compresses if asked to; an encoded body would be
-		// mistaken for text by the event encoder.
-		r.Header.Del("Accept-Encoding")
-		next.ServeHTTP(w, r.WithContext(middleware.WithLogAttrs(ctx, attrs...)))
+		ctx = requestinfo.With(ctx, info.Info)
+		ctx = middleware.WithLogAttrs(ctx, attrs...)
+		if prefix != "" {
+			ctx = middleware.WithMountPrefix(ctx, prefix)
+		}
+		next.ServeHTTP(c, r.WithContext(ctx))
 	})
 }
 
-func gatewayRequestID(ctx context.Context) string {
+// described is requestinfo.Info plus the kind the event turned out to be.
+type described struct {
+	requestinfo.Info
+	kindOf kind
+	domain string // the host the client called, from the request context
+}
+
+// describe reads the decoded event algnhsa put in the context.
+func describe(r *http.Request) (d described, routed, prefix string) {
+	ctx := r.Context()
+	d.OnLambda = true
+	routed = r.URL.Path
 	if ev, ok := algnhsa.APIGatewayV2RequestFromContext(ctx); ok {
-		return ev.RequestContext.RequestID
+		rc := ev.RequestContext
+		d.Source, d.kindOf = "http", kindV2
+		if rc.DomainPrefix != "" && strings.Contains(rc.DomainName, ".lambda-url.") {
+			d.Source = "url"
+		}
+		d.Stage, d.SourceIP, d.GatewayRequestID, d.domain = rc.Stage, rc.HTTP.SourceIP, rc.RequestID, rc.DomainName
+		if a := rc.Authorizer; a != nil {
+			switch {
+			case a.JWT != nil:
+				d.Claims = make(map[string]any, len(a.JWT.Claims))
+				for k, v := range a.JWT.Claims {
+					d.Claims[k] = v
+				}
+			case a.Lambda != nil:
+				d.Claims = a.Lambda
+			}
+		}
+		routed, prefix = v2Route(ev, r.URL.Path)
+		return d, routed, prefix
 	}
 	if ev, ok := algnhsa.APIGatewayV1RequestFromContext(ctx); ok {
-		return ev.RequestContext.RequestID
+		rc := ev.RequestContext
+		d.Source, d.kindOf = "rest", kindREST
+		d.Stage, d.SourceIP, d.GatewayRequestID, d.domain = rc.Stage, rc.Identity.SourceIP, rc.RequestID, rc.DomainName
+		if len(rc.Authorizer) > 0 {
+			d.Claims = rc.Authorizer
+			if claims, ok := rc.Authorizer["claims"].(map[string]any); ok {
+				d.Claims = claims // Cognito user pool authorizer
+			}
+		}
+		routed, prefix = v1Route(ev, r.URL.Path)
+		return d, routed, prefix
 	}
-	return ""
+	if _, ok := algnhsa.ALBRequestFromContext(ctx); ok {
+		d.Source, d.kindOf = "alb", kindALB
+		d.SourceIP = r.RemoteAddr
+		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
+	}
+	return d, routed, prefix
+}
+
+// v1Route splits a REST API request path into the path the API routes on
+// and the prefix in front of it. The API-relative path is the resource
+// with its {proxy+} filled in; what precedes it in requestContext.path
+// (the stage on an execute-api URL, the base path mapping on a custom
+// domain) is the prefix.
+func v1Route(ev events.APIGatewayProxyRequest, path string) (routed, prefix string) {
+	routed = path
+	if proxy, ok := ev.PathParameters["proxy"]; ok && strings.Contains(ev.Resource, "{proxy+}") {
+		routed = strings.Replace(ev.Resource, "{proxy+}", proxy, 1)
+	}
+	for _, full := range []string{ev.RequestContext.Path, path} {
+		if p, ok := strings.CutSuffix(full, routed); ok && full != routed {
+			return routed, strings.TrimSuffix(p, "/")
+		}
+		if routed == "/" && strings.HasSuffix(full, "/") {
+			return routed, strings.TrimSuffix(full, "/")
+		}
+	}
+	return routed, ""
+}
+
+// v2Route does the same for HTTP APIs and Function URLs: with a
+// "{proxy+}" route the API-relative path is the route filled in; otherwise
+// a named stage at the front of rawPath is the prefix ($default has none,
+// and a Function URL has no stage at all).
+func v2Route(ev events.APIGatewayV2HTTPRequest, path string) (routed, prefix string) {
+	if _, tmpl, ok := strings.Cut(ev.RouteKey, " "); ok && strings.Contains(tmpl, "{proxy+}") {
+		if proxy, ok := ev.PathParameters["proxy"]; ok {
+			routed = strings.Replace(tmpl, "{proxy+}", proxy, 1)
+			if p, ok := strings.CutSuffix(path, routed); ok {
+				return routed, strings.TrimSuffix(p, "/")
+			}
+		}
+	}
+	stage := ev.RequestContext.Stage
+	if stage != "" && stage != "$default" {
+		if rest, ok := strings.CutPrefix(path, "/"+stage); ok && (rest == "" || rest[0] == '/') {
+			if rest == "" {
+				rest = "/"
+			}
+			return rest, "/" + stage
+		}
+	}
+	return path, ""
 }

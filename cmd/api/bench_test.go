@@ -82,7 +82,7 @@ func benchInvoke(b *testing.B, req lambdaevent.Request, want int) {
 	if strings.Contains(req.Target, "{id}") {
 		req.Target = strings.Replace(req.Target, "{id}", seed(b, h), 1)
 	}
-	lh := serve.NewLambdaHandler(h)
+	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	ev, err := lambdaevent.Build(req)
 	if err != nil {
 		b.Fatal(err)

@@ -139,7 +139,7 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 		return err
 	}
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		serve.Lambda(h) // returns only when the runtime ends the process
+		serve.Lambda(h, serve.LambdaOptions{Logger: logger}) // returns only when the runtime ends the process
 		return nil
 	}
 	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)

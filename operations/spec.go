@@ -1,0 +1,144 @@
+package operations
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/typedapi/typedapi/middleware"
+)
+
+// specHandler serves the OpenAPI document in its four forms with `servers`
+// set to the base URL the client used: behind a gateway stage or a base
+// path, "Try it out" then calls the API through the same prefix. Each form
+// is rendered once per distinct base URL and cached.
+type specHandler struct {
+	api   huma.API
+	mu    sync.Mutex
+	cache map[string][]byte
+}
+
+// specCacheLimit bounds the cache: base URLs come from request headers, so
+// a client could otherwise grow it without end.
+const specCacheLimit = 64
+
+func (s *specHandler) serve(format string) http.HandlerFunc {
+	contentType := "application/openapi+json"
+	if strings.HasSuffix(format, "yaml") {
+		contentType = "application/openapi+yaml"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		base := externalBase(r)
+		key := format + " " + base
+		s.mu.Lock()
+		b, ok := s.cache[key]
+		s.mu.Unlock()
+		if !ok {
+			var err error
+			if b, err = s.render(format, base); err != nil {
+				middleware.WriteProblem(w, r, http.StatusInternalServerError, "")
+				return
+			}
+			s.mu.Lock()
+			if len(s.cache) >= specCacheLimit {
+				clear(s.cache)
+			}
+			s.cache[key] = b
+			s.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(b)
+	}
+}
+
+func (s *specHandler) render(format, base string) ([]byte, error) {
+	doc := *s.api.OpenAPI() // shallow copy: only Servers differs
+	doc.Servers = []*huma.Server{{URL: base, Description: "This API, as you reached it."}}
+	switch format {
+	case "json":
+		return json.Marshal(&doc)
+	case "yaml":
+		return doc.YAML()
+	case "3.0.json":
+		return doc.Downgrade()
+	default:
+		return doc.DowngradeYAML()
+	}
+}
+
+// externalBase is the URL in front of the API's own paths as the client
+// sees it: scheme and host (as forwarded by a proxy or gateway) and the
+// mount prefix (stage, base path).
+func externalBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme + "://" + host + middleware.MountPrefix(r.Context())
+}
+
+// prefixedContext shows Huma's schema-link transformer the request as the
+// client made it, so `$schema` and `Link: rel="describedBy"` carry the
+// mount prefix.
+type prefixedContext struct {
+	humaContext // embedded under another name: huma.Context has a Context() method
+	prefix      string
+}
+
+type humaContext = huma.Context
+
+// Host is the external host followed by the prefix; the transformer puts
+// it in front of /schemas/….
+func (c prefixedContext) Host() string {
+	host := c.humaContext.Host()
+	if h := c.humaContext.Header("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return host + c.prefix
+}
+
+// Header hides the forwarding headers the transformer would otherwise
+// prefer to Host().
+func (c prefixedContext) Header(name string) string {
+	if strings.EqualFold(name, "X-Forwarded-Host") || strings.EqualFold(name, "Forwarded") {
+		return ""
+	}
+	return c.humaContext.Header(name)
+}
+
+func (c prefixedContext) AppendHeader(name, value string) {
+	if name == "Link" {
+		value = strings.Replace(value, "</", "<"+c.prefix+"/", 1)
+	}
+	c.humaContext.AppendHeader(name, value)
+}
+
+// TLS makes the transformer choose https when a proxy says the client used it.
+func (c prefixedContext) TLS() *tls.ConnectionState {
+	if c.humaContext.TLS() != nil || c.humaContext.Header("X-Forwarded-Proto") == "https" {
+		return &tls.ConnectionState{}
+	}
+	return nil
+}
+
+// schemaLinks replaces the create hook of huma.DefaultConfig that installs
+// the schema-link transformer, wrapping it so links get the mount prefix.
+func schemaLinks(c huma.Config) huma.Config {
+	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
+	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
+	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
+		return lt.Transform(prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}, status, v)
+	})
+	return c
+}

@@ -1,0 +1,50 @@
+// Package requestinfo is the one accessor an operation uses to learn where
+// a request came from: on Lambda, the event source, the caller's IP, the
+// gateway and Lambda request ids and the authorizer's claims; on the plain
+// HTTP server, the caller's IP and OnLambda false.
+package requestinfo
+
+import (
+	"context"
+	"net"
+	"net/http"
+)
+
+// Info describes the request as the runtime received it.
+type Info struct {
+	OnLambda         bool
+	Source           string         // rest | http | alb | url on Lambda; "" otherwise
+	Stage            string         // API Gateway stage, if any
+	SourceIP         string         // the client's address as the front door saw it
+	GatewayRequestID string         // API Gateway's request id (ALB: its trace id)
+	LambdaRequestID  string         // the invocation's AWS request id
+	Claims           map[string]any // JWT claims or Lambda-authorizer context; nil when none
+}
+
+type key struct{}
+
+// With returns ctx carrying info (the Lambda glue sets it).
+func With(ctx context.Context, info Info) context.Context {
+	return context.WithValue(ctx, key{}, info)
+}
+
+// FromContext returns what is known about the request ctx belongs to.
+func FromContext(ctx context.Context) Info {
+	info, _ := ctx.Value(key{}).(Info)
+	return info
+}
+
+// Middleware fills Info for requests the Lambda glue did not describe,
+// that is on the plain HTTP server: OnLambda false and the peer's IP.
+func Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(key{}).(Info); !ok {
+			ip := r.RemoteAddr
+			if host, _, err := net.SplitHostPort(ip); err == nil {
+				ip = host
+			}
+			r = r.WithContext(With(r.Context(), Info{SourceIP: ip}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
