@@ -31,7 +31,7 @@ func benchHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, _, err := newAPI(cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h, _, err := newAPI(cfg, func(string) string { return "" }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

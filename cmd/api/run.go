@@ -19,6 +19,7 @@ import (
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/store/dynamodb"
 	"github.com/typedapi/typedapi/store/memory"
 )
 
@@ -35,6 +36,9 @@ Commands:
                [--format json|yaml] [--spec 3.1|3.0]
   healthcheck  GET /healthz on the local server; exit 0 if healthy
                (for container HEALTHCHECKs in images without curl)
+  table create create the DynamoDB table (and its TTL setting) named by
+               dynamodb_table, for local development and tests; in AWS
+               the CDK stack owns it
   help         print this text
 
 Configuration: defaults < config file (--config or TYPEDAPI_CONFIG) <
@@ -71,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return printSpec(cfg, rest, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, cfg)
+	case "table":
+		return tableCommand(ctx, cfg, rest, getenv, logger)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -106,8 +112,8 @@ func buildVersion() string {
 }
 
 // newAPI builds the handler on the configured store.
-func newAPI(cfg config.Config, logger *slog.Logger) (http.Handler, operations.Options, error) {
-	store, err := newStore(cfg)
+func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) (http.Handler, operations.Options, error) {
+	store, err := newStore(cfg, getenv, logger)
 	if err != nil {
 		return nil, operations.Options{}, err
 	}
@@ -125,16 +131,44 @@ func newAPI(cfg config.Config, logger *slog.Logger) (http.Handler, operations.Op
 	return h, opts, nil
 }
 
-func newStore(cfg config.Config) (operations.Store, error) {
-	switch cfg.Store {
-	case "memory":
-		return memory.New(), nil
+// newStore makes the configured store. The DynamoDB client is built here,
+// once per process, without touching the network (Lambda cold starts).
+func newStore(cfg config.Config, getenv func(string) string, logger *slog.Logger) (operations.Store, error) {
+	if cfg.Store == "dynamodb" {
+		return dynamodbStore(cfg, getenv, logger)
 	}
-	return nil, fmt.Errorf("config: store %q is not available in this build", cfg.Store)
+	return memory.New(), nil
+}
+
+func dynamodbStore(cfg config.Config, getenv func(string) string, logger *slog.Logger) (*dynamodb.Store, error) {
+	return dynamodb.New(context.Background(), dynamodb.Options{
+		Table:    cfg.DynamoDBTable,
+		Region:   cfg.DynamoDBRegion,
+		Endpoint: cfg.DynamoDBEndpoint,
+		Logger:   logger,
+		Getenv:   getenv,
+	})
+}
+
+func tableCommand(ctx context.Context, cfg config.Config, args []string, getenv func(string) string, logger *slog.Logger) error {
+	if len(args) != 1 || args[0] != "create" {
+		return errors.New("usage: api table create")
+	}
+	store, err := dynamodbStore(cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := store.CreateTable(ctx); err != nil {
+		return err
+	}
+	logger.Info("table ready", "table", cfg.DynamoDBTable)
+	return nil
 }
 
 func runServe(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
-	h, _, err := newAPI(cfg, logger)
+	h, _, err := newAPI(cfg, getenv, logger)
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,13 @@ func (c client) expect(want int, method, path, body string, headers ...string) (
 }
 
 func TestEndToEnd(t *testing.T) {
-	base, stop := startServer(t, nil)
+	for name, env := range storeEnvs(t) {
+		t.Run(name, func(t *testing.T) { endToEnd(t, env) })
+	}
+}
+
+func endToEnd(t *testing.T, env map[string]string) {
+	base, stop := startServer(t, env)
 	c := client{t, base}
 
 	// create → get
