@@ -36,6 +36,15 @@ Commands:
                [--format json|yaml] [--spec 3.1|3.0]
   healthcheck  GET /healthz on the local server; exit 0 if healthy
                (for container HEALTHCHECKs in images without curl)
+  event        print a realistic Lambda event for a request:
+               api event METHOD PATH [--source rest|http|alb|url] [--stage S]
+               [--base-path /p] [--header k=v]... [--body @file|-|text]
+  invoke       pass an event (--event FILE, or standard input) through the
+               Lambda handler in process and print the Lambda response
+               (--decode: the HTTP status, headers and body instead)
+  gateway      serve HTTP through the Lambda handler like a front door would
+               [--addr 127.0.0.1:3000] [--source rest|http|alb|url]
+               [--stage S] [--base-path /p]: try /docs on the Lambda path
   table create create the DynamoDB table (and its TTL setting) named by
                dynamodb_table, for local development and tests; in AWS
                the CDK stack owns it
@@ -48,7 +57,6 @@ environment (TYPEDAPI_*, and PORT). See the README for every key.
 // run is the whole program with its OS dependencies passed in, so tests
 // start the real thing.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	_ = stdin // reserved for commands that read events from standard input
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
@@ -75,6 +83,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return printSpec(cfg, rest, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, cfg)
+	case "event":
+		return eventCommand(rest, stdin, stdout, stderr)
+	case "invoke":
+		return invokeCommand(ctx, cfg, rest, getenv, logger, stdin, stdout, stderr)
+	case "gateway":
+		return gatewayCommand(ctx, cfg, rest, getenv, logger, stderr)
 	case "table":
 		return tableCommand(ctx, cfg, rest, getenv, logger)
 	case "help", "-h", "--help":

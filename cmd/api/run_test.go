@@ -221,7 +221,7 @@ func checkDocs(t *testing.T, c client) {
 			continue
 		}
 		u := pageURL.ResolveReference(ref)
-		resp, body := c.expect(200, "GET", u.RequestURI(), "")
+		resp, body := client{t, ""}.expect(200, "GET", u.String(), "")
 		if len(body) == 0 {
 			t.Errorf("%s is empty", u)
 		}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/gateway"
+	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/serve"
+)
+
+// The local Lambda tooling: nobody should need to know an event's shape
+// to try the Lambda path.
+//
+//	api event POST /v1/items --source http --header content-type=application/json --body @item.json
+//	api event GET /v1/items | api invoke
+//	api gateway --source rest --stage prod     # then open http://127.0.0.1:3000/prod/docs
+
+// headerFlags collects repeated --header k=v flags.
+type headerFlags http.Header
+
+func (h headerFlags) String() string { return "" }
+func (h headerFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("--header wants name=value, got %q", v)
+	}
+	http.Header(h).Add(strings.TrimSpace(k), val)
+	return nil
+}
+
+// eventCommand prints a realistic event for METHOD PATH.
+func eventCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("event", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: api event METHOD PATH [--source rest|http|alb|url] [--stage S] [--base-path /p] [--header k=v]... [--body @file|-|text] [--multi-value] [--proxy-route]")
+		fs.PrintDefaults()
+	}
+	source := fs.String("source", "http", "front door: rest, http, alb or url")
+	stage := fs.String("stage", "", "API Gateway stage (rest defaults to prod)")
+	basePath := fs.String("base-path", "", "custom-domain base path mapping, e.g. /shop")
+	body := fs.String("body", "", "request body: text, @file, or - for standard input")
+	multi := fs.Bool("multi-value", false, "ALB target group with multi-value headers on")
+	proxy := fs.Bool("proxy-route", false, `HTTP API route "ANY /{proxy+}" instead of $default`)
+	header := headerFlags{}
+	fs.Var(header, "header", "request header name=value (repeatable)")
+	// Flags may follow the two positional arguments.
+	if len(args) < 2 {
+		fs.Usage()
+		return errors.New("event: METHOD and PATH are required")
+	}
+	method, target := args[0], args[1]
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	b, err := readBody(*body, stdin)
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 && http.Header(header).Get("Content-Type") == "" {
+		http.Header(header).Set("Content-Type", "application/json")
+	}
+	ev, err := lambdaevent.Build(lambdaevent.Request{Source: *source, Method: method, Target: target, Header: http.Header(header),
+		Body: b, Stage: *stage, BasePath: *basePath, MultiValue: *multi, ProxyRoute: *proxy})
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(ev, '\n'))
+	return err
+}
+
+func readBody(spec string, stdin io.Reader) ([]byte, error) {
+	switch {
+	case spec == "-":
+		return io.ReadAll(stdin)
+	case strings.HasPrefix(spec, "@"):
+		return os.ReadFile(spec[1:])
+	}
+	return []byte(spec), nil
+}
+
+// invokeCommand passes an event through the exact Lambda handler, in
+// process, and prints the Lambda response.
+func invokeCommand(ctx context.Context, cfg config.Config, args []string, getenv func(string) string, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	eventFile := fs.String("event", "-", "event file, or - for standard input")
+	decode := fs.Bool("decode", false, "print the HTTP response (status, headers, decoded body) instead of the Lambda response")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var ev []byte
+	var err error
+	if *eventFile == "-" {
+		ev, err = io.ReadAll(stdin)
+	} else {
+		ev, err = os.ReadFile(*eventFile)
+	}
+	if err != nil {
+		return err
+	}
+	h, _, err := newAPI(cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	out, err := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger}).Invoke(ctx, ev)
+	if err != nil {
+		return fmt.Errorf("invoke: %w", err)
+	}
+	if !*decode {
+		var pretty any
+		_ = json.Unmarshal(out, &pretty)
+		out, _ = json.MarshalIndent(pretty, "", "  ")
+		_, err = stdout.Write(append(out, '\n'))
+		return err
+	}
+	status, header, body, err := gateway.Decode(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d %s\n", status, http.StatusText(status))
+	_ = header.Write(stdout)
+	fmt.Fprintln(stdout)
+	_, err = stdout.Write(body)
+	return err
+}
+
+// gatewayCommand serves HTTP through the Lambda handler, the way a front
+// door would, so /docs and "Try it out" exercise the Lambda path locally.
+func gatewayCommand(ctx context.Context, cfg config.Config, args []string, getenv func(string) string, logger *slog.Logger, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
+	opts := gateway.Options{Logger: logger}
+	fs.StringVar(&opts.Source, "source", "http", "front door: rest, http, alb or url")
+	fs.StringVar(&opts.Stage, "stage", "", "API Gateway stage; paths start with /{stage} (rest defaults to prod)")
+	fs.StringVar(&opts.BasePath, "base-path", "", "custom-domain base path mapping, e.g. /shop")
+	fs.BoolVar(&opts.MultiValue, "multi-value", false, "ALB target group with multi-value headers on")
+	fs.BoolVar(&opts.ProxyRoute, "proxy-route", false, `HTTP API route "ANY /{proxy+}" instead of $default`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	h, _, err := newAPI(cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger})
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger.Info("local gateway", "source", opts.Source, "stage", opts.Stage, "base_path", opts.BasePath, "addr", *addr)
+	return serve.HTTP(ctx, gateway.Handler(lh.Invoke, opts), serve.HTTPOptions{
+		Addr:              *addr,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ShutdownGrace:     cfg.ShutdownGrace,
+		Ready:             readyHook(ctx),
+	}, logger)
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, func(k string) string {
+		return map[string]string{"TYPEDAPI_LOG_LEVEL": "error"}[k]
+	}, strings.NewReader(stdin), &out, io.Discard)
+	return out.String(), err
+}
+
+// TestEventThenInvoke: `api event` makes an event of each kind that
+// `api invoke` answers through the Lambda handler.
+func TestEventThenInvoke(t *testing.T) {
+	body := filepath.Join(t.TempDir(), "item.json")
+	_ = os.WriteFile(body, []byte(`{"name":"From a file","price":3,"currency":"EUR"}`), 0o600)
+	for _, source := range []string{"rest", "http", "alb", "url"} {
+		ev, err := runCmd(t, "", "event", "POST", "/v1/items", "--source", source, "--header", "X-Request-Id=cli-1", "--body", "@"+body)
+		if err != nil {
+			t.Fatalf("%s event: %v", source, err)
+		}
+		if !json.Valid([]byte(ev)) {
+			t.Fatalf("%s event is not JSON", source)
+		}
+		out, err := runCmd(t, ev, "invoke")
+		if err != nil {
+			t.Fatalf("%s invoke: %v", source, err)
+		}
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal([]byte(out), &resp); err != nil || resp.StatusCode != 201 || !strings.Contains(resp.Body, "From a file") {
+			t.Errorf("%s: %v %s", source, err, out)
+		}
+		decoded, err := runCmd(t, ev, "invoke", "--decode")
+		if err != nil || !strings.HasPrefix(decoded, "201 Created\n") || !strings.Contains(decoded, "X-Request-Id: cli-1") || !strings.Contains(decoded, `"name":"From a file"`) {
+			t.Errorf("%s --decode: %v\n%s", source, err, decoded)
+		}
+	}
+	if _, err := runCmd(t, "{}", "invoke"); err == nil {
+		t.Error("invoke accepted an event that is not an HTTP request")
+	}
+	if _, err := runCmd(t, "", "event", "GET"); err == nil {
+		t.Error("event without a path accepted")
+	}
+	if _, err := runCmd(t, "", "event", "GET", "/x", "--source", "sqs"); err == nil {
+		t.Error("unknown source accepted")
+	}
+	if _, err := runCmd(t, "", "event", "GET", "/x", "--header", "novalue"); err == nil {
+		t.Error("malformed --header accepted")
+	}
+}

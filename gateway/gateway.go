@@ -1,0 +1,185 @@
+// Package gateway is a local stand-in for the AWS front doors: an HTTP
+// handler that turns each request into the Lambda event API Gateway (REST
+// or HTTP API), an ALB or a Function URL would send, invokes a Lambda
+// handler in process, and turns its response back into HTTP. With it the
+// Lambda path — event decoding, stage prefixes, binary encoding — can be
+// tried from a browser or curl, like `sam local start-api` without Docker.
+package gateway
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/typedapi/typedapi/lambdaevent"
+)
+
+// Options choose the front door to imitate.
+type Options struct {
+	Source     string // rest | http | alb | url
+	Stage      string // API Gateway stage; the client's paths start with /{stage} when it is named
+	BasePath   string // a custom-domain base path mapping such as /shop (instead of a stage)
+	MultiValue bool   // ALB target group with multi-value headers on
+	ProxyRoute bool   // HTTP API route "ANY /{proxy+}" instead of "$default"
+	MaxBody    int64  // largest request body (API Gateway's limit is 10 MB)
+	Logger     *slog.Logger
+}
+
+// Invoke is a Lambda handler's entry point (lambda.Handler's Invoke).
+type Invoke func(ctx context.Context, payload []byte) ([]byte, error)
+
+// Handler serves HTTP by invoking fn with events.
+func Handler(fn Invoke, opts Options) http.Handler {
+	if opts.MaxBody == 0 {
+		opts.MaxBody = 10 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Source == "rest" && opts.Stage == "" && opts.BasePath == "" {
+		opts.Stage = "prod"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target, ok := opts.strip(r.URL.Path)
+		if !ok {
+			// What API Gateway answers for a path outside the stage.
+			writeJSON(w, http.StatusForbidden, `{"message":"Missing Authentication Token"}`)
+			return
+		}
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, opts.MaxBody))
+		if err != nil {
+			writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
+			return
+		}
+		header := r.Header.Clone()
+		header.Set("Host", r.Host)
+		header.Set("X-Forwarded-Proto", "http")
+		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			header.Set("X-Forwarded-For", ip)
+		}
+		var cookies []string
+		if opts.Source == "http" || opts.Source == "url" {
+			for _, c := range r.Cookies() {
+				cookies = append(cookies, c.Name+"="+c.Value)
+			}
+			header.Del("Cookie")
+		}
+		stage := opts.Stage
+		if opts.BasePath != "" {
+			stage = ""
+		}
+		ev, err := lambdaevent.Build(lambdaevent.Request{
+			Source: opts.Source, Method: r.Method, Target: target, Header: header, Body: body, Cookies: cookies,
+			Stage: stage, BasePath: opts.BasePath, Domain: domainIf(opts.BasePath, r.Host),
+			MultiValue: opts.MultiValue, ProxyRoute: opts.ProxyRoute,
+		})
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, fmt.Sprintf(`{"message":%q}`, err.Error()))
+			return
+		}
+		out, err := fn(r.Context(), ev)
+		if err != nil {
+			// API Gateway's answer when the function fails.
+			opts.Logger.ErrorContext(r.Context(), "lambda invocation failed", "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, `{"message":"Internal server error"}`)
+			return
+		}
+		if err := writeResponse(w, out); err != nil {
+			opts.Logger.ErrorContext(r.Context(), "lambda response not understood", "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, `{"message":"Internal server error"}`)
+		}
+	})
+}
+
+// strip removes the stage or base path the client's path must start with.
+func (o Options) strip(path string) (string, bool) {
+	prefix := o.BasePath
+	if prefix == "" && o.Stage != "" && o.Stage != "$default" {
+		prefix = "/" + o.Stage
+	}
+	if prefix == "" {
+		return path, true
+	}
+	rest, ok := strings.CutPrefix(path, prefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	return rest, true
+}
+
+func domainIf(basePath, host string) string {
+	if basePath == "" {
+		return ""
+	}
+	return host
+}
+
+// lambdaResponse is the union of the response shapes.
+type lambdaResponse struct {
+	StatusCode        int                 `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Cookies           []string            `json:"cookies"`
+	Body              string              `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+// Decode reads a Lambda HTTP response: status, headers (both forms,
+// cookies as Set-Cookie) and the body, base64-decoded when marked so.
+func Decode(out []byte) (status int, header http.Header, body []byte, err error) {
+	var resp lambdaResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return 0, nil, nil, err
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return 0, nil, nil, fmt.Errorf("status code %d", resp.StatusCode)
+	}
+	header = http.Header{}
+	for k, v := range resp.Headers {
+		header.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		header[http.CanonicalHeaderKey(k)] = vs
+	}
+	for _, c := range resp.Cookies {
+		header.Add("Set-Cookie", c)
+	}
+	body = []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+			return 0, nil, nil, fmt.Errorf("body marked base64 is not: %w", err)
+		}
+	}
+	return resp.StatusCode, header, body, nil
+}
+
+func writeResponse(w http.ResponseWriter, out []byte) error {
+	status, header, body, err := Decode(out)
+	if err != nil {
+		return err
+	}
+	for k, vs := range header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
