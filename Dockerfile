@@ -2,9 +2,10 @@
 # The same image runs as an HTTP server (ECS Fargate, Cloud Run, `docker run`)
 # and as a Lambda container image: the binary detects AWS_LAMBDA_RUNTIME_API.
 
-# Build stage: a static, stripped binary. TARGETOS/TARGETARCH are set by
-# BuildKit and buildah for --platform builds; empty means the builder's own.
-FROM golang:1.26 AS build
+# Build stage: a static, stripped binary. It runs on the builder's own
+# platform and cross-compiles for the target (TARGETOS/TARGETARCH, set by
+# BuildKit for --platform builds), so an arm64 image needs no emulation.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS
 ARG TARGETARCH
 WORKDIR /src
