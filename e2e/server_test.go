@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// apiBinary is the program under test, built once by TestMain.
+var apiBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "typedapi-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	apiBinary = filepath.Join(dir, "api")
+	build := exec.Command("go", "build", "-o", apiBinary, "../cmd/api")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build ../cmd/api:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startAPI runs the real binary on a free 127.0.0.1 port with env added to
+// the defaults, and returns its origin (http://127.0.0.1:PORT) once /healthz
+// (under basePath) answers. The process is stopped with SIGTERM at cleanup.
+func startAPI(t *testing.T, basePath string, env ...string) string {
+	t.Helper()
+	cmd := exec.Command(apiBinary)
+	cmd.Env = append(os.Environ(), "TYPEDAPI_HOST=127.0.0.1", "TYPEDAPI_PORT=0", "TYPEDAPI_LOG_LEVEL=info",
+		"TYPEDAPI_LOG_FORMAT=json", "TYPEDAPI_BASE_PATH="+basePath)
+	cmd.Env = append(cmd.Env, env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("api did not exit within 15s of SIGTERM")
+		}
+	})
+
+	// The server logs {"msg":"listening","addr":"127.0.0.1:PORT"} once bound.
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout) // keep the pipe drained
+	}()
+	var origin string
+	select {
+	case a := <-addr:
+		origin = "http://" + a
+	case <-exited:
+		t.Fatalf("api exited before listening: %s", stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatal("api did not log its address within 15s")
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(origin + basePath + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return origin
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%s/healthz did not answer 200 within 10s (last error: %v)", origin, basePath, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
