@@ -61,7 +61,7 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	if burst == 0 {
 		burst = 200
 	}
-	configureStage(stack, api, rate, burst)
+	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
 	// Applies to the $default route, the API's only route.
 	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
@@ -84,9 +84,9 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 // configureStage turns on JSON access logs (one line per request, with the
 // request id the app logs too) and throttling on the $default stage. The L2
 // HttpApi creates that stage itself, so its L1 is adjusted in place.
-func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, rate, burst float64) {
+func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, retention awslogs.RetentionDays, rate, burst float64) {
 	accessLogs := awslogs.NewLogGroup(scope, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
-		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)

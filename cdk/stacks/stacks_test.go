@@ -263,7 +263,7 @@ func TestServerlessStackProps(t *testing.T) {
 				"TYPEDAPI_CORS_ORIGINS": "https://app.example.com",
 			}},
 		})
-		tmpl.HasResourceProperties(typ("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 7})
+		tmpl.AllResourcesProperties(typ("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 7})
 	})
 	check(t, "a disposable table: no deletion protection, deleted with the stack", func() {
 		tmpl.HasResource(typ("AWS::DynamoDB::Table"), map[string]any{
