@@ -28,4 +28,6 @@ EXPOSE 8080
 # SIGTERM starts the graceful drain (TYPEDAPI_SHUTDOWN_GRACE, default 15s).
 # Give the platform a stop timeout longer than that grace.
 STOPSIGNAL SIGTERM
+# No shell or curl here: the binary checks its own /healthz.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 CMD ["/usr/local/bin/api", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/api"]
