@@ -41,6 +41,27 @@ func TestDocsInBrowser(t *testing.T) {
 	}
 }
 
+// profileDir is an empty Chromium profile. Not t.TempDir: Chromium's helper
+// processes may still be writing to it for a moment after the browser is
+// closed, and t.TempDir fails the test when it cannot remove everything.
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "typedapi-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("left Chromium profile %s behind", dir)
+	})
+	return dir
+}
+
 func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -55,7 +76,7 @@ func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profileDir(t)),
 		chromedp.WindowSize(1280, 1000),
 	)
 	defer cancelAlloc()
