@@ -84,7 +84,7 @@ func Build(r Request) ([]byte, error) {
 	switch r.Source {
 	case "rest":
 		stage := or(r.Stage, "prod")
-		setV1(ev, method, u, r.Header, r.Cookies, true)
+		setV1(ev, method, u, r.Header, r.Cookies, true, false)
 		ev["resource"] = "/{proxy+}"
 		ev["pathParameters"] = map[string]any{"proxy": strings.TrimPrefix(u.Path, "/")}
 		rc["httpMethod"] = method
@@ -103,7 +103,7 @@ func Build(r Request) ([]byte, error) {
 		rc["requestTimeEpoch"] = time.Now().UnixMilli()
 		rc["extendedRequestId"] = newID()
 	case "alb":
-		setV1(ev, method, u, r.Header, r.Cookies, r.MultiValue)
+		setV1(ev, method, u, r.Header, r.Cookies, r.MultiValue, true)
 		if r.MultiValue {
 			delete(ev, "headers")
 			delete(ev, "queryStringParameters")
@@ -165,7 +165,7 @@ func Build(r Request) ([]byte, error) {
 // setV1 fills the payload-v1 fields shared by REST APIs and ALBs. An ALB
 // sends either single- or multi-value maps (a target group setting); the
 // sample has single-value ones and so does the event.
-func setV1(ev map[string]any, method string, u *url.URL, header http.Header, cookies []string, multi bool) {
+func setV1(ev map[string]any, method string, u *url.URL, header http.Header, cookies []string, multi, escape bool) {
 	ev["httpMethod"] = method
 	ev["path"] = u.Path
 	header = header.Clone()
@@ -191,6 +191,11 @@ func setV1(ev map[string]any, method string, u *url.URL, header http.Header, coo
 	q := u.Query()
 	single, mv := map[string]any{}, map[string]any{}
 	for k, vs := range q {
+		if escape {
+			// An ALB passes query strings on as the client encoded them.
+			k = url.QueryEscape(k)
+			vs = escapeAll(vs)
+		}
 		single[k] = vs[len(vs)-1]
 		mv[k] = vs
 	}
@@ -248,6 +253,14 @@ func dropKey(h map[string]any, name string) {
 			delete(h, k)
 		}
 	}
+}
+
+func escapeAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = url.QueryEscape(v)
+	}
+	return out
 }
 
 func joinedQuery(q url.Values) map[string]any {

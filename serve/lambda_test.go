@@ -141,7 +141,7 @@ func TestRequestFidelity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			hdr := http.Header{"X-Tag": {"a", "b"}, "Content-Type": {"text/plain"}}
 			run(t, h, build(t, lambdaevent.Request{Source: c.source, MultiValue: c.multiValue, Method: "PUT",
-				Target: "/v1/items/x?tag=a&tag=b&q=caf%C3%A9", Header: hdr, Body: []byte("héllo"), Cookies: []string{"session=s1", "theme=dark"}}))
+				Target: "/v1/items/x?tag=a&tag=b&q=caf%C3%A9&d=50%25%2Boff", Header: hdr, Body: []byte("héllo"), Cookies: []string{"session=s1", "theme=dark"}}))
 			if got.Method != "PUT" || got.Path != "/v1/items/x" || got.Body != "héllo" {
 				t.Errorf("request %+v", got)
 			}
@@ -149,7 +149,7 @@ func TestRequestFidelity(t *testing.T) {
 			if c.lastOnly {
 				wantTags = []string{"b"}
 			}
-			if strings.Join(got.Query["tag"], ",") != strings.Join(wantTags, ",") || got.Query.Get("q") != "café" {
+			if strings.Join(got.Query["tag"], ",") != strings.Join(wantTags, ",") || got.Query.Get("q") != "café" || got.Query.Get("d") != "50%+off" {
 				t.Errorf("query %v", got.Query)
 			}
 			if h := strings.Join(got.Header.Values("X-Tag"), ","); h != "a,b" && !(c.lastOnly && h == "b") {
