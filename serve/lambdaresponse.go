@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -83,15 +86,15 @@ func albToMultiValue(payload []byte) ([]byte, error) {
 
 // response is the union of the response shapes: REST and ALB use
 // multiValueHeaders (ALB single-value mode uses headers), HTTP APIs and
-// Function URLs use headers plus cookies.
+// Function URLs use headers plus cookies. It is written by appendJSON.
 type response struct {
-	StatusCode        int                 `json:"statusCode"`
-	StatusDescription string              `json:"statusDescription,omitempty"`
-	Headers           map[string]string   `json:"headers,omitempty"`
-	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"`
-	Cookies           []string            `json:"cookies,omitempty"`
-	Body              string              `json:"body"`
-	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+	StatusCode        int
+	StatusDescription string
+	Headers           map[string]string
+	MultiValueHeaders map[string][]string
+	Cookies           []string
+	Body              string
+	IsBase64Encoded   bool
 }
 
 // encode builds the response event for the kind of event that asked.
@@ -135,7 +138,118 @@ func (c *capture) encode() ([]byte, error) {
 	default:
 		resp.MultiValueHeaders = c.header
 	}
-	return json.Marshal(resp)
+	return resp.appendJSON(make([]byte, 0, len(resp.Body)+128+64*len(c.header))), nil
+}
+
+// appendJSON writes the response as encoding/json would (same keys, empty
+// maps and lists left out, map keys sorted), without its reflection and
+// per-map sorting allocations: this runs once per invocation.
+func (r *response) appendJSON(b []byte) []byte {
+	b = append(b, `{"statusCode":`...)
+	b = strconv.AppendInt(b, int64(r.StatusCode), 10)
+	if r.StatusDescription != "" {
+		b = append(b, `,"statusDescription":`...)
+		b = appendJSONString(b, r.StatusDescription)
+	}
+	if len(r.Headers) > 0 {
+		b = append(b, `,"headers":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.Headers)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, r.Headers[k])
+		}
+		b = append(b, '}')
+	}
+	if len(r.MultiValueHeaders) > 0 {
+		b = append(b, `,"multiValueHeaders":{`...)
+		for i, k := range slices.Sorted(maps.Keys(r.MultiValueHeaders)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONStrings(b, r.MultiValueHeaders[k])
+		}
+		b = append(b, '}')
+	}
+	if len(r.Cookies) > 0 {
+		b = append(b, `,"cookies":`...)
+		b = appendJSONStrings(b, r.Cookies)
+	}
+	b = append(b, `,"body":`...)
+	b = appendJSONString(b, r.Body)
+	b = append(b, `,"isBase64Encoded":`...)
+	b = strconv.AppendBool(b, r.IsBase64Encoded)
+	return append(b, '}')
+}
+
+func appendJSONStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString quotes s as a JSON string: quote, backslash and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028/U+2029
+// escaped as encoding/json does (JavaScript reads them as line ends).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // isText reports whether a body can travel as a JSON string unchanged:
