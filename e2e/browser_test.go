@@ -39,6 +39,12 @@ func TestDocsInBrowser(t *testing.T) {
 			docsInBrowser(t, chromium, origin, basePath)
 		})
 	}
+	// Through the Lambda path: a local API Gateway REST API with stage
+	// "prod", the page at /prod/docs.
+	t.Run("gateway stage=prod", func(t *testing.T) {
+		origin := startGateway(t, "/prod", "--source", "rest", "--stage", "prod")
+		docsInBrowser(t, chromium, origin, "/prod")
+	})
 }
 
 // profileDir is an empty Chromium profile. Not t.TempDir: Chromium's helper

@@ -41,9 +41,25 @@ func TestMain(m *testing.M) {
 // (under basePath) answers. The process is stopped with SIGTERM at cleanup.
 func startAPI(t *testing.T, basePath string, env ...string) string {
 	t.Helper()
-	cmd := exec.Command(apiBinary)
+	return startCommand(t, nil, basePath, env...)
+}
+
+// startGateway runs `api gateway` (a local front door before the Lambda
+// handler) with the given flags; prefix is the stage or base path its
+// clients' paths start with.
+func startGateway(t *testing.T, prefix string, flags ...string) string {
+	t.Helper()
+	return startCommand(t, append([]string{"gateway", "--addr", "127.0.0.1:0"}, flags...), prefix)
+}
+
+func startCommand(t *testing.T, args []string, basePath string, env ...string) string {
+	t.Helper()
+	cmd := exec.Command(apiBinary, args...)
 	cmd.Env = append(os.Environ(), "TYPEDAPI_HOST=127.0.0.1", "TYPEDAPI_PORT=0", "TYPEDAPI_LOG_LEVEL=info",
-		"TYPEDAPI_LOG_FORMAT=json", "TYPEDAPI_BASE_PATH="+basePath)
+		"TYPEDAPI_LOG_FORMAT=json")
+	if args == nil {
+		cmd.Env = append(cmd.Env, "TYPEDAPI_BASE_PATH="+basePath)
+	}
 	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
