@@ -54,7 +54,7 @@ func run() error {
 	// needs no credentials; deploy takes them from the CLI's profile.
 	fn := stacks.FunctionOptions{Arch: arch}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
-		Function: fn, Table: table, CodeDir: codeDir,
+		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,

@@ -22,6 +22,12 @@ type ServerlessStackProps struct {
 	// on what a flood of requests can cost. Defaults 100 and 200.
 	ThrottleRate  float64
 	ThrottleBurst float64
+	// CursorSecret keeps the key that signs list cursors in Secrets
+	// Manager ($0.40 a month), making cursors unforgeable. Off, the stack
+	// costs nothing at rest but table and log storage, and the app signs
+	// with its built-in key: cursors still reject tampering, and forging one
+	// only starts a listing at another item, which the client may list anyway.
+	CursorSecret bool
 }
 
 // ServerlessStack is the whole API on Lambda behind an HTTP API.
@@ -38,7 +44,10 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
 	table := NewItemsTable(stack, "Items", &props.Table)
-	secret := newCursorSecret(stack)
+	var secret awssecretsmanager.ISecret
+	if props.CursorSecret {
+		secret = newCursorSecret(stack)
+	}
 	fn := NewApiFunction(stack, "Api", ApiFunctionProps{
 		FunctionOptions: props.Function,
 		Table:           table,

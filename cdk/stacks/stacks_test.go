@@ -165,12 +165,10 @@ func TestServerlessStackDefaults(t *testing.T) {
 				"TYPEDAPI_DYNAMODB_TABLE": ref(table),
 				"TYPEDAPI_LOG_FORMAT":     "json",
 				"TYPEDAPI_LOG_LEVEL":      "info",
-				// a dynamic reference, resolved by CloudFormation at deploy
-				"TYPEDAPI_CURSOR_SECRET": map[string]any{"Fn::Join": []any{"", []any{
-					"{{resolve:secretsmanager:", ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")), ":SecretString:::}}",
-				}}},
 			})},
 		})
+		// Nothing billed at rest but table and log storage by default.
+		tmpl.ResourceCountIs(typ("AWS::SecretsManager::Secret"), jsii.Number(0))
 	})
 
 	check(t, "role: assumed by Lambda only, no managed policy", func() {
@@ -250,8 +248,19 @@ func TestServerlessStackProps(t *testing.T) {
 		},
 		Table:        ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true},
 		ThrottleRate: 10, ThrottleBurst: 20,
+		CursorSecret: true,
 	})
 	tmpl := synth(t, s.Stack)
+	check(t, "with CursorSecret, the cursor key comes from Secrets Manager", func() {
+		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{
+				// a dynamic reference, resolved by CloudFormation at deploy
+				"TYPEDAPI_CURSOR_SECRET": map[string]any{"Fn::Join": []any{"", []any{
+					"{{resolve:secretsmanager:", ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")), ":SecretString:::}}",
+				}}},
+			}},
+		})
+	})
 	check(t, "function options reach the template", func() {
 		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
 			"Architectures":                []any{"x86_64"},
