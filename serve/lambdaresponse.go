@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -26,40 +24,82 @@ const (
 	kindALBSingle      // ALB target group with multi-value headers off
 )
 
-// sniff tells the event's kind from its top-level keys without decoding
-// it. A key is a quoted name followed by a colon, which a JSON string value
-// (where quotes are escaped) cannot contain, so a body never fools it; a
-// header named like a key can, and Invoke falls back to algnhsa's own
-// detection then.
+// sniff tells the event's kind from its keys without decoding it, in one
+// pass over the payload. A key is a quoted name followed by a colon; the
+// pass steps over whole strings, so a name inside a string value (a body,
+// where quotes are escaped) never counts. A header named like a key can
+// fool it, and Invoke falls back to algnhsa's own detection then.
 func sniff(payload []byte) kind {
+	var seen keySet
+	for i := 0; i < len(payload); i++ {
+		if payload[i] != '"' {
+			continue
+		}
+		start := i + 1
+		for i = start; i < len(payload) && payload[i] != '"'; i++ {
+			if payload[i] == '\\' {
+				i++ // skip the escaped byte
+			}
+		}
+		if i >= len(payload) {
+			break // unterminated string: not JSON
+		}
+		name := payload[start:i]
+		j := i + 1
+		for j < len(payload) && (payload[j] == ' ' || payload[j] == '\t' || payload[j] == '\r' || payload[j] == '\n') {
+			j++
+		}
+		if j < len(payload) && payload[j] == ':' {
+			seen.add(name)
+		}
+	}
 	switch {
-	case hasKey(payload, "targetGroupArn"):
-		if hasKey(payload, "multiValueHeaders") {
+	case seen.has(keyTargetGroupArn):
+		if seen.has(keyMultiValueHeaders) {
 			return kindALB
 		}
 		return kindALBSingle
-	case hasKey(payload, "rawPath") || hasKey(payload, "routeKey") && hasKey(payload, "version"):
+	case seen.has(keyRawPath) || seen.has(keyRouteKey) && seen.has(keyVersion):
 		return kindV2
-	case hasKey(payload, "httpMethod") && hasKey(payload, "requestContext"):
+	case seen.has(keyHTTPMethod) && seen.has(keyRequestContext):
 		return kindREST
 	}
 	return kindUnknown
 }
 
-func hasKey(payload []byte, key string) bool {
-	quoted := `"` + key + `"`
-	for rest := payload; ; {
-		i := bytes.Index(rest, []byte(quoted))
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+len(quoted):]
-		trimmed := bytes.TrimLeft(rest, " \t\r\n")
-		if len(trimmed) > 0 && trimmed[0] == ':' {
-			return true
-		}
+// keySet records which of the keys sniff looks for an event has.
+type keySet uint8
+
+const (
+	keyTargetGroupArn keySet = 1 << iota
+	keyMultiValueHeaders
+	keyRawPath
+	keyRouteKey
+	keyVersion
+	keyHTTPMethod
+	keyRequestContext
+)
+
+func (s *keySet) add(name []byte) {
+	switch string(name) { // no allocation: the compiler compares in place
+	case "targetGroupArn":
+		*s |= keyTargetGroupArn
+	case "multiValueHeaders":
+		*s |= keyMultiValueHeaders
+	case "rawPath":
+		*s |= keyRawPath
+	case "routeKey":
+		*s |= keyRouteKey
+	case "version":
+		*s |= keyVersion
+	case "httpMethod":
+		*s |= keyHTTPMethod
+	case "requestContext":
+		*s |= keyRequestContext
 	}
 }
+
+func (s keySet) has(k keySet) bool { return s&k != 0 }
 
 // albToMultiValue rewrites an ALB event from a target group with
 // multi-value headers off into the multi-value form algnhsa reads.
@@ -153,7 +193,7 @@ func (r *response) appendJSON(b []byte) []byte {
 	}
 	if len(r.Headers) > 0 {
 		b = append(b, `,"headers":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.Headers)) {
+		for i, k := range sortedKeys(r.Headers) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -165,7 +205,7 @@ func (r *response) appendJSON(b []byte) []byte {
 	}
 	if len(r.MultiValueHeaders) > 0 {
 		b = append(b, `,"multiValueHeaders":{`...)
-		for i, k := range slices.Sorted(maps.Keys(r.MultiValueHeaders)) {
+		for i, k := range sortedKeys(r.MultiValueHeaders) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -184,6 +224,17 @@ func (r *response) appendJSON(b []byte) []byte {
 	b = append(b, `,"isBase64Encoded":`...)
 	b = strconv.AppendBool(b, r.IsBase64Encoded)
 	return append(b, '}')
+}
+
+// sortedKeys is m's keys in order, in one allocation (slices.Sorted grows
+// its slice step by step).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func appendJSONStrings(b []byte, ss []string) []byte {
