@@ -17,6 +17,7 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		middleware.AnnotateOperation(ctx.Context(), ctx.Operation().OperationID)
 		next(ctx)
 	})
+	api.UseMiddleware(requireContentType(api))
 
 	svc := &service{title: opts.Title, version: opts.Version, store: store}
 	it := &items{store: store, cursors: newCursorCodec(opts.CursorSecret), idemTTL: opts.IdempotencyTTL, now: opts.Now}
