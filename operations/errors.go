@@ -2,7 +2,9 @@ package operations
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -16,6 +18,13 @@ import (
 // maxEchoedValue caps how much of a rejected value a problem repeats back
 // (Huma echoes the whole body of malformed JSON).
 const maxEchoedValue = 256
+
+// maxErrorDetails caps the details of one problem.
+const maxErrorDetails = 20
+
+// humaBodyReadFailed is Huma's message when reading a request body fails
+// for any reason but a timeout.
+const humaBodyReadFailed = "cannot read request body"
 
 var installOnce sync.Once
 
@@ -38,6 +47,12 @@ func installErrorModel() {
 				}
 				return &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: msg}
 			}
+			if len(errs) > maxErrorDetails {
+				// One bad element of a 100,000-element array must not
+				// become 100,000 details, each repeating the array.
+				more := len(errs) - maxErrorDetails
+				errs = append(errs[:maxErrorDetails:maxErrorDetails], &huma.ErrorDetail{Message: fmt.Sprintf("and %d more errors", more)})
+			}
 			se := base(status, msg, errs...)
 			if em, ok := se.(*huma.ErrorModel); ok {
 				for _, d := range em.Errors {
@@ -49,6 +64,12 @@ func installErrorModel() {
 			return se
 		}
 		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			if status == http.StatusInternalServerError && msg == humaBodyReadFailed {
+				// Huma calls any failed body read a 500, but only the client
+				// can break a body: a malformed chunk, or a connection closed
+				// before Content-Length bytes arrived.
+				return huma.NewError(http.StatusBadRequest, "The request body could not be read: it ended early or its chunked encoding is malformed.")
+			}
 			if status >= 500 {
 				var c context.Context = context.Background()
 				if ctx != nil {
@@ -76,10 +97,22 @@ func logCause(ctx context.Context, status int, msg string, cause error) {
 }
 
 func truncate(v any) any {
-	if s, ok := v.(string); ok && len(s) > maxEchoedValue {
-		return s[:maxEchoedValue] + "…(truncated)"
+	switch v := v.(type) {
+	case nil, bool, float64, int, int64:
+		return v
+	case string:
+		if len(v) > maxEchoedValue {
+			return v[:maxEchoedValue] + "…(truncated)"
+		}
+		return v
 	}
-	return v
+	// Objects and arrays (Huma echoes a whole body or array that failed a
+	// rule) are cut as their JSON text.
+	b, err := json.Marshal(v)
+	if err == nil && len(b) <= maxEchoedValue {
+		return v
+	}
+	return string(b[:min(len(b), maxEchoedValue)]) + "…(truncated)"
 }
 
 // storeError turns what a store reported into the problem a client should
