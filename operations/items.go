@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/oklog/ulid/v2"
@@ -125,18 +127,44 @@ type DeleteItemInput struct {
 
 // Resolve checks what JSON Schema cannot: a currency code ISO 4217 knows.
 func (in *CreateItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
-	return checkCurrency(in.Body.Currency, prefix)
+	return append(checkCurrency(in.Body.Currency, prefix), checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
 }
 
 func (in *ReplaceItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
-	return checkCurrency(in.Body.Currency, prefix)
+	return append(checkCurrency(in.Body.Currency, prefix), checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
 }
 
 func (in *PatchItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+	errs := checkText(prefix, in.Body.Name, in.Body.Description, in.Body.Tags)
 	if in.Body.Currency == nil {
-		return nil
+		return errs
 	}
-	return checkCurrency(*in.Body.Currency, prefix)
+	return append(checkCurrency(*in.Body.Currency, prefix), errs...)
+}
+
+// checkText refuses control characters, which forge log lines and drive
+// the terminals of whoever prints an item: none in names and tags; in a
+// description only tabs and line breaks.
+func checkText(prefix *huma.PathBuffer, name, description *string, tags []string) []error {
+	var errs []error
+	bad := func(loc, s string, allowed string) {
+		for _, r := range s {
+			if unicode.IsControl(r) && !strings.ContainsRune(allowed, r) {
+				errs = append(errs, &huma.ErrorDetail{Location: prefix.With(loc), Message: "contains a control character", Value: s})
+				return
+			}
+		}
+	}
+	if name != nil {
+		bad("body.name", *name, "")
+	}
+	if description != nil {
+		bad("body.description", *description, "\t\n\r")
+	}
+	for i, t := range tags {
+		bad(fmt.Sprintf("body.tags[%d]", i), t, "")
+	}
+	return errs
 }
 
 func checkCurrency(code string, prefix *huma.PathBuffer) []error {
