@@ -2,6 +2,7 @@ package operations
 
 import (
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/typedapi/typedapi/middleware"
@@ -26,6 +27,13 @@ func (m router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Req
 }
 
 func (m router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !cleanPath(r.URL.Path) {
+		// ServeMux would redirect to the cleaned path (and a client that
+		// follows would replay a write there); an API client calls the URL
+		// it was given, so "..", "." and "//" segments name nothing.
+		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+r.URL.Path+": a path starts with / and has no empty, . or .. segments.")
+		return
+	}
 	h, pattern := m.Handler(r)
 	if pattern == "" {
 		m.unmatched(w, r, h)
@@ -69,4 +77,19 @@ func (p *headerProbe) WriteHeader(code int) {
 func (p *headerProbe) Write(b []byte) (int, error) {
 	p.WriteHeader(http.StatusOK)
 	return len(b), nil
+}
+
+// cleanPath reports whether p is already in the form ServeMux routes on.
+func cleanPath(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if !strings.HasPrefix(p, "/") {
+		return false // "*" (OPTIONS *, the HTTP/2 preface) or empty
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
