@@ -122,7 +122,7 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 	if k == kindALBSingle {
 		var err error
 		if payload, err = albToMultiValue(payload); err != nil {
-			return nil, l.badEvent(ctx, payload, err)
+			return l.badEvent(ctx, k, payload, err)
 		}
 	}
 	if dl, ok := ctx.Deadline(); ok {
@@ -137,7 +137,7 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 		// let algnhsa try every kind before giving up.
 		c.kind = kindUnknown
 		if _, autoErr := l.auto.Invoke(ctx, payload); autoErr != nil || c.kind == kindUnknown {
-			return nil, l.badEvent(ctx, payload, err)
+			return l.badEvent(ctx, k, payload, err)
 		}
 	}
 	out, err := c.encode()
@@ -153,10 +153,16 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 	return out, nil
 }
 
-func (l *LambdaHandler) badEvent(ctx context.Context, payload []byte, err error) error {
-	l.opts.Logger.ErrorContext(ctx, "malformed Lambda event", "error", err.Error(),
+// badEvent answers an event of a known HTTP kind that cannot be read as a
+// request (a field of the wrong type, a body that is not the base64 it
+// claims) with a 400 problem in that kind's shape: the front door passes
+// it to the client, where an error would become the gateway's bare 502.
+func (l *LambdaHandler) badEvent(ctx context.Context, k kind, payload []byte, err error) ([]byte, error) {
+	id := middleware.NewRequestID()
+	l.opts.Logger.ErrorContext(ctx, "malformed Lambda event", "error", err.Error(), "request_id", id,
 		"aws_request_id", awsRequestID(ctx), "event_prefix", eventPrefix(payload))
-	return fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
+	return problem(k, http.StatusBadRequest, id,
+		"The request could not be read from the gateway's event; the request id identifies it in the logs.")
 }
 
 func awsRequestID(ctx context.Context) string {
@@ -177,19 +183,26 @@ func eventPrefix(payload []byte) string {
 
 // tooLarge replaces a response Lambda would refuse with a problem that says so.
 func tooLarge(c *capture, limit int) ([]byte, error) {
-	id := c.header.Get(middleware.RequestIDHeader)
-	big := &capture{header: http.Header{}, kind: c.kind, status: http.StatusInternalServerError}
-	big.header.Set("Content-Type", "application/problem+json")
-	big.header.Set("Cache-Control", "no-store")
-	if id != "" {
-		big.header.Set(middleware.RequestIDHeader, id)
+	return problem(c.kind, http.StatusInternalServerError, c.header.Get(middleware.RequestIDHeader),
+		fmt.Sprintf("The response is larger than the %d bytes AWS Lambda can return; ask for less (for example a smaller limit).", limit))
+}
+
+// problem is a problem+json response event of kind k, made without the
+// http.Handler.
+func problem(k kind, status int, requestID, detail string) ([]byte, error) {
+	p := &capture{header: http.Header{}, kind: k, status: status}
+	p.header.Set("Content-Type", "application/problem+json")
+	p.header.Set("Cache-Control", "no-store")
+	p.header.Set("X-Content-Type-Options", "nosniff")
+	if requestID != "" {
+		p.header.Set(middleware.RequestIDHeader, requestID)
 	}
-	_ = json.NewEncoder(&big.body).Encode(middleware.Problem{
-		Title:  http.StatusText(http.StatusInternalServerError),
-		Status: http.StatusInternalServerError,
-		Detail: fmt.Sprintf("The response is larger than the %d bytes AWS Lambda can return; ask for less (for example a smaller limit).", limit),
+	_ = json.NewEncoder(&p.body).Encode(middleware.Problem{
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
 	})
-	return big.encode()
+	return p.encode()
 }
 
 // eventRequest is the http.Handler algnhsa calls: it works out the path the
