@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/typedapi/typedapi/config"
@@ -44,6 +45,21 @@ func BenchmarkStartup(b *testing.B) {
 		for b.Loop() {
 			if _, err := dynamodb.New(context.Background(), dynamodb.Options{Table: "t", Region: "us-east-1", Getenv: noenv}); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	// Kept off the cold path: the OpenAPI document is rendered on its first
+	// request, not at start. This is what that first request costs.
+	b.Run("lazy=first-openapi.json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			h, _ := operations.New(operations.Options{Logger: logger}, memory.New())
+			rec := httptest.NewRecorder()
+			b.StartTimer()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+			if rec.Code != 200 {
+				b.Fatal(rec.Code)
 			}
 		}
 	})
