@@ -39,7 +39,7 @@ import (
 //   - impl=algnhsa: a net/http mux with the same hand validation behind
 //     algnhsa with its default options.
 //
-// impl=serve+mux is our Lambda glue around that same mux: the difference
+// impl=serve-mux is our Lambda glue around that same mux: the difference
 // to impl=algnhsa is what serve adds, the difference to impl=typedapi is
 // what the API (Huma, middleware, access log) adds.
 //
@@ -75,7 +75,7 @@ func BenchmarkInvokeFloor(b *testing.B) {
 		}},
 		// Not a floor: our Lambda glue (serve) around the hand-written mux,
 		// to tell what the glue costs from what the API behind it costs.
-		{"serve+mux", func(b *testing.B) (lambda.Handler, string) {
+		{"serve-mux", func(b *testing.B) (lambda.Handler, string) {
 			f := newFloor(b)
 			return serve.NewLambdaHandler(f.mux(), serve.LambdaOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}), f.seedID
 		}},
