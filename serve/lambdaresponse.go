@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"mime"
@@ -31,27 +32,26 @@ const (
 // fool it, and Invoke falls back to algnhsa's own detection then.
 func sniff(payload []byte) kind {
 	var seen keySet
-	for i := 0; i < len(payload); i++ {
-		if payload[i] != '"' {
-			continue
+	for i := 0; i < len(payload); {
+		// Jump from quote to quote (bytes.IndexByte is vectorised): most
+		// of an event is long string values.
+		q := bytes.IndexByte(payload[i:], '"')
+		if q < 0 {
+			break
 		}
-		start := i + 1
-		for i = start; i < len(payload) && payload[i] != '"'; i++ {
-			if payload[i] == '\\' {
-				i++ // skip the escaped byte
-			}
-		}
-		if i >= len(payload) {
+		start := i + q + 1
+		end := closingQuote(payload, start)
+		if end < 0 {
 			break // unterminated string: not JSON
 		}
-		name := payload[start:i]
-		j := i + 1
+		j := end + 1
 		for j < len(payload) && (payload[j] == ' ' || payload[j] == '\t' || payload[j] == '\r' || payload[j] == '\n') {
 			j++
 		}
 		if j < len(payload) && payload[j] == ':' {
-			seen.add(name)
+			seen.add(payload[start:end])
 		}
+		i = end + 1
 	}
 	switch {
 	case seen.has(keyTargetGroupArn):
@@ -65,6 +65,27 @@ func sniff(payload []byte) kind {
 		return kindREST
 	}
 	return kindUnknown
+}
+
+// closingQuote is the index of the quote that ends the string starting at
+// start, or -1. A quote preceded by an odd run of backslashes is escaped.
+func closingQuote(payload []byte, start int) int {
+	for i := start; i < len(payload); {
+		q := bytes.IndexByte(payload[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		end := i + q
+		n := 0
+		for k := end - 1; k >= start && payload[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return end
+		}
+		i = end + 1
+	}
+	return -1
 }
 
 // keySet records which of the keys sniff looks for an event has.
