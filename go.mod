@@ -2,6 +2,10 @@ module github.com/typedapi/typedapi
 
 go 1.26.8
 
+// go1.26.8's net/http, net/textproto, crypto/tls and crypto/x509 have
+// known vulnerabilities (govulncheck); build and test with the fixed release.
+toolchain go1.26.10
+
 require (
 	github.com/akrylysov/algnhsa v1.1.0
 	github.com/aws/aws-lambda-go v1.55.1

@@ -194,7 +194,7 @@ var badInputs = []badInput{
 
 // fixture is what the cases refer to: items created before the suite.
 type fixture struct {
-	id, etag, missing, cursor string
+	id, etag, cursor string
 }
 
 func (f fixture) expand(s string) string {
