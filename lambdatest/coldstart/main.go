@@ -46,7 +46,7 @@ type subject struct {
 	size           int64
 	cold, init     []time.Duration
 	warm           []time.Duration
-	rss            []int64
+	rssCold, rss   []int64 // peak RSS after the first invocation, after the warm ones
 }
 
 func main() {
@@ -160,6 +160,11 @@ func measure(ctx context.Context, rie string, s *subject, events [][]byte, warm 
 	if d, ok := e.InitDuration(); ok {
 		s.init = append(s.init, d)
 	}
+	rss, err := e.PeakRSS()
+	if err != nil {
+		return err
+	}
+	s.rssCold = append(s.rssCold, rss)
 	for i := range warm {
 		t := time.Now()
 		status, body, err := e.Invoke(ictx, events[i%len(events)])
@@ -168,8 +173,7 @@ func measure(ctx context.Context, rie string, s *subject, events [][]byte, warm 
 			return fmt.Errorf("warm invocation %d: %w", i+1, err)
 		}
 	}
-	rss, err := e.PeakRSS()
-	if err != nil {
+	if rss, err = e.PeakRSS(); err != nil {
 		return err
 	}
 	s.rss = append(s.rss, rss)
@@ -194,13 +198,15 @@ func answered(status int, body []byte, err error) error {
 
 func report(subjects []*subject) {
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) }
-	fmt.Printf("\n%-9s %11s %11s %11s %11s %11s %11s %13s %11s\n",
-		"bootstrap", "cold p50", "cold p90", "init p50", "init p90", "warm p50", "warm p90", "peak RSS max", "binary")
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	fmt.Printf("\n%-9s %11s %11s %11s %11s %11s %11s %15s %14s %11s\n", "bootstrap", "cold p50", "cold p90",
+		"init p50", "init p90", "warm p50", "warm p90", "RSS after 1st", "RSS after all", "binary")
 	for _, s := range subjects {
-		fmt.Printf("%-9s %8s ms %8s ms %8s ms %8s ms %8s ms %8s ms %9.1f MiB %7.1f MiB\n", s.name,
+		fmt.Printf("%-9s %8s ms %8s ms %8s ms %8s ms %8s ms %8s ms %11.1f MiB %10.1f MiB %7.1f MiB\n", s.name,
 			ms(pct(s.cold, 50)), ms(pct(s.cold, 90)), ms(pct(s.init, 50)), ms(pct(s.init, 90)),
-			ms(pct(s.warm, 50)), ms(pct(s.warm, 90)), float64(slices.Max(s.rss))/(1<<20), float64(s.size)/(1<<20))
+			ms(pct(s.warm, 50)), ms(pct(s.warm, 90)), mib(slices.Max(s.rssCold)), mib(slices.Max(s.rss)), mib(s.size))
 	}
+	fmt.Println("(RSS: the largest VmHWM, peak resident set, of any run)")
 	a, b := subjects[0], subjects[1]
 	fmt.Printf("\nratio %s/%s: cold p50 %.2fx, init p50 %.2fx, warm p50 %.2fx\n", a.name, b.name,
 		float64(pct(a.cold, 50))/float64(pct(b.cold, 50)),
