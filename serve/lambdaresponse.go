@@ -213,28 +213,12 @@ func (r *response) appendJSON(b []byte) []byte {
 		b = appendJSONString(b, r.StatusDescription)
 	}
 	if len(r.Headers) > 0 {
-		b = append(b, `,"headers":{`...)
-		for i, k := range sortedKeys(r.Headers) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, r.Headers[k])
-		}
-		b = append(b, '}')
+		b = append(b, `,"headers":`...)
+		b = appendJSONObject(b, r.Headers, appendJSONString)
 	}
 	if len(r.MultiValueHeaders) > 0 {
-		b = append(b, `,"multiValueHeaders":{`...)
-		for i, k := range sortedKeys(r.MultiValueHeaders) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONStrings(b, r.MultiValueHeaders[k])
-		}
-		b = append(b, '}')
+		b = append(b, `,"multiValueHeaders":`...)
+		b = appendJSONObject(b, r.MultiValueHeaders, appendJSONStrings)
 	}
 	if len(r.Cookies) > 0 {
 		b = append(b, `,"cookies":`...)
@@ -244,6 +228,21 @@ func (r *response) appendJSON(b []byte) []byte {
 	b = appendJSONString(b, r.Body)
 	b = append(b, `,"isBase64Encoded":`...)
 	b = strconv.AppendBool(b, r.IsBase64Encoded)
+	return append(b, '}')
+}
+
+// appendJSONObject writes m as a JSON object, keys sorted, each value
+// written by value.
+func appendJSONObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	b = append(b, '{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = value(b, m[k])
+	}
 	return append(b, '}')
 }
 
