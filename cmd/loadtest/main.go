@@ -183,7 +183,8 @@ func load(o options, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
+			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))) //nolint:gosec // picks the next request, no secret
+
 			for ctx.Err() == nil && next() {
 				id, items := pick(r)
 				res, a := oneRequest(ctx, client, o.base, r, id, items, w)
@@ -260,7 +261,7 @@ func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, 
 		return res, nil
 	}
 	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	res.status, res.latency, res.err = resp.StatusCode, time.Since(t0), err
 	if op == "delete" && resp.StatusCode == http.StatusNoContent {
 		return res, &ack{id: id, version: -1}
@@ -335,7 +336,7 @@ func report(out io.Writer, o options, results []result, elapsed time.Duration, r
 	}
 	fmt.Fprintf(out, "acknowledged writes: %d items; errors %d, 5xx %d\n", acked, errs, fivexx)
 	if errs > 0 || fivexx > 0 {
-		return fmt.Errorf("%d errors and %d 5xx answers (first error: %v)", errs, fivexx, firstErr)
+		return fmt.Errorf("%d errors and %d 5xx answers (first error: %w)", errs, fivexx, firstErr)
 	}
 	return nil
 }
@@ -382,7 +383,7 @@ func verify(o options, out io.Writer) error {
 		}
 		var it struct{ Version int64 }
 		_ = json.NewDecoder(resp.Body).Decode(&it)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		checked++
 		if resp.StatusCode != 200 || it.Version < want {
 			missing++
