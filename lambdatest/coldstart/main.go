@@ -16,6 +16,7 @@
 //
 //	go run ./lambdatest/coldstart            # from the module root
 //	go run ./lambdatest/coldstart -n 20 -warm 200 -inittrace
+//	go run ./lambdatest/coldstart -env GOGC=50     # try a setting on ours
 //
 // It prints numbers; it asserts nothing (see docs/PERFORMANCE.md).
 package main
@@ -43,6 +44,7 @@ import (
 
 type subject struct {
 	name, pkg, bin string
+	env            []string
 	size           int64
 	cold, init     []time.Duration
 	warm           []time.Duration
@@ -53,14 +55,28 @@ func main() {
 	n := flag.Int("n", 10, "cold starts per bootstrap (alternating)")
 	warm := flag.Int("warm", 100, "warm invocations before reading peak RSS")
 	inittrace := flag.Bool("inittrace", false, "also list our costliest package initialisers (GODEBUG=inittrace=1)")
+	var env envList
+	flag.Var(&env, "env", "KEY=VALUE for our bootstrap's environment, e.g. GOGC=50 (repeatable)")
 	flag.Parse()
-	if err := run(*n, *warm, *inittrace); err != nil {
+	if err := run(*n, *warm, *inittrace, env); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, warm int, inittrace bool) error {
+// envList collects repeated -env flags.
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+func (e *envList) Set(kv string) error {
+	if !strings.Contains(kv, "=") {
+		return fmt.Errorf("%q is not KEY=VALUE", kv)
+	}
+	*e = append(*e, kv)
+	return nil
+}
+
+func run(n, warm int, inittrace bool, env []string) error {
 	if n < 1 || n > 1000 || warm < 1 || warm > 100000 {
 		return errors.New("-n must be 1..1000 and -warm 1..100000")
 	}
@@ -79,7 +95,7 @@ func run(n, warm int, inittrace bool) error {
 	defer os.RemoveAll(dir)
 
 	subjects := []*subject{
-		{name: "typedapi", pkg: "./cmd/api"},
+		{name: "typedapi", pkg: "./cmd/api", env: env},
 		{name: "hello", pkg: "./lambdatest/testdata/hello"},
 	}
 	ctx := context.Background()
@@ -103,6 +119,9 @@ func run(n, warm int, inittrace bool) error {
 		return err
 	}
 	fmt.Printf("%d cold starts each, alternating; %d warm invocations before peak RSS\n", n, warm)
+	if len(env) > 0 {
+		fmt.Printf("typedapi runs with %s\n", strings.Join(env, " "))
+	}
 	for i := range n {
 		order := subjects
 		if i%2 == 1 {
@@ -142,7 +161,7 @@ func requestEvents() ([][]byte, error) {
 }
 
 func measure(ctx context.Context, rie string, s *subject, events [][]byte, warm int) error {
-	e, err := lambdatest.Start(ctx, lambdatest.Options{Emulator: rie, Bootstrap: s.bin, Timeout: 30 * time.Second})
+	e, err := lambdatest.Start(ctx, lambdatest.Options{Emulator: rie, Bootstrap: s.bin, Timeout: 30 * time.Second, Env: s.env})
 	if err != nil {
 		return err
 	}
@@ -230,7 +249,7 @@ var initLine = regexp.MustCompile(`init ([^ ]+) @[0-9.]+ ms, ([0-9.]+) ms clock,
 // traceInits runs the bootstrap once with GODEBUG=inittrace=1 and prints
 // the total and the costliest package initialisers.
 func traceInits(ctx context.Context, rie string, s *subject, event []byte) error {
-	e, err := lambdatest.Start(ctx, lambdatest.Options{Emulator: rie, Bootstrap: s.bin, Env: []string{"GODEBUG=inittrace=1"}})
+	e, err := lambdatest.Start(ctx, lambdatest.Options{Emulator: rie, Bootstrap: s.bin, Env: append(slices.Clone(s.env), "GODEBUG=inittrace=1")})
 	if err != nil {
 		return err
 	}
