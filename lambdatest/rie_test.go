@@ -159,8 +159,10 @@ type front struct {
 
 var fronts = []front{
 	{name: "rest", req: lambdaevent.Request{Source: "rest"}, prefix: "/prod", form: "multi"},
+	{name: "rest custom domain base path", req: lambdaevent.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, prefix: "/shop", form: "multi"},
 	{name: "http $default", req: lambdaevent.Request{Source: "http"}, form: "single"},
 	{name: "http named stage", req: lambdaevent.Request{Source: "http", Stage: "beta"}, prefix: "/beta", form: "single"},
+	{name: "http named stage proxy route", req: lambdaevent.Request{Source: "http", Stage: "beta", ProxyRoute: true}, prefix: "/beta", form: "single"},
 	{name: "alb", req: lambdaevent.Request{Source: "alb"}, form: "single"},
 	{name: "alb multi-value", req: lambdaevent.Request{Source: "alb", MultiValue: true}, form: "multi"},
 	{name: "url", req: lambdaevent.Request{Source: "url"}, form: "single"},
