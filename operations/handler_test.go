@@ -315,3 +315,31 @@ func TestHeadAndRootExactness(t *testing.T) {
 		t.Errorf("unknown path: %d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
 }
+
+// racingStore makes every update lose the race, as if other writers
+// always got there first.
+type racingStore struct{ *memory.Store }
+
+func (racingStore) Update(context.Context, models.Item, int64) (models.Item, error) {
+	return models.Item{}, models.ErrVersionConflict
+}
+
+// TestUnconditionalWriteUnderContention: a PUT or PATCH without If-Match
+// that keeps losing races is a 409 with Retry-After, never a 412 (the
+// client set no precondition) and never a lost write.
+func TestUnconditionalWriteUnderContention(t *testing.T) {
+	store := racingStore{memory.New()}
+	h, _ := newHandler(t, operations.Options{}, store)
+	rec := serve(h, "POST", "/v1/items", validBody)
+	loc := rec.Header().Get("Location")
+	for _, method := range []string{"PUT", "PATCH"} {
+		rec := serve(h, method, loc, validBody)
+		if rec.Code != 409 || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %v %s", method, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	rec = serve(h, "PATCH", loc, `{"price":1}`, "If-Match", `"stale.1"`)
+	if rec.Code != 412 {
+		t.Errorf("conditional PATCH: %d", rec.Code)
+	}
+}

@@ -280,7 +280,7 @@ func (h *items) patch(ctx context.Context, in *PatchItemInput) (*ItemOutput, err
 
 // maxWriteAttempts bounds the retries of an unconditional write that lost a
 // race with another writer.
-const maxWriteAttempts = 3
+const maxWriteAttempts = 6
 
 // change is the read-modify-write behind PUT and PATCH. With If-Match the
 // client's ETag must be current and a concurrent change answers 412;
@@ -304,8 +304,15 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 		next.Version = cur.Version + 1
 		next.UpdatedAt = h.now().UTC().Truncate(time.Millisecond)
 		stored, err := h.store.Update(ctx, next, cur.Version)
-		if errors.Is(err, models.ErrVersionConflict) && ifMatch == "" && attempt < maxWriteAttempts {
-			continue
+		if errors.Is(err, models.ErrVersionConflict) && ifMatch == "" {
+			if attempt < maxWriteAttempts {
+				continue
+			}
+			// The client set no precondition, so a 412 would make no sense
+			// to it: the item is just too busy right now.
+			return nil, huma.ErrorWithHeaders(
+				huma.Error409Conflict("Other requests kept changing this item; nothing was written. Retry, or send If-Match to make the change conditional."),
+				http.Header{"Retry-After": {"1"}})
 		}
 		if err != nil {
 			return nil, storeError(ctx, err)

@@ -49,12 +49,12 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Tags: tags("Items"), Errors: []int{http.StatusNotModified, http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.get)
 	register(api, opts, huma.Operation{OperationID: "replace-item", Method: http.MethodPut, Path: itemsPath + "/{id}",
 		Summary: "Replace an item", Description: "Replaces every writable field. With `If-Match`, only if the item is still at that ETag (412 otherwise).",
-		Tags: tags("Items"), Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.replace)
+		Tags: tags("Items"), Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.replace)
 	register(api, opts, huma.Operation{OperationID: "patch-item", Method: http.MethodPatch, Path: itemsPath + "/{id}",
 		Summary: "Change some fields of an item",
 		Description: "A JSON merge patch (RFC 7396): fields present are set, `\"description\": null` removes the description. " +
 			"With `If-Match`, only if the item is still at that ETag (412 otherwise).",
-		Tags: tags("Items"), Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.patch)
+		Tags: tags("Items"), Errors: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.patch)
 	register(api, opts, huma.Operation{OperationID: "delete-item", Method: http.MethodDelete, Path: itemsPath + "/{id}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete an item", Description: "Deletes the item; 204 with no body. With `If-Match`, only if the item is still at that ETag (412 otherwise).",
 		Tags: tags("Items"), Errors: []int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.delete)
