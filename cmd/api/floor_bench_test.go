@@ -43,8 +43,8 @@ import (
 // to impl=algnhsa is what serve adds, the difference to impl=typedapi is
 // what the API (Huma, middleware, access log) adds.
 //
-//     go test -run '^$' -bench InvokeFloor -benchmem -count 6 ./cmd/api | tee floor.txt
-//     benchstat -col /impl floor.txt
+//	go test -run '^$' -bench InvokeFloor -benchmem -count 6 ./cmd/api | tee floor.txt
+//	benchstat -col /impl floor.txt
 func BenchmarkInvokeFloor(b *testing.B) {
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "bench"})
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
