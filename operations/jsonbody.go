@@ -40,62 +40,111 @@ func strictJSON(formats map[string]huma.Format) map[string]huma.Format {
 }
 
 // checkJSON reports the first reason data is not a body this API accepts.
-// Syntax errors are left to the decoder, which words them better.
+// It is one pass over the bytes that tracks only nesting and member names
+// (Huma decodes a body twice, so this runs twice per request: it must be
+// cheap). Syntax errors are left to the decoder, which words them better:
+// on anything malformed the scan just stops without an error.
 func checkJSON(data []byte) error {
 	if !utf8.Valid(data) {
 		return errors.New("the body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	// Each open container: the member names seen so far (objects) or nil
-	// (arrays); expectKey tracks whether the next string is a member name.
+	// One frame per open container. In an object, a string right after '{'
+	// or ',' is a member name.
 	type frame struct {
-		names     map[string]struct{}
-		isObject  bool
-		expectKey bool
+		object bool
+		names  [][]byte            // member names so far (slices of data), while few
+		many   map[string]struct{} // and once there are many
 	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			// io.EOF: all read. Otherwise a syntax error, which the decoder
-			// that runs next words better than this scan could.
-			return nil //nolint:nilerr // see above
-		}
-		top := len(stack) - 1
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) == maxJSONDepth {
-					return fmt.Errorf("the body is nested too deeply (more than %d levels)", maxJSONDepth)
-				}
-				if top >= 0 && stack[top].isObject {
-					stack[top].expectKey = true
-				}
-				stack = append(stack, frame{isObject: t == '{', expectKey: t == '{'})
-			default:
-				stack = stack[:top]
+	var buf [4]frame // an item body nests two deep: no allocation for the stack
+	stack := buf[:0]
+	prev := byte(0) // the last structural character seen
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case ' ', '\t', '\r', '\n':
+		case '{', '[':
+			if len(stack) == maxJSONDepth {
+				return fmt.Errorf("the body is nested too deeply (more than %d levels)", maxJSONDepth)
 			}
-			continue
-		case string:
-			if top >= 0 && stack[top].isObject && stack[top].expectKey {
-				f := &stack[top]
-				if f.names == nil {
-					f.names = map[string]struct{}{}
-				}
-				if _, dup := f.names[t]; dup {
-					return fmt.Errorf("duplicate member %q in a JSON object", t)
-				}
-				f.names[t] = struct{}{}
-				f.expectKey = false
-				continue
+			stack = append(stack, frame{object: c == '{'})
+			prev = c
+		case '}', ']':
+			if len(stack) == 0 {
+				return nil
 			}
-		}
-		// A scalar value: the next string in an object is a name again.
-		if top >= 0 && stack[top].isObject {
-			stack[top].expectKey = true
+			stack = stack[:len(stack)-1]
+			prev = 'v'
+		case ',', ':':
+			prev = c
+		case '"':
+			end, escaped := scanString(data, i+1)
+			if end < 0 {
+				return nil
+			}
+			if top := len(stack) - 1; top >= 0 && stack[top].object && (prev == '{' || prev == ',') {
+				name := data[i+1 : end]
+				if escaped { // compare names as decoded: "a" and "\u0061" are one name
+					var decoded string
+					if json.Unmarshal(data[i:end+1], &decoded) != nil {
+						return nil
+					}
+					name = []byte(decoded)
+				}
+				if dupName(&stack[top].names, &stack[top].many, name) {
+					return fmt.Errorf("duplicate member %q in a JSON object", name)
+				}
+			}
+			i = end
+			prev = 'v'
+		default: // numbers, true, false, null (or garbage the decoder reports)
+			prev = 'v'
 		}
 	}
+	return nil
+}
+
+// scanString returns the index of the quote that closes the string whose
+// content starts at i (-1 if none) and whether it holds escapes.
+func scanString(data []byte, i int) (end int, escaped bool) {
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i, escaped
+		}
+	}
+	return -1, escaped
+}
+
+// dupName records name among an object's member names and reports whether
+// it was there already: a slice while the object is small, a map beyond.
+func dupName(names *[][]byte, many *map[string]struct{}, name []byte) bool {
+	const small = 16
+	if *many == nil {
+		for _, n := range *names {
+			if bytes.Equal(n, name) {
+				return true
+			}
+		}
+		if *names == nil {
+			*names = make([][]byte, 0, 8)
+		}
+		*names = append(*names, name)
+		if len(*names) <= small {
+			return false
+		}
+		*many = make(map[string]struct{}, 2*small)
+		for _, n := range *names {
+			(*many)[string(n)] = struct{}{}
+		}
+		return false
+	}
+	if _, dup := (*many)[string(name)]; dup {
+		return true
+	}
+	(*many)[string(name)] = struct{}{}
+	return false
 }
 
 // requireContentType answers 415 to a request that carries a body without

@@ -1,0 +1,128 @@
+package operations
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// referenceCheck is checkJSON written the obvious way, with encoding/json's
+// tokenizer: slow (it allocates per token) but easy to trust. checkJSON
+// must agree with it on every syntactically valid body.
+func referenceCheck(data []byte) error {
+	if !utf8.Valid(data) {
+		return errors.New("utf8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		names     map[string]bool
+		object    bool
+		expectKey bool
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				if len(stack) == maxJSONDepth {
+					return errors.New("depth")
+				}
+				if top >= 0 && stack[top].object {
+					stack[top].expectKey = true
+				}
+				stack = append(stack, frame{object: t == '{', expectKey: t == '{', names: map[string]bool{}})
+			} else {
+				stack = stack[:top]
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].object && stack[top].expectKey {
+				if stack[top].names[t] {
+					return errors.New("duplicate")
+				}
+				stack[top].names[t] = true
+				stack[top].expectKey = false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].object {
+			stack[top].expectKey = true
+		}
+	}
+}
+
+var checkJSONCases = []struct {
+	body string
+	want string // "" accepted, else a substring of the error
+}{
+	{`{"name":"Cup","price":1,"currency":"EUR","tags":["a","b"]}`, ""},
+	{`{"a":1,"a":2}`, "duplicate member \"a\""},
+	{`{"a":1,"\u0061":2}`, "duplicate member \"a\""},
+	{`{"a":{"a":1},"b":{"a":1}}`, ""},
+	{`{"a":{"x":1,"x":2}}`, "duplicate member \"x\""},
+	{`["a","a",{"a":1}]`, ""},
+	{`{"a":"b","b":"a"}`, ""},
+	{`{"k\"q":1,"k\"q":2}`, "duplicate member"},
+	{`{"t":"\\","t":1}`, "duplicate member"},
+	{`{ "a" : 1 , "a" : 2 }`, "duplicate member"},
+	{strings.Repeat("[", 33) + strings.Repeat("]", 33), "nested too deeply"},
+	{strings.Repeat("[", 32) + strings.Repeat("]", 32), ""},
+	{"{\"name\":\"\xff\"}", "not valid UTF-8"},
+	{`{"name":`, ""}, // a syntax error: left to the decoder
+	{`}}}]]]`, ""},
+	{`"unterminated`, ""},
+}
+
+func TestCheckJSON(t *testing.T) {
+	for _, c := range checkJSONCases {
+		err := checkJSON([]byte(c.body))
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%.60q: got %v, want %q", c.body, err, c.want)
+		}
+	}
+	// Many members: past the slice, the map still finds a duplicate.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 100 {
+		b.WriteString(`"k` + strings.Repeat("x", i) + `":1,`)
+	}
+	b.WriteString(`"kxxxxx":2}`)
+	if err := checkJSON([]byte(b.String())); err == nil {
+		t.Error("duplicate among 100 members not found")
+	}
+}
+
+// FuzzCheckJSON: on every valid JSON body the scanner and the tokenizer
+// agree on accepting it.
+func FuzzCheckJSON(f *testing.F) {
+	for _, c := range checkJSONCases {
+		f.Add([]byte(c.body))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := checkJSON(data)
+		if !json.Valid(data) {
+			return // malformed: the decoder's error wins, whatever the scan said
+		}
+		if want := referenceCheck(data); (got == nil) != (want == nil) {
+			t.Fatalf("%q: scanner %v, reference %v", data, got, want)
+		}
+	})
+}
+
+func BenchmarkCheckJSON(b *testing.B) {
+	body := []byte(`{"name":"Espresso cup","description":"80 ml","price":1250,"currency":"EUR","tags":["kitchen","porcelain"]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkJSON(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
