@@ -26,7 +26,7 @@ func referenceCheck(data []byte) error {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil
+			return nil //nolint:nilerr // end of input, or a syntax error the decoder reports
 		}
 		top := len(stack) - 1
 		switch t := tok.(type) {
