@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/lambdaevent"
 	"github.com/typedapi/typedapi/serve"
 )
@@ -25,17 +24,10 @@ import (
 
 const benchBody = `{"name":"Espresso cup","description":"80 ml","price":1250,"currency":"EUR","tags":["kitchen","porcelain"]}`
 
+// benchHandler is the API on the default (memory) store.
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
-	cfg, err := config.Load("", func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, _, err := newAPI(cfg, func(string) string { return "" }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return h
+	return storeHandler(b, nil)
 }
 
 // seed creates one item and returns its id.
