@@ -93,6 +93,39 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// idSeq makes the suite's item ids strictly increasing in creation order, which
+// the listing expectations rely on. ulid.Make does not promise that: it
+// draws from a sync.Pool of monotonic readers, so two ids made in the same
+// millisecond by different pool entries can come out in either order (a CI
+// run failed on exactly that).
+var idSeq struct {
+	sync.Mutex
+	last ulid.ULID
+}
+
+func nextID() string {
+	idSeq.Lock()
+	defer idSeq.Unlock()
+	id := ulid.Make()
+	if id.Compare(idSeq.last) <= 0 {
+		id = idSeq.last
+		incrementEntropy(&id)
+	}
+	idSeq.last = id
+	return id.String()
+}
+
+// incrementEntropy adds one to the id's 80-bit random part.
+func incrementEntropy(id *ulid.ULID) {
+	for i := len(id) - 1; i >= 6; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return
+		}
+	}
+	panic("storetest: ulid entropy overflow")
+}
+
 // newItem builds a valid item at version 1 with a fresh ULID.
 func newItem(name string, tags ...string) models.Item {
 	now := time.Now().UTC()
@@ -100,7 +133,7 @@ func newItem(name string, tags ...string) models.Item {
 		tags = []string{}
 	}
 	return models.Item{
-		ID: ulid.Make().String(),
+		ID: nextID(),
 		ItemFields: models.ItemFields{
 			Name:        name,
 			Description: "about " + name,
