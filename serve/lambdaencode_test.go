@@ -111,3 +111,50 @@ func FuzzSniff(f *testing.F) {
 		}
 	})
 }
+
+// TestResponseEncodingEdges: header sets that leave an object empty, and a
+// binary body, still encode as encoding/json would.
+func TestResponseEncodingEdges(t *testing.T) {
+	cases := []struct {
+		name   string
+		kind   kind
+		header http.Header
+		body   []byte
+		want   string
+	}{
+		{"v2, only cookies: no headers object", kindV2, http.Header{"Set-Cookie": {"a=1", "b=2"}}, nil,
+			`{"statusCode":200,"cookies":["a=1","b=2"],"body":"","isBase64Encoded":false}`},
+		{"v2, no headers at all", kindV2, http.Header{}, nil,
+			`{"statusCode":200,"body":"","isBase64Encoded":false}`},
+		{"rest, no headers at all", kindREST, http.Header{}, nil,
+			`{"statusCode":200,"body":"","isBase64Encoded":false}`},
+		{"alb single, empty cookie list", kindALBSingle, http.Header{"Set-Cookie": {}}, nil,
+			`{"statusCode":200,"statusDescription":"200 OK","body":"","isBase64Encoded":false}`},
+		{"alb single, value needing escapes", kindALBSingle, http.Header{"X-A": {"q\"", "\\"}}, nil,
+			`{"statusCode":200,"statusDescription":"200 OK","headers":{"X-A":"q\",\\"},"body":"","isBase64Encoded":false}`},
+		{"v2, binary body", kindV2, http.Header{"Content-Type": {"image/png"}}, []byte{0x89, 'P', 'N', 'G', 0, 0xff},
+			`{"statusCode":200,"headers":{"Content-Type":"image/png"},"body":"iVBORwD/","isBase64Encoded":true}`},
+		{"rest, parameterised json stays text", kindREST, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, []byte(`{}`),
+			`{"statusCode":200,"multiValueHeaders":{"Content-Type":["application/json; charset=utf-8"]},"body":"{}","isBase64Encoded":false}`},
+	}
+	for _, tc := range cases {
+		c := &capture{header: tc.header, kind: tc.kind}
+		c.body.Write(tc.body)
+		got, err := c.encode()
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%s:\n got %s, %v\nwant %s", tc.name, got, err, tc.want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("%s: invalid JSON", tc.name)
+		}
+	}
+}
+
+// BenchmarkAppendJSONString: a JSON body, quotes every few bytes, as a response carries it.
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := `{"$schema":"https://api.example.com/schemas/Item.json","id":"01JDQ8Z6M3N4P5Q6R7S8T9V0WX","name":"Espresso cup","description":"about it","price":1250,"currency":"EUR","tags":["kitchen"],"created_at":"2026-11-25T10:00:00Z","updated_at":"2026-11-25T10:00:00Z","version":1}`
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
+	}
+}

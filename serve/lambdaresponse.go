@@ -145,105 +145,98 @@ func albToMultiValue(payload []byte) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-// response is the union of the response shapes: REST and ALB use
-// multiValueHeaders (ALB single-value mode uses headers), HTTP APIs and
-// Function URLs use headers plus cookies. It is written by appendJSON.
-type response struct {
-	StatusCode        int
-	StatusDescription string
-	Headers           map[string]string
-	MultiValueHeaders map[string][]string
-	Cookies           []string
-	Body              string
-	IsBase64Encoded   bool
-}
-
-// encode builds the response event for the kind of event that asked.
+// encode builds the response event for the kind of event that asked. The
+// JSON is appended by hand, as encoding/json would write the union of the
+// response shapes (same keys in the same order, empty maps and lists left
+// out, map keys sorted) but without its reflection, the per-kind header
+// maps and their sorting allocations: this runs once per invocation.
+//
+// REST and ALB use multiValueHeaders (ALB in single-value mode uses
+// headers), HTTP APIs and Function URLs use headers plus cookies.
 func (c *capture) encode() ([]byte, error) {
 	status := c.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	resp := response{StatusCode: status}
-	if isText(c.header) {
-		resp.Body = c.body.String()
-	} else {
-		resp.Body = base64.StdEncoding.EncodeToString(c.body.Bytes())
-		resp.IsBase64Encoded = true
+	keys := sortedKeys(c.header)
+	b := make([]byte, 0, c.body.Len()*4/3+128+64*len(keys))
+	b = append(b, `{"statusCode":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	if c.kind == kindALB || c.kind == kindALBSingle {
+		b = append(b, `,"statusDescription":"`...)
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, ' ')
+		b = append(b, http.StatusText(status)...)
+		b = append(b, '"')
 	}
 	switch c.kind {
-	case kindV2:
-		resp.Headers = make(map[string]string, len(c.header))
-		for k, vs := range c.header {
-			if k == "Set-Cookie" {
-				resp.Cookies = vs
-				continue
-			}
-			resp.Headers[k] = strings.Join(vs, ",")
+	case kindV2, kindALBSingle:
+		b = c.appendSingleValueHeaders(b, keys)
+		if cookies := c.header["Set-Cookie"]; c.kind == kindV2 && len(cookies) > 0 {
+			b = append(b, `,"cookies":`...)
+			b = appendJSONStrings(b, cookies)
 		}
-	case kindALBSingle:
-		resp.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
-		resp.Headers = make(map[string]string, len(c.header))
-		for k, vs := range c.header {
-			if k == "Set-Cookie" {
-				// One cookie is all this mode carries: the last one wins
-				// (turn multi-value headers on to send several).
-				resp.Headers[k] = vs[len(vs)-1]
-				continue
-			}
-			resp.Headers[k] = strings.Join(vs, ",")
-		}
-	case kindALB:
-		resp.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
-		resp.MultiValueHeaders = c.header
 	default:
-		resp.MultiValueHeaders = c.header
-	}
-	return resp.appendJSON(make([]byte, 0, len(resp.Body)+128+64*len(c.header))), nil
-}
-
-// appendJSON writes the response as encoding/json would (same keys, empty
-// maps and lists left out, map keys sorted), without its reflection and
-// per-map sorting allocations: this runs once per invocation.
-func (r *response) appendJSON(b []byte) []byte {
-	b = append(b, `{"statusCode":`...)
-	b = strconv.AppendInt(b, int64(r.StatusCode), 10)
-	if r.StatusDescription != "" {
-		b = append(b, `,"statusDescription":`...)
-		b = appendJSONString(b, r.StatusDescription)
-	}
-	if len(r.Headers) > 0 {
-		b = append(b, `,"headers":`...)
-		b = appendJSONObject(b, r.Headers, appendJSONString)
-	}
-	if len(r.MultiValueHeaders) > 0 {
-		b = append(b, `,"multiValueHeaders":`...)
-		b = appendJSONObject(b, r.MultiValueHeaders, appendJSONStrings)
-	}
-	if len(r.Cookies) > 0 {
-		b = append(b, `,"cookies":`...)
-		b = appendJSONStrings(b, r.Cookies)
+		if len(keys) > 0 {
+			b = append(b, `,"multiValueHeaders":{`...)
+			for i, k := range keys {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, k)
+				b = append(b, ':')
+				b = appendJSONStrings(b, c.header[k])
+			}
+			b = append(b, '}')
+		}
 	}
 	b = append(b, `,"body":`...)
-	b = appendJSONString(b, r.Body)
-	b = append(b, `,"isBase64Encoded":`...)
-	b = strconv.AppendBool(b, r.IsBase64Encoded)
-	return append(b, '}')
+	if isText(c.header) {
+		b = appendJSONString(b, c.body.String())
+		b = append(b, `,"isBase64Encoded":false}`...)
+	} else {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, c.body.Bytes())
+		b = append(b, `","isBase64Encoded":true}`...)
+	}
+	return b, nil
 }
 
-// appendJSONObject writes m as a JSON object, keys sorted, each value
-// written by value.
-func appendJSONObject[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
-	b = append(b, '{')
-	for i, k := range sortedKeys(m) {
-		if i > 0 {
+// appendSingleValueHeaders writes the "headers" object of an HTTP API or
+// single-value ALB response: several values of one header joined with
+// commas. Set-Cookie cannot be joined: an HTTP API takes cookies apart (in
+// "cookies"), and a single-value ALB carries only one, so the last one
+// wins there (turn multi-value headers on to send several).
+func (c *capture) appendSingleValueHeaders(b []byte, keys []string) []byte {
+	n := 0
+	for _, k := range keys {
+		vs := c.header[k]
+		if k == "Set-Cookie" {
+			if c.kind == kindV2 || len(vs) == 0 {
+				continue
+			}
+			vs = vs[len(vs)-1:]
+		}
+		if n == 0 {
+			b = append(b, `,"headers":{`...)
+		} else {
 			b = append(b, ',')
 		}
+		n++
 		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = value(b, m[k])
+		b = append(b, ':', '"')
+		for i, v := range vs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONStringBody(b, v)
+		}
+		b = append(b, '"')
 	}
-	return append(b, '}')
+	if n > 0 {
+		b = append(b, '}')
+	}
+	return b
 }
 
 // sortedKeys is m's keys in order, in one allocation (slices.Sorted grows
@@ -275,16 +268,22 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 // characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028/U+2029
 // escaped as encoding/json does (JavaScript reads them as line ends).
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// appendJSONStringBody is appendJSONString without the quotes.
+func appendJSONStringBody(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -319,21 +318,37 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
+
+// jsonPlain marks the bytes a JSON string holds unescaped: printable
+// ASCII but the quote and the backslash. A table lookup per byte is the
+// fastest test for what we encode, JSON bodies, where every few bytes
+// is a quote.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // isText reports whether a body can travel as a JSON string unchanged:
 // text media types (and JSON, XML, JavaScript, YAML, forms) with no
 // content coding. Everything else — images, PDFs, gzip-encoded text, any
 // type we do not know — is sent base64-encoded, so nothing is corrupted.
 func isText(h http.Header) bool {
-	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+	// Direct reads: the keys are canonical, and Header.Get would
+	// canonicalise them again on every call.
+	if enc := firstValue(h["Content-Encoding"]); enc != "" && !strings.EqualFold(enc, "identity") {
 		return false
 	}
-	ct := h.Get("Content-Type")
+	ct := firstValue(h["Content-Type"])
 	if ct == "" {
 		return true // no body, or a status-only answer
+	}
+	switch ct {
+	case "application/json", "application/problem+json", "text/html; charset=utf-8":
+		return true // what the API writes; skips parsing the type
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -348,4 +363,11 @@ func isText(h http.Header) bool {
 		return true
 	}
 	return false
+}
+
+func firstValue(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }
