@@ -164,24 +164,33 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK
 				}
+				level := slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelError
+				}
+				ctx := r.Context()
+				if !logger.Enabled(ctx, level) {
+					return
+				}
+				// A record made here, with no caller PC: Logger.LogAttrs
+				// would walk the stack for a source position that the
+				// access line never shows.
+				line := slog.NewRecord(time.Now(), level, "request", 0)
 				a.mu.Lock()
-				attrs := append([]slog.Attr{
+				line.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.String("route", a.route),
 					slog.String("operation", a.operation),
 					slog.Int("status", status),
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-					slog.String("request_id", RequestID(r.Context())),
+					slog.String("request_id", RequestID(ctx)),
 					slog.String("remote_ip", remoteIP(r.RemoteAddr)),
 					slog.Int64("bytes", rec.bytes),
-				}, extra...)
+				)
 				a.mu.Unlock()
-				level := slog.LevelInfo
-				if status >= 500 {
-					level = slog.LevelError
-				}
-				logger.LogAttrs(r.Context(), level, "request", attrs...)
+				line.AddAttrs(extra...)
+				_ = logger.Handler().Handle(ctx, line)
 			}()
 			next.ServeHTTP(rec, r)
 		})
