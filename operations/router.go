@@ -2,7 +2,6 @@ package operations
 
 import (
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/typedapi/typedapi/middleware"
@@ -12,18 +11,39 @@ import (
 // "GET /" matches only the root (a bare "/" pattern on ServeMux matches
 // every path), and requests no route takes (unknown path, wrong method) are
 // answered with problem+json instead of ServeMux's text/plain.
+//
+// A request is matched once: every route is registered on the serving mux
+// beside a catch-all, and a second mux holding the routes alone is asked
+// only when the catch-all took a request, to tell 404 from 405 (and find
+// the Allow list) the way ServeMux itself would.
 type router struct {
 	*http.ServeMux
+	routes *http.ServeMux
 }
 
-func newRouter() router { return router{http.NewServeMux()} }
+func newRouter() router {
+	m := router{ServeMux: http.NewServeMux(), routes: http.NewServeMux()}
+	m.ServeMux.HandleFunc("/", m.unmatched)
+	return m
+}
 
 // HandleFunc implements humago.Mux.
 func (m router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Handle registers h for pattern; the access log learns the route from it.
+func (m router) Handle(pattern string, h http.Handler) {
 	if strings.HasSuffix(pattern, " /") {
 		pattern += "{$}"
 	}
-	m.ServeMux.HandleFunc(pattern, h)
+	_, route, _ := strings.Cut(pattern, " ")
+	route = strings.TrimSuffix(route, "{$}")
+	m.routes.Handle(pattern, h)
+	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.AnnotateRoute(r.Context(), route)
+		h.ServeHTTP(w, r)
+	}))
 }
 
 func (m router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -34,20 +54,14 @@ func (m router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+r.URL.Path+": a path starts with / and has no empty, . or .. segments.")
 		return
 	}
-	h, pattern := m.Handler(r)
-	if pattern == "" {
-		m.unmatched(w, r, h)
-		return
-	}
-	_, route, _ := strings.Cut(pattern, " ")
-	middleware.AnnotateRoute(r.Context(), strings.TrimSuffix(route, "{$}"))
 	m.ServeMux.ServeHTTP(w, r)
 }
 
-// unmatched asks ServeMux's own fallback what it would answer (404, 405
-// with Allow, or a redirect to a cleaned path) and turns 404 and 405 into
-// problems.
-func (m router) unmatched(w http.ResponseWriter, r *http.Request, fallback http.Handler) {
+// unmatched answers what the catch-all took: it asks ServeMux's own
+// fallback for the routes alone what it would answer (404, 405 with Allow,
+// or a redirect to a cleaned path) and turns 404 and 405 into problems.
+func (m router) unmatched(w http.ResponseWriter, r *http.Request) {
+	fallback, _ := m.routes.Handler(r)
 	probe := &headerProbe{header: http.Header{}}
 	fallback.ServeHTTP(probe, r)
 	switch probe.status {
@@ -79,17 +93,26 @@ func (p *headerProbe) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// cleanPath reports whether p is already in the form ServeMux routes on.
+// cleanPath reports whether p is already in the form ServeMux routes on:
+// it starts with "/" and has no empty, "." or ".." segment (a trailing
+// slash is allowed). A scan, not path.Clean: this runs on every request.
 func cleanPath(p string) bool {
-	if p == "/" {
-		return true
-	}
-	if !strings.HasPrefix(p, "/") {
+	if p == "" || p[0] != '/' {
 		return false // "*" (OPTIONS *, the HTTP/2 preface) or empty
 	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
+	for start := 1; start <= len(p); {
+		end := strings.IndexByte(p[start:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += start
+		}
+		seg := p[start:end]
+		last := end == len(p)
+		if seg == "." || seg == ".." || (seg == "" && !last) {
+			return false
+		}
+		start = end + 1
 	}
-	return c == p
+	return true
 }
