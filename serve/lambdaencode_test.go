@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	"github.com/typedapi/typedapi/lambdaevent"
 	"net/http"
 	"reflect"
 	"strings"
@@ -156,5 +157,23 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
 		buf = appendJSONString(buf[:0], s)
+	}
+}
+
+// BenchmarkSniff: the kind of a real-shaped event, one per front door.
+func BenchmarkSniff(b *testing.B) {
+	for _, source := range []string{"rest", "http", "alb", "url"} {
+		ev, err := lambdaevent.Build(lambdaevent.Request{Source: source, Method: "GET", Target: "/v1/items?limit=5"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(source, func(b *testing.B) {
+			b.SetBytes(int64(len(ev)))
+			for b.Loop() {
+				if sniff(ev) == kindUnknown {
+					b.Fatal("unknown")
+				}
+			}
+		})
 	}
 }
