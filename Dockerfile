@@ -13,10 +13,14 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# lambda.norpc drops the legacy go1.x RPC mode; -trimpath and -s -w make
-# the build reproducible and small.
+# No lambda.norpc tag here, unlike the Lambda zip bootstrap (cdk/): with it
+# the DynamoDB client reads credentials from environment variables only,
+# and a container gets them from its platform (ECS task roles, EKS, EC2
+# instance roles, web identity) through the SDK's full chain. Lambda still
+# runs the image: the binary detects AWS_LAMBDA_RUNTIME_API. -trimpath and
+# -s -w make the build reproducible and small.
 RUN CGO_ENABLED=0 GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH}" \
-    go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o /out/api ./cmd/api
+    go build -trimpath -ldflags="-s -w" -o /out/api ./cmd/api
 
 # Final stage: CA certificates, tzdata and a nonroot user (uid 65532), no shell.
 FROM gcr.io/distroless/static-debian12:nonroot

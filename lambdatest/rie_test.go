@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -171,7 +173,52 @@ var fronts = []front{
 // TestEmulatorEverySource: create, get, list, a 422 and a 404 from every
 // front door, all answered by one bootstrap process.
 func TestEmulatorEverySource(t *testing.T) {
-	e := start(t, "./cmd/api", 10*time.Second)
+	for _, st := range emulatorStores(t) {
+		t.Run(st.name, func(t *testing.T) { everySource(t, st.env...) })
+	}
+}
+
+type emulatorStore struct {
+	name string
+	env  []string
+}
+
+// emulatorStores are the stores the bootstrap is run with: the memory
+// store, and DynamoDB Local when the test command started it. The DynamoDB
+// case gets credentials the way Lambda hands them to a function (in
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), which is
+// all a Lambda build reads; its table is made by the bootstrap itself
+// (`table create`), so that command is checked as built for Lambda too.
+func emulatorStores(t *testing.T) []emulatorStore {
+	t.Helper()
+	stores := []emulatorStore{{name: "memory"}}
+	endpoint := os.Getenv("TYPEDAPI_TEST_DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TYPEDAPI_TEST_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test")
+		}
+		t.Log("DynamoDB Local not running (TYPEDAPI_TEST_DYNAMODB_ENDPOINT unset): memory store only")
+		return stores
+	}
+	env := []string{
+		"TYPEDAPI_STORE=dynamodb",
+		"TYPEDAPI_DYNAMODB_ENDPOINT=" + endpoint,
+		"TYPEDAPI_DYNAMODB_TABLE=" + fmt.Sprintf("rie-%d", time.Now().UnixNano()),
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=ASIAEMULATOREXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=emulator-secret",
+		"AWS_SESSION_TOKEN=emulator-session-token",
+	}
+	create := exec.Command(built(t, "./cmd/api"), "table", "create")
+	create.Env = env
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("bootstrap table create: %v\n%s", err, out)
+	}
+	return append(stores, emulatorStore{name: "dynamodb", env: env})
+}
+
+func everySource(t *testing.T, env ...string) {
+	e := start(t, "./cmd/api", 10*time.Second, env...)
 	var pid int
 	for _, fd := range fronts {
 		t.Run(fd.name, func(t *testing.T) {

@@ -18,8 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/logging"
 )
@@ -127,28 +125,18 @@ func New(ctx context.Context, o Options) (*Store, error) {
 			tr.MaxConnsPerHost = o.MaxConns
 			tr.MaxIdleConnsPerHost = o.MaxConns
 		})
-	loadOpts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(httpClient),
-		awsconfig.WithLogger(sdkLogger(o.Logger)),
-		awsconfig.WithRetryer(func() aws.Retryer {
+	cfg, err := loadConfig(ctx, o, sdkSettings{
+		httpClient: httpClient,
+		logger:     sdkLogger(o.Logger),
+		retryer: func() aws.Retryer {
 			return retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = o.MaxAttempts
 				so.MaxBackoff = o.MaxBackoff
 			})
-		}),
-	}
-	if o.Region != "" {
-		loadOpts = append(loadOpts, awsconfig.WithRegion(o.Region))
-	}
-	if o.Endpoint != "" && !credentialsInEnv(o.Getenv) {
-		// DynamoDB Local accepts any signature; real AWS never sees these
-		// because they are used only with an explicit endpoint.
-		loadOpts = append(loadOpts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w", err)
+		return nil, err
 	}
 	if cfg.Region == "" {
 		if o.Endpoint == "" {
@@ -189,18 +177,6 @@ func sdkLogger(l *slog.Logger) logging.Logger {
 		}
 		l.Log(context.Background(), level, fmt.Sprintf(format, v...), "component", "aws-sdk")
 	})
-}
-
-// credentialsInEnv reports whether the environment names credentials the
-// SDK would use (keys, a profile, or a web identity / container role).
-func credentialsInEnv(getenv func(string) string) bool {
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
-		if getenv(k) != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // Ping checks that DynamoDB answers and the table exists and is usable.

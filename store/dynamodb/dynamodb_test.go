@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/oklog/ulid/v2"
 
@@ -349,4 +354,86 @@ func (s *server) stop(t *testing.T) {
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // its own process group: the JVM
 	_ = s.cmd.Wait()
+}
+
+// TestConfigFromEnv: what a Lambda build (-tags lambda.norpc) reads from
+// the environment in place of the SDK's default chain.
+func TestConfigFromEnv(t *testing.T) {
+	retrieve := func(t *testing.T, env map[string]string, o Options) (aws.Config, aws.Credentials, error) {
+		t.Helper()
+		o.Getenv = func(k string) string { return env[k] }
+		cfg, err := configFromEnv(o, sdkSettings{})
+		if err != nil {
+			return cfg, aws.Credentials{}, err
+		}
+		creds, err := cfg.Credentials.Retrieve(context.Background())
+		return cfg, creds, err
+	}
+
+	t.Run("lambda's variables", func(t *testing.T) {
+		env := map[string]string{"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2",
+			"AWS_ACCESS_KEY_ID": "AKIDLAMBDA", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+		cfg, creds, err := retrieve(t, env, Options{})
+		if err != nil || cfg.Region != "eu-west-1" || creds.AccessKeyID != "AKIDLAMBDA" || creds.SecretAccessKey != "secret" || creds.SessionToken != "token" {
+			t.Fatalf("region %q, creds %+v, err %v", cfg.Region, creds, err)
+		}
+		if cfg, _, _ := retrieve(t, env, Options{Region: "ap-south-1"}); cfg.Region != "ap-south-1" {
+			t.Errorf("the configured region lost to the environment: %q", cfg.Region)
+		}
+		delete(env, "AWS_REGION")
+		if cfg, _, _ := retrieve(t, env, Options{}); cfg.Region != "us-west-2" {
+			t.Errorf("AWS_DEFAULT_REGION not used: %q", cfg.Region)
+		}
+	})
+	t.Run("key without secret", func(t *testing.T) {
+		if _, _, err := retrieve(t, map[string]string{"AWS_ACCESS_KEY_ID": "AKID"}, Options{}); err == nil {
+			t.Fatal("accepted a key id without its secret")
+		}
+	})
+	t.Run("container credentials endpoint", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "tok-from-file" {
+				http.Error(w, `{"code":"AccessDenied","message":"bad token"}`, http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"AccessKeyId":"AKIDCONTAINER","SecretAccessKey":"s","Token":"t","Expiration":%q}`,
+				time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		}))
+		defer srv.Close()
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(tokenFile, []byte("tok-from-file\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": srv.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile}
+		if _, creds, err := retrieve(t, env, Options{}); err != nil || creds.AccessKeyID != "AKIDCONTAINER" {
+			t.Fatalf("creds %+v, err %v", creds, err)
+		}
+		env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = ""
+		env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong"
+		if _, _, err := retrieve(t, env, Options{}); err == nil {
+			t.Fatal("the endpoint refused the token, yet credentials were returned")
+		}
+	})
+	t.Run("ecs task role", func(t *testing.T) {
+		env := map[string]string{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"}
+		if got := containerEndpoint(func(k string) string { return env[k] }); got != "http://169.254.170.2/v2/credentials/abc" {
+			t.Errorf("endpoint %q", got)
+		}
+		env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:1/creds"
+		if got := containerEndpoint(func(k string) string { return env[k] }); got != "http://127.0.0.1:1/creds" {
+			t.Errorf("the full URI should win: %q", got)
+		}
+	})
+	t.Run("explicit endpoint, nothing else", func(t *testing.T) {
+		if _, creds, err := retrieve(t, map[string]string{}, Options{Endpoint: "http://127.0.0.1:8000"}); err != nil || creds.AccessKeyID != "local" {
+			t.Fatalf("creds %+v, err %v", creds, err)
+		}
+	})
+	t.Run("no credentials at all", func(t *testing.T) {
+		_, _, err := retrieve(t, map[string]string{"AWS_PROFILE": "dev"}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "lambda.norpc") {
+			t.Fatalf("err %v, want one that names the Lambda build", err)
+		}
+	})
 }
