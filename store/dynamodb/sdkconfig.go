@@ -68,23 +68,23 @@ func configFromEnv(o Options, s sdkSettings) (aws.Config, error) {
 // sees these because they are used only with an endpoint override.
 var localCredentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 
-// ecsCredentialsHost is where ECS serves a task's role credentials; the
+// ecsTaskRoleHost is where ECS serves a task's role credentials; the
 // task gets only the path, in AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.
-const ecsCredentialsHost = "http://169.254.170.2"
+const ecsTaskRoleHost = "http://169.254.170.2"
 
 func containerEndpoint(getenv func(string) string) string {
 	if full := getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"); full != "" {
 		return full
 	}
 	if rel := getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
-		return ecsCredentialsHost + rel
+		return ecsTaskRoleHost + rel
 	}
 	return ""
 }
 
 func containerToken(getenv func(string) string) (string, error) {
 	if f := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); f != "" {
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(f) //nolint:gosec // the platform names its token file (EKS Pod Identity); reading it is the point
 		if err != nil {
 			return "", fmt.Errorf("dynamodb: read the container credentials token: %w", err)
 		}
