@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/store/storetest"
 )
 
 // End-to-end tests: the deployed bootstrap (built as for Lambda) under the
@@ -192,13 +193,9 @@ type emulatorStore struct {
 func emulatorStores(t *testing.T) []emulatorStore {
 	t.Helper()
 	stores := []emulatorStore{{name: "memory"}}
-	endpoint := os.Getenv("TYPEDAPI_TEST_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TYPEDAPI_TEST_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test")
-		}
-		t.Log("DynamoDB Local not running (TYPEDAPI_TEST_DYNAMODB_ENDPOINT unset): memory store only")
-		return stores
+	endpoint, ok := storetest.DynamoDBLocal(t)
+	if !ok {
+		return stores // the memory store only
 	}
 	env := []string{
 		"TYPEDAPI_STORE=dynamodb",

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/models"
+	"github.com/typedapi/typedapi/store/storetest"
 )
 
 // TestConcurrentPatches: 50 clients each read the item and PATCH it with
@@ -152,11 +152,8 @@ func TestConcurrentCreates(t *testing.T) {
 // problems with Retry-After (never 500, never a hang past the deadline),
 // /readyz fails, and everything recovers when DynamoDB returns.
 func TestDynamoDBOutage(t *testing.T) {
-	if os.Getenv("TYPEDAPI_TEST_DYNAMODB_ENDPOINT") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TYPEDAPI_TEST_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test")
-		}
-		t.Skip("DynamoDB Local not running")
+	if _, ok := storetest.DynamoDBLocal(t); !ok {
+		t.Skip("no DynamoDB Local")
 	}
 	port := freePort(t)
 	ddb := startDynamoDBLocal(t, port)

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/typedapi/typedapi/store/storetest"
 )
 
 // storeEnvs are the configurations the end-to-end tests repeat under: the
@@ -16,13 +17,9 @@ import (
 func storeEnvs(t *testing.T) map[string]map[string]string {
 	t.Helper()
 	envs := map[string]map[string]string{"memory": nil}
-	endpoint := os.Getenv("TYPEDAPI_TEST_DYNAMODB_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TYPEDAPI_TEST_DYNAMODB_ENDPOINT is not set: run the tests through scripts/test")
-		}
-		t.Log("DynamoDB Local not running (TYPEDAPI_TEST_DYNAMODB_ENDPOINT unset): memory store only")
-		return envs
+	endpoint, ok := storetest.DynamoDBLocal(t)
+	if !ok {
+		return envs // the memory store only
 	}
 	env := map[string]string{
 		"TYPEDAPI_STORE":             "dynamodb",

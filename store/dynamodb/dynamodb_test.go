@@ -32,12 +32,9 @@ var _ operations.Store = (*Store)(nil)
 // tests skip, except in CI, where a skip would hide that they never ran.
 func endpoint(t *testing.T) string {
 	t.Helper()
-	ep := os.Getenv("TYPEDAPI_TEST_DYNAMODB_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TYPEDAPI_TEST_DYNAMODB_ENDPOINT is not set in CI: scripts/test starts DynamoDB Local with scripts/dynamodb-local")
-		}
-		t.Skip("TYPEDAPI_TEST_DYNAMODB_ENDPOINT not set; run: eval \"$(scripts/dynamodb-local start)\"")
+	ep, ok := storetest.DynamoDBLocal(t)
+	if !ok {
+		t.Skip("no DynamoDB Local")
 	}
 	return ep
 }
