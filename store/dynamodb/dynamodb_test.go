@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -387,48 +384,13 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Fatal("accepted a key id without its secret")
 		}
 	})
-	t.Run("container credentials endpoint", func(t *testing.T) {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") != "tok-from-file" {
-				http.Error(w, `{"code":"AccessDenied","message":"bad token"}`, http.StatusForbidden)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"AccessKeyId":"AKIDCONTAINER","SecretAccessKey":"s","Token":"t","Expiration":%q}`,
-				time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
-		}))
-		defer srv.Close()
-		tokenFile := filepath.Join(t.TempDir(), "token")
-		if err := os.WriteFile(tokenFile, []byte("tok-from-file\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		env := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": srv.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile}
-		if _, creds, err := retrieve(t, env, Options{}); err != nil || creds.AccessKeyID != "AKIDCONTAINER" {
-			t.Fatalf("creds %+v, err %v", creds, err)
-		}
-		env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = ""
-		env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "wrong"
-		if _, _, err := retrieve(t, env, Options{}); err == nil {
-			t.Fatal("the endpoint refused the token, yet credentials were returned")
-		}
-	})
-	t.Run("ecs task role", func(t *testing.T) {
-		env := map[string]string{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/abc"}
-		if got := containerEndpoint(func(k string) string { return env[k] }); got != "http://169.254.170.2/v2/credentials/abc" {
-			t.Errorf("endpoint %q", got)
-		}
-		env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "http://127.0.0.1:1/creds"
-		if got := containerEndpoint(func(k string) string { return env[k] }); got != "http://127.0.0.1:1/creds" {
-			t.Errorf("the full URI should win: %q", got)
-		}
-	})
 	t.Run("explicit endpoint, nothing else", func(t *testing.T) {
 		if _, creds, err := retrieve(t, map[string]string{}, Options{Endpoint: "http://127.0.0.1:8000"}); err != nil || creds.AccessKeyID != "local" {
 			t.Fatalf("creds %+v, err %v", creds, err)
 		}
 	})
 	t.Run("no credentials at all", func(t *testing.T) {
-		_, _, err := retrieve(t, map[string]string{"AWS_PROFILE": "dev"}, Options{})
+		_, _, err := retrieve(t, map[string]string{"AWS_PROFILE": "dev", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/x"}, Options{})
 		if err == nil || !strings.Contains(err.Error(), "lambda.norpc") {
 			t.Fatalf("err %v, want one that names the Lambda build", err)
 		}

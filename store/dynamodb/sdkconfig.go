@@ -2,12 +2,9 @@ package dynamodb
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/smithy-go/logging"
 )
 
@@ -21,14 +18,15 @@ type sdkSettings struct {
 
 // configFromEnv builds the SDK configuration from the environment alone:
 // the region and the credentials Lambda gives every function
-// (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
-// or a container credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI
-// with AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE], or ECS's
-// AWS_CONTAINER_CREDENTIALS_RELATIVE_URI). It is what a Lambda build
-// uses (sdkconfig_lambda.go): aws-sdk-go-v2/config's default chain brings
-// shared config files, SSO, STS and IMDS, whose clients' package
-// initialisers alone cost about a millisecond of every cold start, for
-// credential sources a function never has.
+// (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+// they stay valid for the life of the execution environment). Container
+// credential endpoints, with their token rotation and host rules, are left
+// to the SDK's chain in the default build, which the Dockerfile uses.
+//
+// A Lambda build uses it (sdkconfig_lambda.go): aws-sdk-go-v2/config's
+// default chain brings shared config files, SSO, STS and IMDS, whose
+// clients' package initialisers alone cost about a millisecond of every
+// cold start, for credential sources a function never has.
 func configFromEnv(o Options, s sdkSettings) (aws.Config, error) {
 	cfg := aws.Config{
 		Region:     firstNonEmpty(o.Region, o.Getenv("AWS_REGION"), o.Getenv("AWS_DEFAULT_REGION")),
@@ -43,22 +41,12 @@ func configFromEnv(o Options, s sdkSettings) (aws.Config, error) {
 		}
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(
 			o.Getenv("AWS_ACCESS_KEY_ID"), o.Getenv("AWS_SECRET_ACCESS_KEY"), o.Getenv("AWS_SESSION_TOKEN"))
-	case containerEndpoint(o.Getenv) != "":
-		token, err := containerToken(o.Getenv)
-		if err != nil {
-			return aws.Config{}, err
-		}
-		cfg.Credentials = aws.NewCredentialsCache(endpointcreds.New(containerEndpoint(o.Getenv),
-			func(eo *endpointcreds.Options) {
-				eo.HTTPClient = s.httpClient
-				eo.AuthorizationToken = token
-			}))
 	case o.Endpoint != "":
 		cfg.Credentials = localCredentials
 	default:
 		return aws.Config{}, fmt.Errorf("dynamodb: no AWS credentials in the environment " +
-			"(a Lambda build, -tags lambda.norpc, reads only AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN " +
-			"or a container credentials endpoint; build without the tag for profiles, SSO, web identity and instance roles)")
+			"(a Lambda build, -tags lambda.norpc, reads only AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; " +
+			"build without the tag for profiles, SSO, web identity, container and instance roles)")
 	}
 	return cfg, nil
 }
@@ -67,31 +55,6 @@ func configFromEnv(o Options, s sdkSettings) (aws.Config, error) {
 // are configured: DynamoDB Local accepts any signature, and real AWS never
 // sees these because they are used only with an endpoint override.
 var localCredentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-
-// ecsTaskRoleHost is where ECS serves a task's role credentials; the
-// task gets only the path, in AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.
-const ecsTaskRoleHost = "http://169.254.170.2"
-
-func containerEndpoint(getenv func(string) string) string {
-	if full := getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"); full != "" {
-		return full
-	}
-	if rel := getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
-		return ecsTaskRoleHost + rel
-	}
-	return ""
-}
-
-func containerToken(getenv func(string) string) (string, error) {
-	if f := getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); f != "" {
-		b, err := os.ReadFile(f) //nolint:gosec // the platform names its token file (EKS Pod Identity); reading it is the point
-		if err != nil {
-			return "", fmt.Errorf("dynamodb: read the container credentials token: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"), nil
-}
 
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
