@@ -52,7 +52,7 @@ func (c cursorCodec) Decode(cursor, tag, q string) (string, error) {
 	if !ok {
 		return "", invalidCursor("it is not a cursor this service made")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(body)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(body) // strict: one spelling per cursor
 	if err != nil {
 		return "", invalidCursor("it is not a cursor this service made")
 	}
