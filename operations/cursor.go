@@ -52,8 +52,10 @@ func (c cursorCodec) Decode(cursor, tag, q string) (string, error) {
 	if !ok {
 		return "", invalidCursor("it is not a cursor this service made")
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(body) // strict: one spelling per cursor
-	if err != nil {
+	// One spelling per cursor: the decoder skips line breaks and ignores
+	// unused trailing bits, so the body must also re-encode to itself.
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != body {
 		return "", invalidCursor("it is not a cursor this service made")
 	}
 	payload := string(raw)
