@@ -6,9 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -55,35 +53,12 @@ func storeHandler(b *testing.B, env map[string]string) http.Handler {
 
 func BenchmarkStoreGet(b *testing.B) {
 	for name, env := range storeBenchEnvs(b) {
-		b.Run(name, func(b *testing.B) {
-			h := storeHandler(b, env)
-			path := "/v1/items/" + seed(b, h)
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-				if rec.Code != 200 {
-					b.Fatal(rec.Code, rec.Body.String())
-				}
-			}
-		})
+		b.Run(name, func(b *testing.B) { benchGet(b, storeHandler(b, env)) })
 	}
 }
 
 func BenchmarkStoreCreate(b *testing.B) {
 	for name, env := range storeBenchEnvs(b) {
-		b.Run(name, func(b *testing.B) {
-			h := storeHandler(b, env)
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest("POST", "/v1/items", strings.NewReader(benchBody))
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != 201 {
-					b.Fatal(rec.Code, rec.Body.String())
-				}
-			}
-		})
+		b.Run(name, func(b *testing.B) { benchCreate(b, storeHandler(b, env)) })
 	}
 }
