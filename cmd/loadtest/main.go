@@ -289,8 +289,14 @@ func report(out io.Writer, o options, results []result, elapsed time.Duration, r
 		ops[r.op]++
 		draining := !sigtermAt.IsZero() && !r.sentAt.Before(sigtermAt)
 		if r.status == 0 {
-			if draining {
-				refused++ // sent after SIGTERM and never answered: not accepted
+			// Sent after SIGTERM and never answered, or refused a connection
+			// after SIGTERM (a request begun just before it, or a GET the
+			// client retried on a new connection when the drain closed its
+			// idle one): either way the server never accepted it.
+			refusedInDrain := !sigtermAt.IsZero() && errors.Is(r.err, syscall.ECONNREFUSED) &&
+				!r.sentAt.Add(r.latency).Before(sigtermAt)
+			if draining || refusedInDrain {
+				refused++
 				continue
 			}
 			errs++
