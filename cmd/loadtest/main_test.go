@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -12,7 +12,7 @@ import (
 )
 
 // refusedErr is what net/http returns when a dial finds no listener.
-var refusedErr = fmt.Errorf("Get: %w", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
+var refusedErr = &url.Error{Op: "Get", URL: "http://127.0.0.1:1/v1/items", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 
 // TestReportDrain: a connection refused once SIGTERM was sent was never
 // accepted by the server, so it is counted as refused, even when the
