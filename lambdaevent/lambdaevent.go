@@ -159,7 +159,7 @@ func Build(r Request) ([]byte, error) {
 			delete(headers, "content-length")
 		}
 	}
-	return json.MarshalIndent(ev, "", "  ")
+	return inTemplateOrder(ev, raw)
 }
 
 // setV1 fills the payload-v1 fields shared by REST APIs and ALBs. An ALB
