@@ -117,9 +117,35 @@ func TestSniff(t *testing.T) {
 			t.Errorf("%s multi=%v: sniffed %d, want %d", c.source, c.multi, got, c.want)
 		}
 	}
-	for _, ev := range []string{`{}`, `[]`, `{"Records":[]}`, `{"headers":{"x":"rawPath"}}`} {
+	for _, ev := range []string{`{}`, `[]`, `{"Records":[]}`, `{"headers":{"x":"rawPath"}}`,
+		`{"headers":{"rawPath":"/x","version":"2.0","routeKey":"x"}}`, `{"body":{"requestContext":{"elb":{}}},"httpMethod":"GET"}`,
+		`{"multiValueHeaders":{"resource":["x"]},"httpMethod":"GET"}`, `{"rawPath"`} {
 		if got := sniff([]byte(ev)); got != kindUnknown {
 			t.Errorf("%s sniffed as %d", ev, got)
+		}
+	}
+	// Only top-level keys count: a header or query parameter named like
+	// another kind's key does not change the kind.
+	for _, source := range lambdaevent.Sources {
+		want := map[string]kind{"rest": kindREST, "http": kindV2, "url": kindV2, "alb": kindALBSingle}[source]
+		for _, name := range []string{"rawPath", "elb", "resource", "multiValueHeaders", "targetGroupArn", "version", "routeKey"} {
+			ev := build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/x?" + name + "=1",
+				Header: http.Header{name: {"1"}}})
+			if got := sniff(ev); got != want {
+				t.Errorf("%s with a header and parameter %q: sniffed %d, want %d", source, name, got, want)
+			}
+		}
+	}
+	// Whitespace anywhere JSON allows it, and keys in any order.
+	for ev, want := range map[string]kind{
+		" {\n \"version\" : \"2.0\" ,\r\n\t\"routeKey\":\"$default\" } ":                                                kindV2,
+		`{"requestContext":{"x":[1,{"y":"]"}],"elb":{"targetGroupArn":"a"}},"httpMethod":"GET","multiValueHeaders":{}}`: kindALB,
+		`{"httpMethod":"GET","requestContext":{"stage":"prod"},"resource":"/{proxy+}"}`:                                 kindREST,
+		`{"requestContext":{"elb":{}}, "httpMethod":"GET", "headers":{}}`:                                               kindALBSingle,
+		`{"a":{"b":[true,null,-1.5e3,{"c":"\"\\}"}]},"rawPath":"/x"}`:                                                   kindV2,
+	} {
+		if got := sniff([]byte(ev)); got != want {
+			t.Errorf("%s sniffed as %d, want %d", ev, got, want)
 		}
 	}
 }

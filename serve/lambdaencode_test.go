@@ -99,14 +99,16 @@ func TestResponseEncodingMatchesEncodingJSON(t *testing.T) {
 }
 
 // FuzzSniff: whatever the bytes, sniff never panics, and an event's kind
-// does not change when its body holds another kind's keys.
+// does not change when its body, a header or a parameter holds another
+// kind's keys.
 func FuzzSniff(f *testing.F) {
-	for _, s := range []string{`{}`, `{"rawPath":"/x"}`, `{"a":"\"rawPath\":1"}`, `"unterminated`, `{"x\\":1}`} {
+	for _, s := range []string{`{}`, `{"rawPath":"/x"}`, `rawPath`, `elb`, `{"a":"\"rawPath\":1"}`, `"unterminated`, `{"x\\":1}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		sniff([]byte(body))
-		ev, _ := json.Marshal(map[string]any{"httpMethod": "GET", "requestContext": map[string]any{}, "body": body})
+		ev, _ := json.Marshal(map[string]any{"httpMethod": "GET", "requestContext": map[string]any{"stage": body},
+			"headers": map[string]any{body: body}, "multiValueQueryStringParameters": map[string]any{body: []string{body}}, "body": body})
 		if k := sniff(ev); k != kindREST {
 			t.Errorf("body %q changed the kind to %d", body, k)
 		}

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"mime"
@@ -24,103 +23,6 @@ const (
 	kindALB            // ALB target group with multi-value headers on
 	kindALBSingle      // ALB target group with multi-value headers off
 )
-
-// sniff tells the event's kind from its keys without decoding it, in one
-// pass over the payload. A key is a quoted name followed by a colon; the
-// pass steps over whole strings, so a name inside a string value (a body,
-// where quotes are escaped) never counts. A header named like a key can
-// fool it, and Invoke falls back to algnhsa's own detection then.
-func sniff(payload []byte) kind {
-	var seen keySet
-	for i := 0; i < len(payload); {
-		// Jump from quote to quote (bytes.IndexByte is vectorised): most
-		// of an event is long string values.
-		q := bytes.IndexByte(payload[i:], '"')
-		if q < 0 {
-			break
-		}
-		start := i + q + 1
-		end := closingQuote(payload, start)
-		if end < 0 {
-			break // unterminated string: not JSON
-		}
-		j := end + 1
-		for j < len(payload) && (payload[j] == ' ' || payload[j] == '\t' || payload[j] == '\r' || payload[j] == '\n') {
-			j++
-		}
-		if j < len(payload) && payload[j] == ':' {
-			seen.add(payload[start:end])
-		}
-		i = end + 1
-	}
-	switch {
-	case seen.has(keyTargetGroupArn):
-		if seen.has(keyMultiValueHeaders) {
-			return kindALB
-		}
-		return kindALBSingle
-	case seen.has(keyRawPath) || seen.has(keyRouteKey) && seen.has(keyVersion):
-		return kindV2
-	case seen.has(keyHTTPMethod) && seen.has(keyRequestContext):
-		return kindREST
-	}
-	return kindUnknown
-}
-
-// closingQuote is the index of the quote that ends the string starting at
-// start, or -1. A quote preceded by an odd run of backslashes is escaped.
-func closingQuote(payload []byte, start int) int {
-	for i := start; i < len(payload); {
-		q := bytes.IndexByte(payload[i:], '"')
-		if q < 0 {
-			return -1
-		}
-		end := i + q
-		n := 0
-		for k := end - 1; k >= start && payload[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return end
-		}
-		i = end + 1
-	}
-	return -1
-}
-
-// keySet records which of the keys sniff looks for an event has.
-type keySet uint8
-
-const (
-	keyTargetGroupArn keySet = 1 << iota
-	keyMultiValueHeaders
-	keyRawPath
-	keyRouteKey
-	keyVersion
-	keyHTTPMethod
-	keyRequestContext
-)
-
-func (s *keySet) add(name []byte) {
-	switch string(name) { // no allocation: the compiler compares in place
-	case "targetGroupArn":
-		*s |= keyTargetGroupArn
-	case "multiValueHeaders":
-		*s |= keyMultiValueHeaders
-	case "rawPath":
-		*s |= keyRawPath
-	case "routeKey":
-		*s |= keyRouteKey
-	case "version":
-		*s |= keyVersion
-	case "httpMethod":
-		*s |= keyHTTPMethod
-	case "requestContext":
-		*s |= keyRequestContext
-	}
-}
-
-func (s keySet) has(k keySet) bool { return s&k != 0 }
 
 // albToMultiValue rewrites an ALB event from a target group with
 // multi-value headers off into the multi-value form algnhsa reads.
