@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/jsonlog"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/dynamodb"
@@ -105,7 +106,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(jsonlog.New(w, opts)) // slog.JSONHandler's lines, the access line faster
 }
 
 func buildVersion() string {
