@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"testing"
@@ -44,7 +43,7 @@ func storeHandler(b *testing.B, env map[string]string) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, _, err := newAPI(cfg, func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h, _, err := newAPI(cfg, func(k string) string { return env[k] }, benchLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

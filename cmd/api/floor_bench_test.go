@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -63,7 +62,7 @@ func BenchmarkInvokeFloor(b *testing.B) {
 	}{
 		{"typedapi", func(b *testing.B) (lambda.Handler, string) {
 			h := benchHandler(b)
-			return serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}), seed(b, h)
+			return serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: benchLogger()}), seed(b, h)
 		}},
 		{"handparsed", func(b *testing.B) (lambda.Handler, string) {
 			f := newFloor(b)
@@ -77,7 +76,7 @@ func BenchmarkInvokeFloor(b *testing.B) {
 		// to tell what the glue costs from what the API behind it costs.
 		{"serve-mux", func(b *testing.B) (lambda.Handler, string) {
 			f := newFloor(b)
-			return serve.NewLambdaHandler(f.mux(), serve.LambdaOptions{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}), f.seedID
+			return serve.NewLambdaHandler(f.mux(), serve.LambdaOptions{Logger: benchLogger()}), f.seedID
 		}},
 	}
 	for _, op := range ops {
