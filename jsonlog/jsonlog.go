@@ -17,7 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/typedapi/typedapi/jsonbytes"
 )
 
 // Handler is a slog.Handler; see the package comment.
@@ -85,9 +86,9 @@ func appendRecord(b []byte, r slog.Record) ([]byte, bool) {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
+	b = jsonbytes.SlogString(b, r.Level.String())
 	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
+	b = jsonbytes.SlogString(b, r.Message)
 	ok := true
 	r.Attrs(func(a slog.Attr) bool {
 		b, ok = appendAttr(b, a)
@@ -101,12 +102,12 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 		return b, false // elided or written as "" by slog's rules
 	}
 	b = append(b, ',')
-	b = appendString(b, a.Key)
+	b = jsonbytes.SlogString(b, a.Key)
 	b = append(b, ':')
 	v := a.Value
 	switch v.Kind() {
 	case slog.KindString:
-		b = appendString(b, v.String())
+		b = jsonbytes.SlogString(b, v.String())
 	case slog.KindInt64:
 		b = strconv.AppendInt(b, v.Int64(), 10)
 	case slog.KindUint64:
@@ -116,7 +117,7 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return b, false
 		}
-		b = appendFloat(b, f)
+		b = jsonbytes.Float(b, f)
 	case slog.KindBool:
 		b = strconv.AppendBool(b, v.Bool())
 	case slog.KindDuration:
@@ -126,85 +127,6 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 	}
 	return b, true
 }
-
-// appendFloat writes f as encoding/json does (which is what slog calls):
-// plain notation from 1e-6 up to 1e21, exponent notation outside it with
-// a two-digit exponent shortened ("1e-07" becomes "1e-7").
-func appendFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// appendString writes s quoted as slog does: no HTML escaping, control
-// bytes as \n, \r, \t or \u00XX, invalid UTF-8 as \ufffd, and U+2028 and
-// U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			switch r {
-			case '\u2028':
-				b = append(b, `\u2028`...)
-			case '\u2029':
-				b = append(b, `\u2029`...)
-			default:
-				b = append(b, `\ufffd`...)
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hex = "0123456789abcdef"
-
-// plain marks the ASCII bytes a JSON string holds as they are.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // lockedWriter serialises the fast path's writes with slog.JSONHandler's.
 type lockedWriter struct {

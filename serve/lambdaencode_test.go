@@ -2,11 +2,13 @@ package serve
 
 import (
 	"encoding/json"
-	"github.com/typedapi/typedapi/lambdaevent"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/typedapi/typedapi/jsonbytes"
+	"github.com/typedapi/typedapi/lambdaevent"
 )
 
 // The hand-written response encoder must say exactly what encoding/json
@@ -31,7 +33,7 @@ func FuzzAppendJSONString(f *testing.F) {
 }
 
 func checkJSONString(t *testing.T, s string) {
-	got := appendJSONString(nil, s)
+	got := jsonbytes.String(nil, s)
 	var back string
 	if err := json.Unmarshal(got, &back); err != nil {
 		t.Fatalf("%q encoded as invalid JSON %s: %v", s, got, err)
@@ -158,7 +160,7 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	s := `{"$schema":"https://api.example.com/schemas/Item.json","id":"01JDQ8Z6M3N4P5Q6R7S8T9V0WX","name":"Espresso cup","description":"about it","price":1250,"currency":"EUR","tags":["kitchen"],"created_at":"2026-11-25T10:00:00Z","updated_at":"2026-11-25T10:00:00Z","version":1}`
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
-		buf = appendJSONString(buf[:0], s)
+		buf = jsonbytes.String(buf[:0], s)
 	}
 }
 

@@ -8,9 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/typedapi/typedapi/jsonbytes"
 )
 
 // kind is the shape of an event, which also decides the response's shape.
@@ -85,7 +86,7 @@ func (c *capture) encode() ([]byte, error) {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendJSONString(b, k)
+				b = jsonbytes.String(b, k)
 				b = append(b, ':')
 				b = appendJSONStrings(b, c.header[k])
 			}
@@ -94,7 +95,7 @@ func (c *capture) encode() ([]byte, error) {
 	}
 	b = append(b, `,"body":`...)
 	if isText(c.header) {
-		b = appendJSONString(b, c.body.String())
+		b = jsonbytes.String(b, c.body.String())
 		b = append(b, `,"isBase64Encoded":false}`...)
 	} else {
 		b = append(b, '"')
@@ -125,13 +126,13 @@ func (c *capture) appendSingleValueHeaders(b []byte, keys []string) []byte {
 			b = append(b, ',')
 		}
 		n++
-		b = appendJSONString(b, k)
+		b = jsonbytes.String(b, k)
 		b = append(b, ':', '"')
 		for i, v := range vs {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONStringBody(b, v)
+			b = jsonbytes.Escape(b, v)
 		}
 		b = append(b, '"')
 	}
@@ -161,78 +162,10 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = jsonbytes.String(b, s)
 	}
 	return append(b, ']')
 }
-
-// appendJSONString quotes s as a JSON string: quote, backslash and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028/U+2029
-// escaped as encoding/json does (JavaScript reads them as line ends).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-// appendJSONStringBody is appendJSONString without the quotes.
-func appendJSONStringBody(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if jsonPlain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
-
-// jsonPlain marks the bytes a JSON string holds unescaped: printable
-// ASCII but the quote and the backslash. A table lookup per byte is the
-// fastest test for what we encode, JSON bodies, where every few bytes
-// is a quote.
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // isText reports whether a body can travel as a JSON string unchanged:
 // text media types (and JSON, XML, JavaScript, YAML, forms) with no

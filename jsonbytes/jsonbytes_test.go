@@ -1,0 +1,71 @@
+package jsonbytes
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+)
+
+func stdString(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+func slogString(s string) string {
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == "time" || a.Key == "level" || a.Key == "msg" {
+			return slog.Attr{}
+		}
+		return a
+	}})).Info("", "s", s)
+	return strings.TrimSuffix(strings.TrimPrefix(buf.String(), `{"s":`), "}\n")
+}
+
+func stdFloat(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+var cases = []string{"", "plain", "a\"b\\c", "\b\f\n\r\t\x00\x1f\x7f", "<>&", "\u2028\u2029", "\xff\xfe", "é😀", "\xc3\x28", "tail\xe2\x80"}
+
+func TestSameAsStandardLibrary(t *testing.T) {
+	for _, s := range cases {
+		if got, want := string(String(nil, s)), stdString(s); got != want {
+			t.Errorf("String(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+		if got, want := string(SlogString(nil, s)), slogString(s); got != want {
+			t.Errorf("SlogString(%q) = %s, slog writes %s", s, got, want)
+		}
+	}
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.042, 1e-6, 1e-7, 9.99e-7, 1e20, 1e21, -1e21, 123456789e300, 5e-324, math.MaxFloat64} {
+		if got, want := string(Float(nil, f)), stdFloat(f); got != want {
+			t.Errorf("Float(%g) = %s, encoding/json writes %s", f, got, want)
+		}
+	}
+}
+
+func FuzzSameAsStandardLibrary(f *testing.F) {
+	for _, s := range cases {
+		f.Add(s, 0.042)
+	}
+	f.Fuzz(func(t *testing.T, s string, fl float64) {
+		if got, want := string(String(nil, s)), stdString(s); got != want {
+			t.Errorf("String(%q) = %s, encoding/json writes %s", s, got, want)
+		}
+		if got, want := string(SlogString(nil, s)), slogString(s); got != want {
+			t.Errorf("SlogString(%q) = %s, slog writes %s", s, got, want)
+		}
+		if !math.IsNaN(fl) && !math.IsInf(fl, 0) {
+			if got, want := string(Float(nil, fl)), stdFloat(fl); got != want {
+				t.Errorf("Float(%g) = %s, encoding/json writes %s", fl, got, want)
+			}
+		}
+	})
+}
