@@ -118,16 +118,20 @@ func (c prefixedContext) Header(name string) string {
 }
 
 func (c prefixedContext) AppendHeader(name, value string) {
-	if name == "Link" {
+	if name == "Link" && c.prefix != "" {
 		value = strings.Replace(value, "</", "<"+c.prefix+"/", 1)
 	}
 	c.humaContext.AppendHeader(name, value)
 }
 
+// viaTLS is what TLS returns for "https": the transformer only compares it
+// with nil, and one shared value spares an allocation per response.
+var viaTLS = &tls.ConnectionState{}
+
 // TLS makes the transformer choose https when a proxy says the client used it.
 func (c prefixedContext) TLS() *tls.ConnectionState {
 	if c.humaContext.TLS() != nil || c.humaContext.Header("X-Forwarded-Proto") == "https" {
-		return &tls.ConnectionState{}
+		return viaTLS
 	}
 	return nil
 }
