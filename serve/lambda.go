@@ -130,7 +130,9 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-l.opts.DeadlineMargin))
 		defer cancel()
 	}
-	c := &capture{header: http.Header{}, kind: k}
+	// Sized for a typical response (request id, security headers, type,
+	// ETag, Link...): growing past a small map costs more than the space.
+	c := &capture{header: make(http.Header, 16), kind: k}
 	ctx = context.WithValue(ctx, captureKey{}, c)
 	if _, err := l.byKind[k].Invoke(ctx, payload); err != nil {
 		// The sniff can be fooled (a header named like another kind's key):
