@@ -83,7 +83,7 @@ func apiConfig(opts Options) huma.Config {
 		"RFC 9457 problem+json errors and this document.\n\n" +
 		"Conditional requests: `GET /v1/items/{id}` returns an `ETag`; send it back in `If-None-Match` " +
 		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the item."
-	cfg.Formats = strictJSON(cfg.Formats)
+	cfg.Formats = jsonFormats(cfg.Formats)
 	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
 	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}

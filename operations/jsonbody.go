@@ -17,15 +17,16 @@ import (
 // before any decoder recurses into it.
 const maxJSONDepth = 32
 
-// strictJSON wraps the JSON formats so that request bodies which JSON
+// jsonFormats wraps the JSON formats so that request bodies which JSON
 // parsers read differently are refused (400) before anything reads them:
 // invalid UTF-8 (Go would quietly turn it into U+FFFD), duplicate member
 // names (Go keeps the last one, other parsers the first), and nesting
-// deeper than maxJSONDepth.
-func strictJSON(formats map[string]huma.Format) map[string]huma.Format {
+// deeper than maxJSONDepth. Item bodies are written directly (itembody.go).
+func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 	out := make(map[string]huma.Format, len(formats))
 	for ct, f := range formats {
 		if ct == "application/json" || ct == "json" {
+			f.Marshal = marshalItems(f.Marshal)
 			unmarshal := f.Unmarshal
 			f.Unmarshal = func(data []byte, v any) error {
 				if err := checkJSON(data); err != nil {

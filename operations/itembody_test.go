@@ -1,0 +1,123 @@
+package operations_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/typedapi/typedapi/models"
+	"github.com/typedapi/typedapi/operations"
+	"github.com/typedapi/typedapi/store/memory"
+)
+
+// sameBothWays requests target with fast item bodies and with Huma's
+// generic path, and fails unless status, headers and body are identical.
+func sameBothWays(t *testing.T, h http.Handler, target string, headers ...string) {
+	t.Helper()
+	restore := operations.FastItems(false)
+	generic := serve(h, http.MethodGet, target, "", headers...)
+	restore()
+	fast := serve(h, http.MethodGet, target, "", headers...)
+	if generic.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", target, generic.Code, generic.Body)
+	}
+	if fast.Code != generic.Code || fast.Body.String() != generic.Body.String() {
+		t.Errorf("GET %s %q:\n fast    %d %s\n generic %d %s", target, headers, fast.Code, fast.Body, generic.Code, generic.Body)
+	}
+	for _, k := range []string{"Link", "Content-Type", "Content-Length", "ETag"} {
+		if f, g := fast.Header().Values(k), generic.Header().Values(k); strings.Join(f, "|") != strings.Join(g, "|") {
+			t.Errorf("GET %s %q: %s %q, generic path %q", target, headers, k, f, g)
+		}
+	}
+}
+
+// TestItemBodyAsHuma: the direct item body is what Huma's schema-link
+// transformer and encoding/json write, for every way a client reaches the
+// API (hosts, forwarding headers, TLS via a proxy, a base path) and for
+// text that needs escaping.
+func TestItemBodyAsHuma(t *testing.T) {
+	store := memory.New()
+	it, _, err := store.Create(context.Background(), models.Item{
+		ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
+		ItemFields: models.ItemFields{Name: "<b>Cup</b> & \"saucer\" \u2028\u2029 ☕ \x01\b\f\t\\", Price: 1250, Currency: "EUR",
+			Tags: []string{"a&b", "é", "\x01\u2028\"\\"}},
+		CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC), UpdatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Version: 3,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, _, _ := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WY",
+		ItemFields: models.ItemFields{Name: "x", Currency: "EUR", Description: "d"}, CreatedAt: time.Unix(0, 0).UTC(), UpdatedAt: time.Unix(0, 0).UTC(), Version: 1}, nil)
+	headerSets := [][]string{
+		nil,
+		{"Host", "localhost:8080"},
+		{"Host", "127.0.0.1:3000"},
+		{"Host", "api.example.com"},
+		{"Host", "localhost", "X-Forwarded-Proto", "https"},
+		{"X-Forwarded-Host", "shop.example.com", "X-Forwarded-Proto", "https"},
+		{"X-Forwarded-Host", "127.0.0.1:9", "X-Forwarded-Proto", "http"},
+		{"Forwarded", "host=evil.example"},
+		{"Host", ""},
+	}
+	for _, basePath := range []string{"", "/shop"} {
+		h, _ := newHandler(t, operations.Options{BasePath: basePath}, store)
+		for _, id := range []string{it.ID, bare.ID} {
+			for _, headers := range headerSets {
+				sameBothWays(t, h, basePath+"/v1/items/"+id, headers...)
+			}
+		}
+	}
+}
+
+// TestItemBodyEveryOperation: every operation that answers an item (create,
+// replace, merge-patch) writes the bytes its next GET writes on the generic
+// path: one encoder for all of them.
+func TestItemBodyEveryOperation(t *testing.T) {
+	h, _ := newHandler(t, operations.Options{}, nil)
+	created := serve(h, http.MethodPost, "/v1/items", `{"name":"Cup","price":1,"currency":"EUR","tags":["x"]}`)
+	loc := created.Header().Get("Location")
+	check := func(name string, answer string, link string) {
+		t.Helper()
+		restore := operations.FastItems(false)
+		get := serve(h, http.MethodGet, loc, "")
+		restore()
+		if answer != get.Body.String() || link != get.Header().Get("Link") {
+			t.Errorf("%s answered\n %s (Link %q)\nthe generic GET\n %s (Link %q)", name, answer, link, get.Body, get.Header().Get("Link"))
+		}
+	}
+	check("create", created.Body.String(), created.Header().Get("Link"))
+	put := serve(h, http.MethodPut, loc, `{"name":"Mug","price":2,"currency":"USD"}`)
+	check("put", put.Body.String(), put.Header().Get("Link"))
+	patch := serve(h, http.MethodPatch, loc, `{"description":"tall"}`, "Content-Type", "application/merge-patch+json")
+	check("patch", patch.Body.String(), patch.Header().Get("Link"))
+}
+
+// FuzzItemBody: any stored text, host and time, both paths agree.
+func FuzzItemBody(f *testing.F) {
+	f.Add("Cup", "", "kitchen", "localhost:8080", int64(1764064800123456789))
+	f.Add("<>&\u2028\x7f\xff", "\x00", "", "127.0.0.1", int64(-62135596800000000))
+	f.Fuzz(func(t *testing.T, name, description, tag, host string, at int64) {
+		store := memory.New()
+		when := time.Unix(0, at).UTC()
+		it, _, err := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
+			ItemFields: models.ItemFields{Name: name, Description: description, Currency: "EUR", Tags: []string{tag}},
+			CreatedAt:  when, UpdatedAt: when.Add(time.Hour), Version: 1}, nil)
+		if err != nil {
+			t.Skip()
+		}
+		h, _ := operations.New(operations.Options{Logger: quietLogger()}, store)
+		restore := operations.FastItems(false)
+		generic := serve(h, http.MethodGet, "/v1/items/"+it.ID, "", "Host", host)
+		restore()
+		fast := serve(h, http.MethodGet, "/v1/items/"+it.ID, "", "Host", host)
+		if fast.Code != generic.Code || fast.Body.String() != generic.Body.String() || fast.Header().Get("Link") != generic.Header().Get("Link") {
+			t.Errorf("fast %d %s %q\ngeneric %d %s %q", fast.Code, fast.Body, fast.Header().Get("Link"), generic.Code, generic.Body, generic.Header().Get("Link"))
+		}
+	})
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
