@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/akrylysov/algnhsa"
@@ -100,6 +101,29 @@ type capture struct {
 	kind   kind
 }
 
+// captures keeps captures between invocations: a response header map sized
+// for a typical response (request id, security headers, type, ETag,
+// Link...) and a body buffer are five allocations a request otherwise.
+var captures = sync.Pool{New: func() any { return &capture{header: make(http.Header, 16)} }}
+
+func newCapture(k kind) *capture {
+	c := captures.Get().(*capture)
+	c.kind = k
+	return c
+}
+
+// release returns c to the pool once its response is encoded; the handler
+// has returned by then, so nothing holds its header map or body.
+func (c *capture) release() {
+	if c.body.Cap() > 64<<10 {
+		return // a large body's buffer is not worth keeping
+	}
+	clear(c.header)
+	c.body.Reset()
+	c.status, c.kind = 0, kindUnknown
+	captures.Put(c)
+}
+
 func (c *capture) Header() http.Header { return c.header }
 func (c *capture) WriteHeader(code int) {
 	if c.status == 0 {
@@ -130,9 +154,8 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-l.opts.DeadlineMargin))
 		defer cancel()
 	}
-	// Sized for a typical response (request id, security headers, type,
-	// ETag, Link...): growing past a small map costs more than the space.
-	c := &capture{header: make(http.Header, 16), kind: k}
+	c := newCapture(k)
+	defer c.release()
 	ctx = context.WithValue(ctx, captureKey{}, c)
 	if _, err := l.byKind[k].Invoke(ctx, payload); err != nil {
 		// The sniff can be fooled (a header named like another kind's key):
