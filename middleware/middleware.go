@@ -156,8 +156,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			extra, _ := r.Context().Value(logAttrsKey).([]slog.Attr)
-			a := &annotation{}
-			rec := &recorder{ResponseWriter: w}
+			// One allocation for both: this runs on every request.
+			st := &struct {
+				a   annotation
+				rec recorder
+			}{rec: recorder{ResponseWriter: w}}
+			a, rec := &st.a, &st.rec
 			r = r.WithContext(context.WithValue(r.Context(), annotationKey, a))
 			defer func() {
 				status := rec.status
