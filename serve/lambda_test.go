@@ -339,3 +339,31 @@ func TestDeadlineMargin(t *testing.T) {
 		t.Errorf("handler deadline %v, want %v", got.Deadline, deadline.Add(-time.Second))
 	}
 }
+
+// TestNothingCarriesOver: captures are reused between invocations; no
+// status, header, cookie or body of one answer shows in the next, on any
+// source, nor after an answer too large for Lambda.
+func TestNothingCarriesOver(t *testing.T) {
+	calls := 0
+	h := NewLambdaHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls%2 == 1 {
+			w.Header().Set("X-First", "1")
+			http.SetCookie(w, &http.Cookie{Name: "first", Value: "1"})
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = w.Write([]byte(strings.Repeat("first ", 1000)))
+			return
+		}
+		_, _ = w.Write([]byte("second"))
+	}), LambdaOptions{MaxResponseBytes: 5000, Logger: quiet().Logger})
+	for _, source := range lambdaevent.Sources {
+		for range 3 {
+			run(t, h, build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/"}))
+			o := run(t, h, build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/"}))
+			if o.StatusCode != 200 || o.Body != "second" || len(o.Cookies) > 0 || o.Headers["X-First"] != "" ||
+				len(o.MultiValueHeaders["X-First"]) > 0 || len(o.MultiValueHeaders["Set-Cookie"]) > 0 || o.Headers["Set-Cookie"] != "" {
+				t.Fatalf("%s: the second answer carries the first's: %+v", source, o)
+			}
+		}
+	}
+}
