@@ -72,6 +72,13 @@ func BenchmarkInvokeFloor(b *testing.B) {
 			f := newFloor(b)
 			return algnhsa.New(f.mux(), nil), f.seedID
 		}},
+		// Not a floor: the reference the issue quotes (bare Huma behind
+		// algnhsa with default options), to tell what our glue and middleware
+		// cost beside it.
+		{"huma-algnhsa", func(b *testing.B) (lambda.Handler, string) {
+			f := newFloor(b)
+			return bareHuma(f), f.seedID
+		}},
 		// Not a floor: our Lambda glue (serve) around the hand-written mux,
 		// to tell what the glue costs from what the API behind it costs.
 		{"serve-mux", func(b *testing.B) (lambda.Handler, string) {
