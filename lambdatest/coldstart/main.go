@@ -1,6 +1,7 @@
 // Command coldstart measures, under the real Runtime Interface Emulator,
 // what a Lambda cold start costs our bootstrap next to a hello-world
-// aws-lambda-go bootstrap (lambdatest/testdata/hello), built the same way
+// aws-lambda-go bootstrap (lambdatest/testdata/hello) and a bare Huma +
+// algnhsa one (lambdatest/testdata/barehuma), built the same way
 // and measured the same way in one run, alternating:
 //
 //   - cold: from sending the first invocation (which makes the emulator
@@ -97,6 +98,7 @@ func run(n, warm int, inittrace bool, env []string) error {
 	subjects := []*subject{
 		{name: "typedapi", pkg: "./cmd/api", env: env},
 		{name: "hello", pkg: "./lambdatest/testdata/hello"},
+		{name: "barehuma", pkg: "./lambdatest/testdata/barehuma"},
 	}
 	ctx := context.Background()
 	for _, s := range subjects {
@@ -123,10 +125,8 @@ func run(n, warm int, inittrace bool, env []string) error {
 		fmt.Printf("typedapi runs with %s\n", strings.Join(env, " "))
 	}
 	for i := range n {
-		order := subjects
-		if i%2 == 1 {
-			order = []*subject{subjects[1], subjects[0]} // neither always goes first
-		}
+		// Rotate, so that no bootstrap always goes first.
+		order := append(slices.Clone(subjects[i%len(subjects):]), subjects[:i%len(subjects)]...)
 		for _, s := range order {
 			if err := measure(ctx, rie, s, events, warm); err != nil {
 				return fmt.Errorf("%s run %d: %w", s.name, i+1, err)
@@ -226,11 +226,15 @@ func report(subjects []*subject) {
 			ms(pct(s.warm, 50)), ms(pct(s.warm, 90)), mib(slices.Max(s.rssCold)), mib(slices.Max(s.rss)), mib(s.size))
 	}
 	fmt.Println("(RSS: the largest VmHWM, peak resident set, of any run)")
-	a, b := subjects[0], subjects[1]
-	fmt.Printf("\nratio %s/%s: cold p50 %.2fx, init p50 %.2fx, warm p50 %.2fx\n", a.name, b.name,
-		float64(pct(a.cold, 50))/float64(pct(b.cold, 50)),
-		float64(pct(a.init, 50))/float64(pct(b.init, 50)),
-		float64(pct(a.warm, 50))/float64(pct(b.warm, 50)))
+	fmt.Println()
+	for _, a := range subjects {
+		if b := subjects[1]; a != b {
+			fmt.Printf("ratio %s/%s: cold p50 %.2fx, init p50 %.2fx, warm p50 %.2fx\n", a.name, b.name,
+				float64(pct(a.cold, 50))/float64(pct(b.cold, 50)),
+				float64(pct(a.init, 50))/float64(pct(b.init, 50)),
+				float64(pct(a.warm, 50))/float64(pct(b.warm, 50)))
+		}
+	}
 }
 
 // pct is the p-th percentile (nearest rank) of ds.
