@@ -1,9 +1,10 @@
 package operations
 
-// FastItems turns the direct item-body path (itembody.go) on or off, so
-// tests can compare it with Huma's generic path; it returns the undo.
-func FastItems(on bool) (restore func()) {
-	old := fastItems
-	fastItems = on
-	return func() { fastItems = old }
+// FastBodies turns the direct item and problem bodies (directbody.go) on or
+// off, so tests can compare them with Huma's generic path; it returns the
+// undo.
+func FastBodies(on bool) (restore func()) {
+	old := fastBodies
+	fastBodies = on
+	return func() { fastBodies = old }
 }

@@ -26,7 +26,7 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 	out := make(map[string]huma.Format, len(formats))
 	for ct, f := range formats {
 		if ct == "application/json" || ct == "json" {
-			f.Marshal = marshalItems(f.Marshal)
+			f.Marshal = marshalDirect(f.Marshal)
 			unmarshal := f.Unmarshal
 			f.Unmarshal = func(data []byte, v any) error {
 				if err := checkJSON(data); err != nil {

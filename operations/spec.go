@@ -141,10 +141,10 @@ func (c prefixedContext) TLS() *tls.ConnectionState {
 func schemaLinks(c huma.Config) huma.Config {
 	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
 	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
-	items := itemLinks(c)
+	direct := directBodies(c)
 	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
 		pc := prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}
-		if body := items(pc, v); body != nil {
+		if body := direct(pc, v); body != nil {
 			return body, nil
 		}
 		return lt.Transform(pc, status, v)

@@ -2,9 +2,11 @@ package operations_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +20,7 @@ import (
 // generic path, and fails unless status, headers and body are identical.
 func sameBothWays(t *testing.T, h http.Handler, target string, headers ...string) {
 	t.Helper()
-	restore := operations.FastItems(false)
+	restore := operations.FastBodies(false)
 	generic := serve(h, http.MethodGet, target, "", headers...)
 	restore()
 	fast := serve(h, http.MethodGet, target, "", headers...)
@@ -82,7 +84,7 @@ func TestItemBodyEveryOperation(t *testing.T) {
 	loc := created.Header().Get("Location")
 	check := func(name string, answer string, link string) {
 		t.Helper()
-		restore := operations.FastItems(false)
+		restore := operations.FastBodies(false)
 		get := serve(h, http.MethodGet, loc, "")
 		restore()
 		if answer != get.Body.String() || link != get.Header().Get("Link") {
@@ -110,7 +112,7 @@ func FuzzItemBody(f *testing.F) {
 			t.Skip()
 		}
 		h, _ := operations.New(operations.Options{Logger: quietLogger()}, store)
-		restore := operations.FastItems(false)
+		restore := operations.FastBodies(false)
 		generic := serve(h, http.MethodGet, "/v1/items/"+it.ID, "", "Host", host)
 		restore()
 		fast := serve(h, http.MethodGet, "/v1/items/"+it.ID, "", "Host", host)
@@ -121,3 +123,51 @@ func FuzzItemBody(f *testing.F) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+// TestProblemBodyAsHuma: the problems operations answer (404, 400, 412,
+// 415, and 422s with many details, long and odd values) are what Huma's
+// generic path writes, behind a base path and forwarding headers too.
+func TestProblemBodyAsHuma(t *testing.T) {
+	compared := 0
+	for _, basePath := range []string{"", "/shop"} {
+		h, _ := newHandler(t, operations.Options{BasePath: basePath}, nil)
+		created := serve(h, http.MethodPost, basePath+"/v1/items", validBody)
+		loc := created.Header().Get("Location")
+		long := strings.Repeat("x", 5000)
+		requests := []struct{ method, target, body string }{
+			{http.MethodGet, basePath + "/v1/items/01JDQ8Z6M3N4P5Q6R7S8T9V0WX", ""},
+			{http.MethodGet, basePath + "/v1/items/not-an-id", ""},
+			{http.MethodPost, basePath + "/v1/items", `{"name":"","price":-1,"currency":"eur","tags":["a","a","<b>"]}`},
+			{http.MethodPost, basePath + "/v1/items", `{"name":"` + long + `","price":1.5,"currency":"EUR","extra":{"a":[1,2]}}`},
+			{http.MethodPost, basePath + "/v1/items", `{"name":`},
+			{http.MethodPost, basePath + "/v1/items", `[1,2,3]`},
+			{http.MethodPut, loc, `{"name":"x","price":1,"currency":"EUR"}`},
+			{http.MethodGet, basePath + "/v1/items?limit=0&cursor=%ff", ""},
+		}
+		for _, headers := range [][]string{nil, {"X-Forwarded-Host", "shop.example.com", "X-Forwarded-Proto", "https"}, {"If-Match", `"stale.1"`}} {
+			for _, r := range requests {
+				run := func() *httptest.ResponseRecorder {
+					rec := serve(h, r.method, r.target, r.body, headers...)
+					rec.Header().Del("X-Request-Id")
+					return rec
+				}
+				restore := operations.FastBodies(false)
+				generic := run()
+				restore()
+				fast := run()
+				if generic.Code < 400 {
+					continue
+				}
+				compared++
+				if fast.Code != generic.Code || fast.Body.String() != generic.Body.String() ||
+					fmt.Sprint(fast.Header()) != fmt.Sprint(generic.Header()) {
+					t.Errorf("%s %s %q:\n fast    %d %v %s\n generic %d %v %s", r.method, r.target, headers,
+						fast.Code, fast.Header(), fast.Body, generic.Code, generic.Header(), generic.Body)
+				}
+			}
+		}
+	}
+	if compared < 40 {
+		t.Errorf("only %d problems compared", compared)
+	}
+}
