@@ -37,11 +37,10 @@ func escape(b []byte, s string, shortBF bool) []byte {
 	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
+		if i += plainRun(s[i:]); i == len(s) {
+			break
 		}
+		c := s[i]
 		if c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch {
@@ -109,4 +108,16 @@ func Float(b []byte, f float64) []byte {
 		}
 	}
 	return b
+}
+
+// plainRun is the length of the run of plain bytes s starts with. A loop of
+// its own compiles to a few instructions a byte; inside escape's, the
+// compiler spilled registers on every byte.
+func plainRun(s string) int {
+	for i := 0; i < len(s); i++ {
+		if !plain[s[i]] {
+			return i
+		}
+	}
+	return len(s)
 }
