@@ -21,7 +21,9 @@ const maxJSONDepth = 32
 // parsers read differently are refused (400) before anything reads them:
 // invalid UTF-8 (Go would quietly turn it into U+FFFD), duplicate member
 // names (Go keeps the last one, other parsers the first), and nesting
-// deeper than maxJSONDepth. Item bodies are written directly (itembody.go).
+// deeper than maxJSONDepth. Huma's decode into an any for validation is
+// done by decodeAny (jsonany.go), and item and problem bodies are written
+// directly (directbody.go).
 func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 	out := make(map[string]huma.Format, len(formats))
 	for ct, f := range formats {
@@ -31,6 +33,12 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 			f.Unmarshal = func(data []byte, v any) error {
 				if err := checkJSON(data); err != nil {
 					return err
+				}
+				if p, ok := v.(*any); ok { // Huma's decode for validation
+					if val, ok := decodeAny(data); ok {
+						*p = val
+						return nil
+					}
 				}
 				return unmarshal(data, v)
 			}

@@ -1,0 +1,294 @@
+package operations
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// decodeAny decodes a JSON document into what encoding/json.Unmarshal
+// makes of it for an `any`: map[string]any, []any, string, float64, bool
+// and nil. Huma decodes every request body twice, once into an `any` to
+// validate it against the schema and once into the input struct; the
+// first decode by reflection was a quarter of a create. It reports false
+// on anything it does not read exactly as encoding/json does (malformed
+// input, a number out of float64's range), and the caller then hands the
+// body to encoding/json, whose error messages stay the ones clients see.
+// FuzzDecodeAny holds it to encoding/json.
+func decodeAny(data []byte) (any, bool) {
+	if !utf8.Valid(data) {
+		return nil, false // encoding/json turns bad bytes into U+FFFD; not done here
+	}
+	d := anyDecoder{data: data}
+	d.ws()
+	v, ok := d.value(0)
+	if !ok {
+		return nil, false
+	}
+	d.ws()
+	return v, d.i == len(d.data)
+}
+
+type anyDecoder struct {
+	data []byte
+	i    int
+}
+
+func (d *anyDecoder) ws() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\r', '\n':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads one value. depth bounds recursion: checkJSON has already
+// refused bodies nested deeper than maxJSONDepth, and anything deeper
+// here goes back to encoding/json.
+func (d *anyDecoder) value(depth int) (any, bool) {
+	if d.i >= len(d.data) || depth > maxJSONDepth {
+		return nil, false
+	}
+	switch c := d.data[d.i]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		return d.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	default:
+		for _, lit := range [...]struct {
+			text string
+			v    any
+		}{{"true", true}, {"false", false}, {"null", nil}} {
+			if len(d.data)-d.i >= len(lit.text) && string(d.data[d.i:d.i+len(lit.text)]) == lit.text {
+				d.i += len(lit.text)
+				return lit.v, true
+			}
+		}
+		return nil, false
+	}
+}
+
+func (d *anyDecoder) object(depth int) (any, bool) {
+	d.i++ // {
+	m := map[string]any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == '}' {
+		d.i++
+		return m, true
+	}
+	for {
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != '"' {
+			return nil, false
+		}
+		k, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		d.ws()
+		if d.i >= len(d.data) || d.data[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.ws()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		m[k.(string)] = v
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (d *anyDecoder) array(depth int) (any, bool) {
+	d.i++ // [
+	a := []any{}
+	d.ws()
+	if d.i < len(d.data) && d.data[d.i] == ']' {
+		d.i++
+		return a, true
+	}
+	for {
+		d.ws()
+		v, ok := d.value(depth + 1)
+		if !ok {
+			return nil, false
+		}
+		a = append(a, v)
+		d.ws()
+		if d.i >= len(d.data) {
+			return nil, false
+		}
+		switch d.data[d.i] {
+		case ',':
+			d.i++
+		case ']':
+			d.i++
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// str reads a string; only plain text and the simple escapes are read
+// here (checkJSON has made sure the body is valid UTF-8), anything else
+// goes back to encoding/json.
+func (d *anyDecoder) str() (any, bool) {
+	d.i++ // "
+	start := d.i
+	for d.i < len(d.data) {
+		switch c := d.data[d.i]; {
+		case c == '"':
+			s := string(d.data[start:d.i])
+			d.i++
+			return s, true
+		case c == '\\':
+			return d.escaped(start)
+		case c < 0x20:
+			return nil, false
+		default:
+			d.i++
+		}
+	}
+	return nil, false
+}
+
+// escaped finishes a string that holds escapes, from its first backslash.
+func (d *anyDecoder) escaped(start int) (any, bool) {
+	buf := append([]byte(nil), d.data[start:d.i]...)
+	for d.i < len(d.data) {
+		c := d.data[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return string(buf), true
+		case c < 0x20:
+			return nil, false
+		case c != '\\':
+			buf = append(buf, c)
+			d.i++
+			continue
+		}
+		if d.i+1 >= len(d.data) {
+			return nil, false
+		}
+		e := d.data[d.i+1]
+		d.i += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return nil, false
+			}
+			if utf16.IsSurrogate(r) {
+				// A pair makes one rune; anything else is U+FFFD, as
+				// encoding/json decodes it.
+				r2 := utf8.RuneError
+				if d.i+1 < len(d.data) && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' {
+					save := d.i
+					d.i += 2
+					if lo, ok := d.hex4(); ok && utf16.DecodeRune(r, lo) != utf8.RuneError {
+						r2 = utf16.DecodeRune(r, lo)
+					} else {
+						d.i = save
+					}
+				}
+				r = r2
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func (d *anyDecoder) hex4() (rune, bool) {
+	if d.i+4 > len(d.data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(d.data[d.i:d.i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.i += 4
+	return rune(n), true
+}
+
+// number reads a number in JSON's grammar and converts it as encoding/json
+// does (strconv.ParseFloat); one out of range goes back to encoding/json.
+func (d *anyDecoder) number() (any, bool) {
+	start := d.i
+	if d.data[d.i] == '-' {
+		d.i++
+	}
+	switch {
+	case d.i < len(d.data) && d.data[d.i] == '0':
+		d.i++
+	case d.i < len(d.data) && d.data[d.i] >= '1' && d.data[d.i] <= '9':
+		d.digits()
+	default:
+		return nil, false
+	}
+	if d.i < len(d.data) && d.data[d.i] == '.' {
+		d.i++
+		if !d.digits() {
+			return nil, false
+		}
+	}
+	if d.i < len(d.data) && (d.data[d.i] == 'e' || d.data[d.i] == 'E') {
+		d.i++
+		if d.i < len(d.data) && (d.data[d.i] == '+' || d.data[d.i] == '-') {
+			d.i++
+		}
+		if !d.digits() {
+			return nil, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(d.data[start:d.i]), 64)
+	if err != nil {
+		return nil, false
+	}
+	return f, true
+}
+
+// digits steps over one or more digits.
+func (d *anyDecoder) digits() bool {
+	start := d.i
+	for d.i < len(d.data) && d.data[d.i] >= '0' && d.data[d.i] <= '9' {
+		d.i++
+	}
+	return d.i > start
+}
