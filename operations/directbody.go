@@ -59,7 +59,7 @@ func directBodies(c huma.Config) func(ctx huma.Context, v any) any {
 		}
 		switch b := v.(type) {
 		case models.Item:
-			if !rfc3339Year(b.CreatedAt) || !rfc3339Year(b.UpdatedAt) {
+			if !strictRFC3339(b.CreatedAt) || !strictRFC3339(b.UpdatedAt) {
 				return nil
 			}
 			ctx.AppendHeader("Link", itemLink)
@@ -95,9 +95,14 @@ func plainValues(m *huma.ErrorModel) bool {
 	return true
 }
 
-// rfc3339Year: encoding/json refuses other years, and the generic path
-// answers that error.
-func rfc3339Year(t time.Time) bool { y := t.Year(); return y >= 0 && y <= 9999 }
+// strictRFC3339 reports whether time.Time.MarshalJSON writes t: it refuses
+// years outside 0..9999 and zone offsets of 24 hours or more, and the
+// generic path answers that error.
+func strictRFC3339(t time.Time) bool {
+	_, offset := t.Zone()
+	y := t.Year()
+	return y >= 0 && y <= 9999 && offset > -24*3600 && offset < 24*3600
+}
 
 // schemaURL is the `$schema` value Huma's transformer makes: the host the
 // client used (ctx is a prefixedContext, which folds in forwarding headers
