@@ -188,8 +188,8 @@ func load(o options, out io.Writer) error {
 			for ctx.Err() == nil && next() {
 				id, items := pick(r)
 				res, a := oneRequest(ctx, client, o.base, r, id, items, w)
-				if errors.Is(res.err, context.DeadlineExceeded) && ctx.Err() != nil && res.status == 0 {
-					return // the run's end cut this request off; it is not counted
+				if cutByRunEnd(ctx, res) {
+					return // not counted: the run ended, not the server
 				}
 				record(res, a)
 				if res.status == 0 && draining.Load() {
@@ -218,6 +218,12 @@ func load(o options, out io.Writer) error {
 		}
 	}
 	return report(out, o, results, elapsed, rss, sigtermAt, len(acks)-len(deleted))
+}
+
+// cutByRunEnd: the run's own deadline cut res off, before its answer came or
+// while its body was read (the status is known then, the body is not).
+func cutByRunEnd(ctx context.Context, res result) bool {
+	return ctx.Err() != nil && errors.Is(res.err, context.DeadlineExceeded)
 }
 
 const itemBody = `{"name":"Load %d-%d","price":%d,"currency":"EUR","tags":["load","w%d"]}`
@@ -263,6 +269,9 @@ func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, 
 	b, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	res.status, res.latency, res.err = resp.StatusCode, time.Since(t0), err
+	if err != nil {
+		return res, nil // the body was cut off: no write can be acknowledged
+	}
 	if op == "delete" && resp.StatusCode == http.StatusNoContent {
 		return res, &ack{id: id, version: -1}
 	}
