@@ -3,6 +3,8 @@ package serve
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,4 +372,21 @@ func v2Route(ev events.APIGatewayV2HTTPRequest, path string) (routed, prefix str
 		}
 	}
 	return path, ""
+}
+
+// LocalInvocation returns ctx as the Lambda runtime hands it to Invoke, for
+// the local tools (`api invoke`, `api gateway`): with a Lambda context that
+// holds a fresh request id in AWS's form, so the access line and
+// requestinfo carry one as they do on Lambda. A ctx that has one is kept.
+func LocalInvocation(ctx context.Context) context.Context {
+	if _, ok := lambdacontext.FromContext(ctx); ok {
+		return ctx
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, as Lambda's request ids are
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	id := h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: id})
 }

@@ -115,7 +115,7 @@ func invokeCommand(ctx context.Context, cfg config.Config, args []string, getenv
 	if err != nil {
 		return err
 	}
-	out, err := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger}).Invoke(ctx, ev)
+	out, err := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger}).Invoke(serve.LocalInvocation(ctx), ev)
 	if err != nil {
 		return fmt.Errorf("invoke: %w", err)
 	}
@@ -160,7 +160,10 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger.Info("local gateway", "source", opts.Source, "stage", opts.Stage, "base_path", opts.BasePath, "addr", *addr)
-	return serve.HTTP(ctx, gateway.Handler(lh.Invoke, opts), serve.HTTPOptions{
+	invoke := func(ctx context.Context, payload []byte) ([]byte, error) {
+		return lh.Invoke(serve.LocalInvocation(ctx), payload)
+	}
+	return serve.HTTP(ctx, gateway.Handler(invoke, opts), serve.HTTPOptions{
 		Addr:              *addr,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,

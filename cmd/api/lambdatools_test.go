@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,34 @@ func TestEventThenInvoke(t *testing.T) {
 	}
 	if _, err := runCmd(t, "", "event", "GET", "/x", "--header", "novalue"); err == nil {
 		t.Error("malformed --header accepted")
+	}
+}
+
+// TestInvokeLogsLikeLambda: `api invoke` prints only the Lambda response on
+// standard output (so it pipes into jq), and its access line, on standard
+// error, carries an aws_request_id in AWS's form as it would on Lambda.
+func TestInvokeLogsLikeLambda(t *testing.T) {
+	ev, err := runCmd(t, "", "event", "GET", "/healthz", "--source", "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, logs bytes.Buffer
+	if err := run(context.Background(), []string{"invoke"}, func(string) string { return "" }, strings.NewReader(ev), &out, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(out.Bytes()) {
+		t.Errorf("standard output is not just the response: %s", out.String())
+	}
+	var line struct {
+		Msg          string `json:"msg"`
+		AWSRequestID string `json:"aws_request_id"`
+	}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "request" {
+			break
+		}
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(line.AWSRequestID) {
+		t.Errorf("access line aws_request_id %q; logs:\n%s", line.AWSRequestID, logs.String())
 	}
 }

@@ -74,7 +74,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stdout)
+	logTo := stdout
+	if command == "invoke" {
+		logTo = stderr // its standard output is the Lambda response, for a pipe
+	}
+	logger := newLogger(cfg, logTo)
 	slog.SetDefault(logger)
 
 	switch command {
