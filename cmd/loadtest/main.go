@@ -221,9 +221,11 @@ func load(o options, out io.Writer) error {
 }
 
 // cutByRunEnd: the run's own deadline cut res off, before its answer came or
-// while its body was read (the status is known then, the body is not).
+// while its body was read (the status is known then, the body is not). A
+// 5xx whose body was cut still counts: the server did fail it. (A server
+// that answers nothing at all is caught by report: no answers, no pass.)
 func cutByRunEnd(ctx context.Context, res result) bool {
-	return ctx.Err() != nil && errors.Is(res.err, context.DeadlineExceeded)
+	return ctx.Err() != nil && errors.Is(res.err, context.DeadlineExceeded) && res.status < 500
 }
 
 const itemBody = `{"name":"Load %d-%d","price":%d,"currency":"EUR","tags":["load","w%d"]}`
@@ -350,6 +352,9 @@ func report(out io.Writer, o options, results []result, elapsed time.Duration, r
 			o.sigtermAfter, inFlight, answeredInDrain, refused)
 	}
 	fmt.Fprintf(out, "acknowledged writes: %d items; errors %d, 5xx %d\n", acked, errs, fivexx)
+	if len(lat) == 0 {
+		return errors.New("the server answered no request")
+	}
 	if errs > 0 || fivexx > 0 {
 		return fmt.Errorf("%d errors and %d 5xx answers (first error: %w)", errs, fivexx, firstErr)
 	}

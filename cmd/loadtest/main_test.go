@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -78,5 +79,13 @@ func TestCutByRunEnd(t *testing.T) {
 	}
 	if cutByRunEnd(ctx, result{status: 500, err: errors.New("boom")}) {
 		t.Error("another failure must count as an error")
+	}
+	if cutByRunEnd(ctx, result{status: 503, err: context.DeadlineExceeded}) {
+		t.Error("a 5xx whose body the run's end cut off must still count")
+	}
+	// A server that answers nothing (every request cut by the run's end)
+	// does not pass.
+	if err := report(io.Discard, options{workers: 64}, nil, time.Second, nil, time.Time{}, 0); err == nil {
+		t.Error("a run with no answers passed")
 	}
 }
