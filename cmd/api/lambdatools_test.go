@@ -83,10 +83,16 @@ func TestInvokeLogsLikeLambda(t *testing.T) {
 		Msg          string `json:"msg"`
 		AWSRequestID string `json:"aws_request_id"`
 	}
+	found := false
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		line.Msg, line.AWSRequestID = "", ""
 		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "request" {
+			found = true
 			break
 		}
+	}
+	if !found {
+		t.Fatalf("no access line on standard error:\n%s", logs.String())
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(line.AWSRequestID) {
 		t.Errorf("access line aws_request_id %q; logs:\n%s", line.AWSRequestID, logs.String())
