@@ -159,7 +159,7 @@ func Build(r Request) ([]byte, error) {
 			delete(headers, "content-length")
 		}
 	}
-	return inTemplateOrder(ev, raw)
+	return inTemplateOrder(ev, template, raw)
 }
 
 // setV1 fills the payload-v1 fields shared by REST APIs and ALBs. An ALB

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"sync"
 )
 
 // inTemplateOrder marshals ev (indented) with every object's keys in the
@@ -11,8 +12,8 @@ import (
 // "version" and "rawPath" first in a v2 event, "resource" first in a REST
 // one. Keys the template lacks follow, sorted. Code that reads an event by
 // its first keys (as the Lambda glue's sniff does) meets it as on Lambda.
-func inTemplateOrder(ev map[string]any, template []byte) ([]byte, error) {
-	order, err := keyOrder(template)
+func inTemplateOrder(ev map[string]any, name string, template []byte) ([]byte, error) {
+	order, err := templateOrder(name, template)
 	if err != nil {
 		return nil, err
 	}
@@ -25,6 +26,22 @@ func inTemplateOrder(ev map[string]any, template []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// orders holds keyOrder per template name: the templates are embedded, so
+// their order never changes, and `api gateway` builds an event per request.
+var orders sync.Map // name → map[string][]string, read-only once stored
+
+func templateOrder(name string, template []byte) (map[string][]string, error) {
+	if o, ok := orders.Load(name); ok {
+		return o.(map[string][]string), nil
+	}
+	o, err := keyOrder(template)
+	if err != nil {
+		return nil, err
+	}
+	orders.Store(name, o)
+	return o, nil
 }
 
 // keyOrder maps the path of each object in doc ("" for the outermost,
