@@ -15,11 +15,11 @@ import (
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/oklog/ulid/v2"
 	"golang.org/x/text/currency"
 
 	"github.com/typedapi/typedapi/middleware"
 	"github.com/typedapi/typedapi/models"
+	"github.com/typedapi/typedapi/ulid"
 )
 
 // itemsPath is where the items collection lives; a later /v2 can sit beside it.
@@ -212,7 +212,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	in.Body.Normalize()
 	now := h.now().UTC().Truncate(time.Millisecond)
 	item := models.Item{
-		ID:         ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(),
+		ID:         ulid.New(now),
 		ItemFields: in.Body,
 		CreatedAt:  now,
 		UpdatedAt:  now,

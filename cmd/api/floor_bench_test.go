@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/oklog/ulid/v2"
 
 	"github.com/typedapi/typedapi/lambdaevent"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/memory"
+	"github.com/typedapi/typedapi/ulid"
 )
 
 // BenchmarkInvokeFloor measures one HTTP API (payload v2) event from bytes
@@ -189,7 +189,7 @@ func (f *floor) create(ctx context.Context, body []byte) (int, []byte, string) {
 	}
 	in.Normalize()
 	now := time.Now().UTC()
-	it := models.Item{ID: ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(), ItemFields: in, CreatedAt: now, UpdatedAt: now, Version: 1}
+	it := models.Item{ID: ulid.New(now), ItemFields: in, CreatedAt: now, UpdatedAt: now, Version: 1}
 	stored, _, err := f.store.Create(ctx, it, nil)
 	if err != nil {
 		return http.StatusInternalServerError, problem(http.StatusInternalServerError, nil), ""

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
-	"github.com/oklog/ulid/v2"
 
 	"github.com/typedapi/typedapi/models"
+	"github.com/typedapi/typedapi/ulid"
 )
 
 // bareHuma is the reference the Lambda issue quotes: the same two
@@ -47,7 +47,7 @@ func bareHuma(f *floor) lambda.Handler {
 		func(ctx context.Context, in *createIn) (*createOut, error) {
 			in.Body.Normalize()
 			now := time.Now().UTC()
-			it := models.Item{ID: ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String(), ItemFields: in.Body,
+			it := models.Item{ID: ulid.New(now), ItemFields: in.Body,
 				CreatedAt: now, UpdatedAt: now, Version: 1}
 			stored, _, err := f.store.Create(ctx, it, nil)
 			if err != nil {

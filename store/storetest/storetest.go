@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/typedapi/typedapi/models"
+	"github.com/typedapi/typedapi/ulid"
 )
 
 // Store is the method set of operations.Store, repeated here so this test
@@ -93,38 +92,9 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// idSeq makes the suite's item ids strictly increasing in creation order, which
-// the listing expectations rely on. ulid.Make does not promise that: it
-// draws from a sync.Pool of monotonic readers, so two ids made in the same
-// millisecond by different pool entries can come out in either order (a CI
-// run failed on exactly that).
-var idSeq struct {
-	sync.Mutex
-	last ulid.ULID
-}
-
-func nextID() string {
-	idSeq.Lock()
-	defer idSeq.Unlock()
-	id := ulid.Make()
-	if id.Compare(idSeq.last) <= 0 {
-		id = idSeq.last
-		incrementEntropy(&id)
-	}
-	idSeq.last = id
-	return id.String()
-}
-
-// incrementEntropy adds one to the id's 80-bit random part.
-func incrementEntropy(id *ulid.ULID) {
-	for i := len(id) - 1; i >= 6; i-- {
-		id[i]++
-		if id[i] != 0 {
-			return
-		}
-	}
-	panic("storetest: ulid entropy overflow")
-}
+// nextID makes an item id. ulid.New ids strictly increase in creation
+// order, which the listing expectations rely on.
+func nextID() string { return ulid.New(time.Now()) }
 
 // newItem builds a valid item at version 1 with a fresh ULID.
 func newItem(name string, tags ...string) models.Item {
@@ -216,7 +186,7 @@ func testCreateGet(t *testing.T, s Store) {
 }
 
 func testGetMissing(t *testing.T, s Store) {
-	_, err := s.Get(ctx(t), ulid.Make().String())
+	_, err := s.Get(ctx(t), ulid.New(time.Now()))
 	requireErr(t, "Get(unknown id)", err, models.ErrNotFound)
 }
 
@@ -340,8 +310,8 @@ func testDeleteConditions(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	requireErr(t, "Delete(stale version)", s.Delete(ctx(t), item.ID, 1), models.ErrVersionConflict)
-	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), ulid.Make().String(), 1), models.ErrNotFound)
-	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), ulid.Make().String(), 0), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), ulid.New(time.Now()), 1), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), ulid.New(time.Now()), 0), models.ErrNotFound)
 	if _, err := s.Get(ctx(t), item.ID); err != nil {
 		t.Fatalf("a failed conditional delete removed the item: %v", err)
 	}
