@@ -58,7 +58,10 @@ func (d *anyDecoder) value(depth int) (any, bool) {
 	case c == '[':
 		return d.array(depth)
 	case c == '"':
-		return d.str()
+		if s, ok := d.str(); ok {
+			return s, true
+		}
+		return nil, false
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()
 	default:
@@ -102,7 +105,7 @@ func (d *anyDecoder) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		m[k.(string)] = v
+		m[k] = v
 		if more, ok := d.after('}'); !ok {
 			return nil, false
 		} else if !more {
@@ -155,7 +158,7 @@ func (d *anyDecoder) after(closing byte) (more, ok bool) {
 // str reads a string; only plain text and the simple escapes are read
 // here (checkJSON has made sure the body is valid UTF-8), anything else
 // goes back to encoding/json.
-func (d *anyDecoder) str() (any, bool) {
+func (d *anyDecoder) str() (string, bool) {
 	d.i++ // "
 	start := d.i
 	for d.i < len(d.data) {
@@ -167,16 +170,16 @@ func (d *anyDecoder) str() (any, bool) {
 		case c == '\\':
 			return d.escaped(start)
 		case c < 0x20:
-			return nil, false
+			return "", false
 		default:
 			d.i++
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // escaped finishes a string that holds escapes, from its first backslash.
-func (d *anyDecoder) escaped(start int) (any, bool) {
+func (d *anyDecoder) escaped(start int) (string, bool) {
 	buf := append([]byte(nil), d.data[start:d.i]...)
 	for d.i < len(d.data) {
 		c := d.data[d.i]
@@ -185,14 +188,14 @@ func (d *anyDecoder) escaped(start int) (any, bool) {
 			d.i++
 			return string(buf), true
 		case c < 0x20:
-			return nil, false
+			return "", false
 		case c != '\\':
 			buf = append(buf, c)
 			d.i++
 			continue
 		}
 		if d.i+1 >= len(d.data) {
-			return nil, false
+			return "", false
 		}
 		e := d.data[d.i+1]
 		d.i += 2
@@ -212,7 +215,7 @@ func (d *anyDecoder) escaped(start int) (any, bool) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return nil, false
+				return "", false
 			}
 			if utf16.IsSurrogate(r) {
 				// A pair makes one rune; anything else is U+FFFD, as
@@ -231,10 +234,10 @@ func (d *anyDecoder) escaped(start int) (any, bool) {
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return nil, false
+			return "", false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 func (d *anyDecoder) hex4() (rune, bool) {
@@ -261,6 +264,19 @@ func (d *anyDecoder) hex4() (rune, bool) {
 // number reads a number in JSON's grammar and converts it as encoding/json
 // does (strconv.ParseFloat); one out of range goes back to encoding/json.
 func (d *anyDecoder) number() (any, bool) {
+	lit, ok := d.numberLiteral()
+	if !ok {
+		return nil, false
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	if err != nil {
+		return nil, false
+	}
+	return f, true
+}
+
+// numberLiteral steps over a number in JSON's grammar and returns its bytes.
+func (d *anyDecoder) numberLiteral() ([]byte, bool) {
 	start := d.i
 	if d.data[d.i] == '-' {
 		d.i++
@@ -288,11 +304,7 @@ func (d *anyDecoder) number() (any, bool) {
 			return nil, false
 		}
 	}
-	f, err := strconv.ParseFloat(string(d.data[start:d.i]), 64)
-	if err != nil {
-		return nil, false
-	}
-	return f, true
+	return d.data[start:d.i], true
 }
 
 // digits steps over one or more digits.

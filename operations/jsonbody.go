@@ -10,6 +10,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/typedapi/typedapi/models"
 )
 
 // maxJSONDepth bounds the nesting of a request body. An item is two levels
@@ -22,8 +24,9 @@ const maxJSONDepth = 32
 // invalid UTF-8 (Go would quietly turn it into U+FFFD), duplicate member
 // names (Go keeps the last one, other parsers the first), and nesting
 // deeper than maxJSONDepth. Huma's decode into an any for validation is
-// done by decodeAny (jsonany.go), and item and problem bodies are written
-// directly (directbody.go).
+// done by decodeAny (jsonany.go), its decode of item bodies into the input
+// struct by decodeItemFields (itemdecode.go), and item and problem bodies
+// are written directly (directbody.go).
 func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 	out := make(map[string]huma.Format, len(formats))
 	for ct, f := range formats {
@@ -31,6 +34,9 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 			f.Marshal = marshalDirect(f.Marshal)
 			unmarshal := f.Unmarshal
 			f.Unmarshal = func(data []byte, v any) error {
+				if it, ok := v.(*models.ItemFields); ok && decodeItemFields(data, it) {
+					return nil // the body of a create or replace (itemdecode.go)
+				}
 				if err := checkJSON(data); err != nil {
 					return err
 				}
