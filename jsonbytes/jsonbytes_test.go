@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,44 @@ func TestSameAsStandardLibrary(t *testing.T) {
 	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.042, 1e-6, 1e-7, 9.99e-7, 1e20, 1e21, -1e21, 123456789e300, 5e-324, math.MaxFloat64} {
 		if got, want := string(Float(nil, f)), stdFloat(f); got != want {
 			t.Errorf("Float(%g) = %s, encoding/json writes %s", f, got, want)
+		}
+	}
+}
+
+// TestLongStrings: long strings of every kind of byte, and runes and
+// escapes at every offset into buffers with little room left.
+func TestLongStrings(t *testing.T) {
+	pieces := []string{"a", "plain text ", `"`, `\`, "\n", "\x01", "\x7f", "é", "😀", "\u2028", "\xff", "\xe2\x80", "<&>", "\t\r"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 400 {
+		var sb strings.Builder
+		for sb.Len() < n*7 {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := sb.String()
+		for _, cut := range []int{0, 1, 7, 8, 9} { // every alignment
+			if cut > len(s) {
+				break
+			}
+			s := s[cut:]
+			if got, want := string(String(nil, s)), stdString(s); got != want {
+				t.Fatalf("String(%q) =\n%s\nencoding/json writes\n%s", s, got, want)
+			}
+			if got, want := string(SlogString([]byte("prefix"), s)), "prefix"+slogString(s); got != want {
+				t.Fatalf("SlogString(%q) =\n%s\nslog writes\n%s", s, got, want)
+			}
+		}
+	}
+	// Runes and escapes at every offset, into buffers with little room left.
+	for _, r := range []string{"é", "€", "😀", "\u2028", "\xff", `"`, "\x00"} {
+		for pad := range 20 {
+			s := strings.Repeat("x", pad) + r + strings.Repeat(r, pad%3) + "yz"
+			for room := range 10 {
+				b := make([]byte, 3, 3+room)
+				if got, want := string(String(b, s)[3:]), stdString(s); got != want {
+					t.Fatalf("pad %d %q room %d: got %s, want %s", pad, r, room, got, want)
+				}
+			}
 		}
 	}
 }

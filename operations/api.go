@@ -28,6 +28,11 @@ type Options struct {
 	BasePath       string        // mount prefix stripped from request paths
 	Logger         *slog.Logger
 	Now            func() time.Time // clock, for tests
+
+	// Lazy registers each operation with Huma on its first request rather
+	// than in New (a shorter Lambda cold start; lazy.go). Off, a mistake
+	// in an operation's types panics in New, where tests and start-up see it.
+	Lazy bool
 }
 
 func (o *Options) setDefaults() {
@@ -55,7 +60,7 @@ func (o *Options) setDefaults() {
 // (middleware included) and the huma.API (for printing the spec).
 func New(opts Options, store Store) (http.Handler, huma.API) {
 	opts.setDefaults()
-	mux := newRouter()
+	mux := newRouter(opts.Lazy)
 	api := humago.New(mux, apiConfig(opts))
 	installErrorModel()
 	addRoutes(api, mux, opts, store)

@@ -16,13 +16,20 @@ import (
 // beside a catch-all, and a second mux holding the routes alone is asked
 // only when the catch-all took a request, to tell 404 from 405 (and find
 // the Allow list) the way ServeMux itself would.
+//
+// With lazy set, operations are registered with Huma on their first
+// request (lazy.go).
 type router struct {
 	*http.ServeMux
 	routes *http.ServeMux
+	lazy   *lazyRoutes // nil: every operation is registered at once
 }
 
-func newRouter() router {
+func newRouter(lazy bool) router {
 	m := router{ServeMux: http.NewServeMux(), routes: http.NewServeMux()}
+	if lazy {
+		m.lazy = newLazyRoutes()
+	}
 	m.ServeMux.HandleFunc("/", m.unmatched)
 	return m
 }
@@ -32,13 +39,52 @@ func (m router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Req
 	m.Handle(pattern, http.HandlerFunc(h))
 }
 
-// Handle registers h for pattern; the access log learns the route from it.
+// Handle registers h for pattern (Huma calls it for every operation).
 func (m router) Handle(pattern string, h http.Handler) {
+	pattern, route := routePattern(pattern)
+	if m.lazy != nil {
+		if m.lazy.fill(pattern, h) {
+			return // a lazy operation, registered at last
+		}
+		h = m.lazy.whole(h) // the document, the schemas, the docs page
+	}
+	m.mount(pattern, route, h)
+}
+
+// operation registers an operation with Huma: now, or with lazy on its
+// route's first request.
+func (m router) operation(method, path string, register func()) {
+	if m.lazy == nil {
+		register()
+		return
+	}
+	pattern, route := routePattern(method + " " + path)
+	m.mount(pattern, route, m.lazy.add(pattern, register))
+}
+
+// registered is told what to do after the operations are registered: amend
+// after each registration (once, unless lazy), finish once all are.
+func (m router) registered(amend, finish func()) {
+	if m.lazy == nil {
+		amend()
+		finish()
+		return
+	}
+	m.lazy.amend, m.lazy.finish = amend, finish
+}
+
+// routePattern is pattern as the muxes take it ("GET /" matches only the
+// root) and the route the access log names.
+func routePattern(pattern string) (muxPattern, route string) {
 	if strings.HasSuffix(pattern, " /") {
 		pattern += "{$}"
 	}
-	_, route, _ := strings.Cut(pattern, " ")
-	route = strings.TrimSuffix(route, "{$}")
+	_, route, _ = strings.Cut(pattern, " ")
+	return pattern, strings.TrimSuffix(route, "{$}")
+}
+
+// mount puts h on both muxes; the access log learns the route from it.
+func (m router) mount(pattern, route string, h http.Handler) {
 	m.routes.Handle(pattern, h)
 	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		middleware.AnnotateRoute(r.Context(), route)

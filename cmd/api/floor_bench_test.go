@@ -61,7 +61,7 @@ func BenchmarkInvokeFloor(b *testing.B) {
 		make func(b *testing.B) (lambda.Handler, string) // handler and a seeded item's id
 	}{
 		{"typedapi", func(b *testing.B) (lambda.Handler, string) {
-			h := benchHandler(b)
+			h := lambdaBenchHandler(b)
 			return serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: benchLogger()}), seed(b, h)
 		}},
 		{"handparsed", func(b *testing.B) (lambda.Handler, string) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,8 +59,17 @@ func (r lambdaResponse) body(t *testing.T) []byte {
 }
 
 // newLambda builds the real API behind the Lambda handler; env sets config.
+// The environment says Lambda, as the runtime does: operations are
+// registered on their first request (lazyOperations).
 func newLambda(t testing.TB, logs io.Writer, env map[string]string) *serve.LambdaHandler {
 	t.Helper()
+	env = maps.Clone(env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["AWS_LAMBDA_RUNTIME_API"]; !ok {
+		env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"
+	}
 	cfg, err := config.Load("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -314,5 +324,22 @@ func TestLambdaDeadline(t *testing.T) {
 	_ = json.Unmarshal(out, &resp)
 	if resp.StatusCode != 504 || resp.header("Content-Type") != "application/problem+json" {
 		t.Errorf("past deadline: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestLazyOperations(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false}, // the HTTP server: a mistake in an operation shows at start-up
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}, true},
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "1"}, true},
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "8"}, false},
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "x"}, true}, // as aws-lambda-go reads it: 1
+	} {
+		if got := lazyOperations(func(k string) string { return c.env[k] }); got != c.want {
+			t.Errorf("%v: lazy %v, want %v", c.env, got, c.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -145,9 +146,25 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		CORSOrigins:    cfg.CORSOrigins,
 		BasePath:       cfg.BasePath,
 		Logger:         logger,
+		Lazy:           lazyOperations(getenv),
 	}
 	h, _ := operations.New(opts, store)
 	return h, opts, nil
+}
+
+// lazyOperations says whether operations are registered with Huma on their
+// first request (operations.Options.Lazy): on Lambda, where a cold start
+// answers one request and one invocation runs at a time, it pays for one
+// operation instead of all of them. With AWS_LAMBDA_MAX_CONCURRENCY above 1
+// (Lambda Managed Instances), invocations run side by side and would wait
+// on each other's registrations, so everything is registered at start-up,
+// as on the HTTP server.
+func lazyOperations(getenv func(string) string) bool {
+	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		return false
+	}
+	n, err := strconv.Atoi(getenv("AWS_LAMBDA_MAX_CONCURRENCY"))
+	return err != nil || n <= 1
 }
 
 // newStore makes the configured store. The DynamoDB client is built here,

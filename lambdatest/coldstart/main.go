@@ -18,6 +18,7 @@
 //	go run ./lambdatest/coldstart            # from the module root
 //	go run ./lambdatest/coldstart -n 20 -warm 200 -inittrace
 //	go run ./lambdatest/coldstart -env GOGC=50     # try a setting on ours
+//	go run ./lambdatest/coldstart -against ../old  # and another checkout's bootstrap
 //
 // It prints numbers; it asserts nothing (see docs/PERFORMANCE.md).
 package main
@@ -45,6 +46,7 @@ import (
 
 type subject struct {
 	name, pkg, bin string
+	dir            string // the module to build pkg in; ours when empty
 	env            []string
 	size           int64
 	cold, init     []time.Duration
@@ -58,8 +60,9 @@ func main() {
 	inittrace := flag.Bool("inittrace", false, "also list our costliest package initialisers (GODEBUG=inittrace=1)")
 	var env envList
 	flag.Var(&env, "env", "KEY=VALUE for our bootstrap's environment, e.g. GOGC=50 (repeatable)")
+	against := flag.String("against", "", "also measure ./cmd/api of this other checkout (e.g. a git worktree of an older commit), as \"before\"")
 	flag.Parse()
-	if err := run(*n, *warm, *inittrace, env); err != nil {
+	if err := run(*n, *warm, *inittrace, env, *against); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -77,7 +80,7 @@ func (e *envList) Set(kv string) error {
 	return nil
 }
 
-func run(n, warm int, inittrace bool, env []string) error {
+func run(n, warm int, inittrace bool, env []string, against string) error {
 	if n < 1 || n > 1000 || warm < 1 || warm > 100000 {
 		return errors.New("-n must be 1..1000 and -warm 1..100000")
 	}
@@ -100,11 +103,14 @@ func run(n, warm int, inittrace bool, env []string) error {
 		{name: "hello", pkg: "./lambdatest/testdata/hello"},
 		{name: "barehuma", pkg: "./lambdatest/testdata/barehuma"},
 	}
+	if against != "" {
+		subjects = append(subjects, &subject{name: "before", pkg: "./cmd/api", dir: against, env: env})
+	}
 	ctx := context.Background()
 	for _, s := range subjects {
 		s.bin = filepath.Join(dir, s.name, "bootstrap")
 		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		err := lambdatest.BuildBootstrap(bctx, root, s.pkg, s.bin)
+		err := lambdatest.BuildBootstrap(bctx, cmp.Or(s.dir, root), s.pkg, s.bin)
 		cancel()
 		if err != nil {
 			return err
