@@ -15,7 +15,6 @@ import (
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
-	"golang.org/x/text/currency"
 
 	"github.com/typedapi/typedapi/middleware"
 	"github.com/typedapi/typedapi/models"
@@ -168,7 +167,7 @@ func checkText(prefix *huma.PathBuffer, name, description *string, tags []string
 }
 
 func checkCurrency(code string, prefix *huma.PathBuffer) []error {
-	if _, err := currency.ParseISO(code); err == nil || len(code) != 3 {
+	if knownCurrency(code) || len(code) != 3 {
 		return nil // malformed codes are already reported by the schema pattern
 	}
 	return []error{&huma.ErrorDetail{
