@@ -12,9 +12,11 @@ import (
 // validate it against the schema and once into the input struct; the
 // first decode by reflection was a quarter of a create. It reports false
 // on anything it does not read exactly as encoding/json does (malformed
-// input, a number out of float64's range), and the caller then hands the
-// body to encoding/json, whose error messages stay the ones clients see.
-// FuzzDecodeAny holds it to encoding/json.
+// input, a number out of float64's range) and on anything checkJSON
+// refuses (a member name twice in an object, more than maxJSONDepth
+// levels), and the caller then hands the body to checkJSON and
+// encoding/json, whose error messages stay the ones clients see; so what
+// it decodes needs no checkJSON pass. FuzzDecodeAny holds it to both.
 func decodeAny(data []byte) (any, bool) {
 	if !utf8.Valid(data) {
 		return nil, false // encoding/json turns bad bytes into U+FFFD; not done here
@@ -45,14 +47,15 @@ func (d *anyDecoder) ws() {
 	}
 }
 
-// value reads one value. depth bounds recursion: checkJSON has already
-// refused bodies nested deeper than maxJSONDepth, and anything deeper
-// here goes back to encoding/json.
+// value reads one value at depth containers deep: a container at
+// maxJSONDepth would be one level more than checkJSON allows.
 func (d *anyDecoder) value(depth int) (any, bool) {
-	if d.i >= len(d.data) || depth > maxJSONDepth {
+	if d.i >= len(d.data) {
 		return nil, false
 	}
 	switch c := d.data[d.i]; {
+	case (c == '{' || c == '[') && depth >= maxJSONDepth:
+		return nil, false
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
@@ -104,6 +107,9 @@ func (d *anyDecoder) object(depth int) (any, bool) {
 		v, ok := d.value(depth + 1)
 		if !ok {
 			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false // checkJSON's 400
 		}
 		m[k] = v
 		if more, ok := d.after('}'); !ok {

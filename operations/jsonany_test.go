@@ -3,6 +3,7 @@ package operations
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -16,8 +17,8 @@ var anySeeds = []string{
 	"\"\xff\"", `{"a":1}{"b":2}`, `[` + `[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[` + `]`,
 }
 
-// FuzzDecodeAny: whatever decodeAny accepts, encoding/json accepts too and
-// decodes to the same value.
+// FuzzDecodeAny: whatever decodeAny accepts, checkJSON and encoding/json
+// accept too, and encoding/json decodes it to the same value.
 func FuzzDecodeAny(f *testing.F) {
 	for _, s := range anySeeds {
 		f.Add([]byte(s))
@@ -29,6 +30,9 @@ func FuzzDecodeAny(f *testing.F) {
 		if ok && (err != nil || !reflect.DeepEqual(got, want)) {
 			t.Errorf("%q: decodeAny made %#v, encoding/json %#v (%v)", data, got, want, err)
 		}
+		if cerr := checkJSON(data); ok && cerr != nil {
+			t.Errorf("%q: decodeAny took it, checkJSON refuses it: %v", data, cerr)
+		}
 	})
 }
 
@@ -36,9 +40,16 @@ func FuzzDecodeAny(f *testing.F) {
 // schema, take the direct path (a test that only checked agreement would
 // pass if decodeAny gave up on everything).
 func TestDecodeAnyTakesBodies(t *testing.T) {
-	for _, s := range anySeeds[:5] {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, s := range append(anySeeds[:4:4], `{"a":{"a":1},"b":[{"a":1},{"a":2}]}`, deep(maxJSONDepth)) {
 		if _, ok := decodeAny([]byte(s)); !ok {
-			t.Errorf("%s: not decoded directly", s)
+			t.Errorf("%.80s: not decoded directly", s)
+		}
+	}
+	// What checkJSON refuses goes back to it, for its 400.
+	for _, s := range []string{anySeeds[4], `{"a":1,"\u0061":2}`, deep(maxJSONDepth + 1), `{"a":` + deep(maxJSONDepth) + `}`} {
+		if _, ok := decodeAny([]byte(s)); ok || checkJSON([]byte(s)) == nil {
+			t.Errorf("%.80s: decoded directly (%v), or checkJSON takes it", s, ok)
 		}
 	}
 }

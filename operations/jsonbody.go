@@ -34,17 +34,20 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 			f.Marshal = marshalDirect(f.Marshal)
 			unmarshal := f.Unmarshal
 			f.Unmarshal = func(data []byte, v any) error {
-				if it, ok := v.(*models.ItemFields); ok && decodeItemFields(data, it) {
-					return nil // the body of a create or replace (itemdecode.go)
+				// The direct decoders take only what checkJSON accepts.
+				switch v := v.(type) {
+				case *any: // Huma's decode for validation
+					if val, ok := decodeAny(data); ok {
+						*v = val
+						return nil
+					}
+				case *models.ItemFields: // the body of a create or replace
+					if decodeItemFields(data, v) {
+						return nil
+					}
 				}
 				if err := checkJSON(data); err != nil {
 					return err
-				}
-				if p, ok := v.(*any); ok { // Huma's decode for validation
-					if val, ok := decodeAny(data); ok {
-						*p = val
-						return nil
-					}
 				}
 				return unmarshal(data, v)
 			}
