@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -48,12 +49,11 @@ type problemBody struct {
 // directBodies returns the transformer that answers for item and problem
 // bodies what Huma's schema-link transformer would, or nil when v is not
 // one this path writes (the caller then hands v to Huma's transformer).
-func directBodies(c huma.Config) func(ctx huma.Context, v any) any {
+func directBodies(c huma.Config) func(ctx prefixedContext, v any) any {
 	schemas := strings.TrimSuffix(c.SchemasPath, "/")
-	itemRef, problemRef := schemas+"/Item.json", schemas+"/ErrorModel.json"
-	itemLink, problemLink := "<"+itemRef+`>; rel="describedBy"`, "<"+problemRef+`>; rel="describedBy"`
-	oapi := c.OpenAPI
-	return func(ctx huma.Context, v any) any {
+	urls := &schemaURLs{oapi: c.OpenAPI, item: schemas + "/Item.json", problem: schemas + "/ErrorModel.json"}
+	itemLink, problemLink := "<"+urls.item+`>; rel="describedBy"`, "<"+urls.problem+`>; rel="describedBy"`
+	return func(ctx prefixedContext, v any) any {
 		if !fastBodies {
 			return nil
 		}
@@ -63,16 +63,53 @@ func directBodies(c huma.Config) func(ctx huma.Context, v any) any {
 				return nil
 			}
 			ctx.AppendHeader("Link", itemLink)
-			return &itemBody{schema: schemaURL(ctx, oapi, itemRef), item: b}
+			return &itemBody{schema: urls.get(ctx).item, item: b}
 		case *huma.ErrorModel:
 			if b == nil || !plainValues(b) {
 				return nil
 			}
 			ctx.AppendHeader("Link", problemLink)
-			return &problemBody{schema: schemaURL(ctx, oapi, problemRef), model: b}
+			return &problemBody{schema: urls.get(ctx).problem, model: b}
 		}
 		return nil
 	}
+}
+
+// schemaURLs makes the `$schema` URLs and remembers the last ones made:
+// nearly every request to a deployment comes through one host, and making
+// the URL was a fifth of writing an item.
+type schemaURLs struct {
+	oapi          *huma.OpenAPI
+	item, problem string // the schemas' paths
+	last          atomic.Pointer[schemaURLsFor]
+}
+
+// schemaURLsFor are the URLs for requests that came in the same way.
+type schemaURLsFor struct {
+	via           schemaVia
+	item, problem string
+}
+
+// schemaVia is everything of a request that the URLs depend on.
+type schemaVia struct {
+	host, forwardedHost, forwardedProto, prefix string
+	tls                                         bool
+}
+
+func (s *schemaURLs) get(ctx prefixedContext) *schemaURLsFor {
+	via := schemaVia{
+		host:           ctx.humaContext.Host(),
+		forwardedHost:  ctx.humaContext.Header("X-Forwarded-Host"),
+		forwardedProto: ctx.humaContext.Header("X-Forwarded-Proto"),
+		prefix:         ctx.prefix,
+		tls:            ctx.humaContext.TLS() != nil,
+	}
+	if last := s.last.Load(); last != nil && last.via == via {
+		return last
+	}
+	u := &schemaURLsFor{via: via, item: schemaURL(ctx, s.oapi, s.item), problem: schemaURL(ctx, s.oapi, s.problem)}
+	s.last.Store(u)
+	return u
 }
 
 // plainValues: every detail's value is one appendValue writes the way

@@ -2,6 +2,8 @@ package operations_test
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedapi/typedapi/middleware"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"
@@ -23,6 +26,7 @@ func sameBothWays(t *testing.T, h http.Handler, target string, headers ...string
 	restore := operations.FastBodies(false)
 	generic := serve(h, http.MethodGet, target, "", headers...)
 	restore()
+	serve(h, http.MethodGet, target, "", headers...) // the second fast one meets remembered $schema URLs
 	fast := serve(h, http.MethodGet, target, "", headers...)
 	if generic.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", target, generic.Code, generic.Body)
@@ -83,6 +87,61 @@ func TestItemBodyAsHuma(t *testing.T) {
 			for _, headers := range headerSets {
 				sameBothWays(t, h, basePath+"/v1/items/"+id, headers...)
 			}
+		}
+	}
+}
+
+// TestSchemaURLsRemembered: the `$schema` URL is remembered from one
+// request to the next; each thing it depends on, changed alone between
+// two requests on one handler, changes it as on the generic path.
+func TestSchemaURLsRemembered(t *testing.T) {
+	store := memory.New()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	it, _, _ := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
+		ItemFields: models.ItemFields{Name: "x", Currency: "EUR"}, CreatedAt: at, UpdatedAt: at, Version: 1}, nil)
+	h, _ := newHandler(t, operations.Options{}, store)
+	type via struct {
+		host, forwardedHost, forwardedProto, prefix string
+		tls                                         bool
+	}
+	get := func(v via) string {
+		req := httptest.NewRequest(http.MethodGet, "/v1/items/"+it.ID, nil)
+		req.Host = v.host
+		if v.forwardedHost != "" {
+			req.Header.Set("X-Forwarded-Host", v.forwardedHost)
+		}
+		if v.forwardedProto != "" {
+			req.Header.Set("X-Forwarded-Proto", v.forwardedProto)
+		}
+		req.TLS = nil
+		if v.tls {
+			req.TLS = &tls.ConnectionState{}
+		}
+		req = req.WithContext(middleware.WithMountPrefix(req.Context(), v.prefix))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var body struct {
+			Schema string `json:"$schema"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Schema == "" {
+			t.Fatalf("%+v: %d %s", v, rec.Code, rec.Body)
+		}
+		return body.Schema
+	}
+	base := via{host: "localhost:8080"}
+	steps := []via{base,
+		{host: "localhost:8080", forwardedProto: "https"}, base,
+		{host: "localhost:8080", tls: true}, base,
+		{host: "localhost:8080", prefix: "/prod"}, base,
+		{host: "localhost:8080", forwardedHost: "shop.example.com"}, base,
+		{host: "api.example.com"}, base, base,
+	}
+	for i, v := range steps {
+		restore := operations.FastBodies(false)
+		want := get(v)
+		restore()
+		if got := get(v); got != want {
+			t.Errorf("step %d %+v: $schema %s, generic path %s", i, v, got, want)
 		}
 	}
 }
