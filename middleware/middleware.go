@@ -180,8 +180,10 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				// would walk the stack for a source position that the
 				// access line never shows.
 				line := slog.NewRecord(time.Now(), level, "request", 0)
+				// One AddAttrs call, so the record grows its storage once.
+				attrs := make([]slog.Attr, 0, 12)
 				a.mu.Lock()
-				line.AddAttrs(
+				attrs = append(attrs,
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.String("route", a.route),
@@ -193,7 +195,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int64("bytes", rec.bytes),
 				)
 				a.mu.Unlock()
-				line.AddAttrs(extra...)
+				line.AddAttrs(append(attrs, extra...)...)
 				_ = logger.Handler().Handle(ctx, line)
 			}()
 			next.ServeHTTP(rec, r)
@@ -201,7 +203,13 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
+// remoteIP is the host of a "host:port" address, or addr itself: on
+// Lambda it is the source IP without a port, where SplitHostPort would
+// make an error to say so on every request.
 func remoteIP(addr string) string {
+	if strings.IndexByte(addr, ':') < 0 {
+		return addr
+	}
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		return host
 	}
