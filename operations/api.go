@@ -57,7 +57,8 @@ func (o *Options) setDefaults() {
 }
 
 // New builds the API on store and returns the complete http.Handler
-// (middleware included) and the huma.API (for printing the spec).
+// (middleware included) and the huma.API (for printing the spec; with
+// Options.Lazy its document holds only what has been registered so far).
 func New(opts Options, store Store) (http.Handler, huma.API) {
 	opts.setDefaults()
 	mux := newRouter(opts.Lazy)

@@ -162,8 +162,8 @@ func (d *anyDecoder) after(closing byte) (more, ok bool) {
 }
 
 // str reads a string; only plain text and the simple escapes are read
-// here (checkJSON has made sure the body is valid UTF-8), anything else
-// goes back to encoding/json.
+// here (the callers have checked that the body is valid UTF-8), anything
+// else goes back to encoding/json.
 func (d *anyDecoder) str() (string, bool) {
 	d.i++ // "
 	start := d.i

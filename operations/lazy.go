@@ -16,18 +16,22 @@ import (
 // whole API (the OpenAPI document, the JSON Schemas, /docs) registers the
 // rest first.
 //
+// The round trip: a slot's register func calls huma.Register, which hands
+// the operation's handler to the router (router.Handle), which puts it in
+// the slot (fill) instead of on the muxes, where the slot already is.
+//
 // Huma's registry and document are not safe to change while other requests
 // read them, so until every operation is registered a request holds mu for
-// reading and a registration holds it for writing; after that, nothing
-// changes and no lock is taken.
+// reading and a registration holds it for writing. The last registration
+// also makes the document's amendments (finish); after it nothing changes,
+// and no lock is taken.
 type lazyRoutes struct {
-	mu       sync.RWMutex
-	slots    map[string]*lazySlot // by route pattern; complete once New returns
-	order    []*lazySlot          // as routes.go declares them
-	left     atomic.Int32         // slots not registered yet
-	amend    func()               // after each registration: schema rules struct tags cannot state
-	finish   func()               // once all are registered: the document's amendments
-	finished bool
+	mu     sync.RWMutex
+	slots  map[string]*lazySlot // by route pattern; complete once New returns
+	order  []*lazySlot          // as routes.go declares them
+	left   atomic.Int32         // slots not registered yet
+	each   func()               // after each registration: schema rules struct tags cannot state
+	finish func()               // after the last: the document's amendments
 }
 
 // lazySlot is one operation's route: a placeholder on the muxes until Huma
@@ -66,13 +70,20 @@ func (s *lazySlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.h.Load() == nil {
-		l.mu.Lock()
-		l.registerLocked(s)
-		l.mu.Unlock()
+		l.register(s)
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// register registers s's operation, under the write lock; a registration
+// that panics (a mistake in the operation's types) leaves the lock free,
+// so the panic becomes that request's 500 and other routes keep answering.
+func (l *lazyRoutes) register(s *lazySlot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.registerLocked(s)
 }
 
 // registerLocked registers s's operation unless that is done; l.mu is held.
@@ -84,27 +95,23 @@ func (l *lazyRoutes) registerLocked(s *lazySlot) {
 	if s.h.Load() == nil {
 		panic("operations: Huma registered no handler for a lazy route")
 	}
-	l.amend()
+	l.each()
+	if l.left.Load() == 1 {
+		l.finish() // before left reaches 0, which lets requests skip the lock
+	}
 	l.left.Add(-1)
 }
 
-// all registers every operation not registered yet, then the document's
-// amendments; the handlers that show the whole API call it first.
+// all registers every operation not registered yet; the handlers that show
+// the whole API call it first.
 func (l *lazyRoutes) all() {
-	l.mu.RLock()
-	done := l.finished
-	l.mu.RUnlock()
-	if done {
+	if l.left.Load() == 0 {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.order {
 		l.registerLocked(s)
-	}
-	if !l.finished {
-		l.finish()
-		l.finished = true
 	}
 }
 

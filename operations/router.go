@@ -62,15 +62,15 @@ func (m router) operation(method, path string, register func()) {
 	m.mount(pattern, route, m.lazy.add(pattern, register))
 }
 
-// registered is told what to do after the operations are registered: amend
-// after each registration (once, unless lazy), finish once all are.
-func (m router) registered(amend, finish func()) {
+// afterRegistration says what to do once operations are registered: each
+// after every registration, all after the last (at once, unless lazy).
+func (m router) afterRegistration(each, all func()) {
 	if m.lazy == nil {
-		amend()
-		finish()
+		each()
+		all()
 		return
 	}
-	m.lazy.amend, m.lazy.finish = amend, finish
+	m.lazy.each, m.lazy.finish = each, all
 }
 
 // routePattern is pattern as the muxes take it ("GET /" matches only the

@@ -59,7 +59,7 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Summary: "Delete an item", Description: "Deletes the item; 204 with no body. With `If-Match`, only if the item is still at that ETag (412 otherwise).",
 		Tags: tags("Items"), Errors: []int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity, http.StatusServiceUnavailable, http.StatusGatewayTimeout}}, it.delete)
 
-	mux.registered(func() { constrainTags(api) }, func() { documentProblems(api) })
+	mux.afterRegistration(func() { constrainTags(api) }, func() { documentProblems(api) })
 
 	spec := &specHandler{api: api, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
@@ -80,8 +80,8 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 
 // constrainTags gives each element of every `tags` array its length rule
 // (1 to 50 characters). Struct tags cannot reach slice elements, so the
-// generated schemas are amended once here; validation and the document
-// both read these schemas.
+// generated schemas are amended here after registration (after each one,
+// with Options.Lazy); validation and the document both read these schemas.
 func constrainTags(api huma.API) {
 	minLen, maxLen := 1, 50
 	for _, s := range api.OpenAPI().Components.Schemas.Map() {
