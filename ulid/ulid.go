@@ -28,10 +28,11 @@ var last struct {
 }
 
 // New returns a ULID for time t, greater than every ULID this process made
-// before. Within the millisecond of the previous id, or if t is earlier
-// (the clock stepped back), it is the previous id plus a random step of 1 to
-// 2^32, as oklog/ulid's monotonic reader does, so ids made together are
-// not consecutive numbers.
+// before. Within the millisecond of the previous id it is the previous id
+// plus a random step of 1 to 2^32, as oklog/ulid's monotonic reader does,
+// so ids made together are not consecutive numbers. If t is earlier (the
+// clock stepped back) it steps from the previous id the same way, so its
+// time is that id's, a little ahead of t, rather than out of order.
 func New(t time.Time) string {
 	var r [16]byte
 	_, _ = rand.Read(r[:]) // never fails (crypto/rand panics rather than return an error)

@@ -60,9 +60,19 @@ func TestEncode(t *testing.T) {
 	}
 }
 
+// resetLast forgets the ids made so far, for a test that needs New to
+// start from nothing (the state is the process's).
+func resetLast() {
+	last.Lock()
+	last.hi, last.lo = 0, 0
+	last.Unlock()
+}
+
 func TestNewHoldsTheTime(t *testing.T) {
+	resetLast()
 	pattern := regexp.MustCompile(`^[0-7][0-9A-HJKMNP-TV-Z]{25}$`) // the API's id pattern, within 128 bits
-	// Far apart, so each call starts a new millisecond rather than stepping.
+	// In increasing order and far apart, so each call starts a new
+	// millisecond rather than stepping from the one before.
 	for _, at := range []time.Time{
 		time.Date(2016, 7, 30, 23, 54, 10, 259e6, time.UTC),
 		time.Date(2026, 12, 1, 17, 0, 0, 1e6, time.UTC),
@@ -100,21 +110,25 @@ func TestNewIncreases(t *testing.T) {
 	if e1.Cmp(e2) == 0 {
 		t.Errorf("two milliseconds drew the same 80 random bits: %s", e1)
 	}
-	a, b, c := New(base.Add(3*time.Second)), New(base.Add(3*time.Second)), New(base.Add(3*time.Second))
-	_, ea := decode(t, a)
-	_, eb := decode(t, b)
-	_, ec := decode(t, c)
-	d1, d2 := new(big.Int).Sub(eb, ea), new(big.Int).Sub(ec, eb)
-	if d1.Cmp(d2) == 0 && d1.Cmp(big.NewInt(1)) == 0 {
-		t.Errorf("ids in one millisecond step by one: %s %s %s", a, b, c)
+	// Steps within one millisecond are random: not all the same.
+	same := base.Add(3 * time.Second)
+	_, prevE := decode(t, New(same))
+	steps := map[string]bool{}
+	for range 8 {
+		_, e := decode(t, New(same))
+		steps[new(big.Int).Sub(e, prevE).String()] = true
+		prevE = e
+	}
+	if len(steps) < 2 {
+		t.Errorf("eight ids in one millisecond all stepped by %v", steps)
 	}
 }
 
 func TestNewCarries(t *testing.T) {
 	last.Lock()
-	last.hi, last.lo = 5<<16|0xffff, ^uint64(0)-1 // the 80 random bits almost full
+	last.hi, last.lo = 5<<16|0xffff, ^uint64(0) // the 80 random bits full: any step carries
 	last.Unlock()
-	prev := encode(5<<16|0xffff, ^uint64(0)-1)
+	prev := encode(5<<16|0xffff, ^uint64(0))
 	id := New(time.UnixMilli(5))
 	if id <= prev {
 		t.Fatalf("after a full entropy %s came %s", prev, id)
