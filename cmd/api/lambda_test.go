@@ -337,6 +337,8 @@ func TestLazyOperations(t *testing.T) {
 		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "1"}, true},
 		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "8"}, false},
 		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_MAX_CONCURRENCY": "x"}, true}, // as aws-lambda-go reads it: 1
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}, true},
+		{map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"}, false}, // init runs before traffic
 	} {
 		if got := lazyOperations(func(k string) string { return c.env[k] }); got != c.want {
 			t.Errorf("%v: lazy %v, want %v", c.env, got, c.want)

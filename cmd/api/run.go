@@ -155,12 +155,14 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 // lazyOperations says whether operations are registered with Huma on their
 // first request (operations.Options.Lazy): on Lambda, where a cold start
 // answers one request and one invocation runs at a time, it pays for one
-// operation instead of all of them. With AWS_LAMBDA_MAX_CONCURRENCY above 1
-// (Lambda Managed Instances), invocations run side by side and would wait
-// on each other's registrations, so everything is registered at start-up,
-// as on the HTTP server.
+// operation instead of all of them. Everything is registered at start-up,
+// as on the HTTP server, where that is better: with provisioned
+// concurrency, whose init runs before any traffic, and with
+// AWS_LAMBDA_MAX_CONCURRENCY above 1 (Lambda Managed Instances), where
+// invocations run side by side and would wait on each other's
+// registrations.
 func lazyOperations(getenv func(string) string) bool {
-	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+	if getenv("AWS_LAMBDA_RUNTIME_API") == "" || getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency" {
 		return false
 	}
 	n, err := strconv.Atoi(getenv("AWS_LAMBDA_MAX_CONCURRENCY"))
