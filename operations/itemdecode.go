@@ -30,70 +30,38 @@ func decodeItemFields(data []byte, f *models.ItemFields) bool {
 	}
 	d := anyDecoder{data: data}
 	var out models.ItemFields
-	d.ws()
-	if !d.next('{') {
-		return false
-	}
 	var seen uint8
 	d.ws()
-	if !d.next('}') {
-		for {
-			d.ws()
-			if d.i >= len(d.data) || d.data[d.i] != '"' {
-				return false
-			}
-			name, ok := d.str()
-			if !ok {
-				return false
-			}
-			d.ws()
-			if !d.next(':') {
-				return false
-			}
-			d.ws()
-			var bit uint8
-			switch name {
-			case "name":
-				bit, ok = 1, d.text(&out.Name)
-			case "description":
-				bit, ok = 2, d.text(&out.Description)
-			case "price":
-				bit, ok = 4, d.integer(&out.Price)
-			case "currency":
-				bit, ok = 8, d.text(&out.Currency)
-			case "tags":
-				bit, ok = 16, d.texts(&out.Tags)
-			default:
-				return false
-			}
-			if !ok || seen&bit != 0 {
-				return false
-			}
-			seen |= bit
-			more, ok := d.after('}')
-			if !ok {
-				return false
-			}
-			if !more {
-				break
-			}
-		}
+	if d.i >= len(d.data) || d.data[d.i] != '{' {
+		return false
 	}
+	ok := d.members(func(name string) bool {
+		var bit uint8
+		ok := false
+		switch name {
+		case "name":
+			bit, ok = 1, d.text(&out.Name)
+		case "description":
+			bit, ok = 2, d.text(&out.Description)
+		case "price":
+			bit, ok = 4, d.integer(&out.Price)
+		case "currency":
+			bit, ok = 8, d.text(&out.Currency)
+		case "tags":
+			bit, ok = 16, d.texts(&out.Tags)
+		}
+		if !ok || seen&bit != 0 {
+			return false // another name, type or spelling, or a duplicate
+		}
+		seen |= bit
+		return true
+	})
 	d.ws()
-	if d.i != len(d.data) {
+	if !ok || d.i != len(d.data) {
 		return false
 	}
 	*f = out
 	return true
-}
-
-// next steps over c if it comes next.
-func (d *anyDecoder) next(c byte) bool {
-	if d.i < len(d.data) && d.data[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
 }
 
 // text reads a string value into s.
@@ -124,29 +92,18 @@ func (d *anyDecoder) integer(n *int64) bool {
 // texts reads an array of strings into a new slice ([] makes an empty one,
 // as encoding/json does).
 func (d *anyDecoder) texts(list *[]string) bool {
-	if !d.next('[') {
+	if d.i >= len(d.data) || d.data[d.i] != '[' {
 		return false
 	}
 	out := []string{}
-	d.ws()
-	if d.next(']') {
-		*list = out
-		return true
-	}
-	for {
-		d.ws()
+	ok := d.elements(func() bool {
 		var s string
-		if !d.text(&s) {
-			return false
-		}
+		ok := d.text(&s)
 		out = append(out, s)
-		more, ok := d.after(']')
-		if !ok {
-			return false
-		}
-		if !more {
-			*list = out
-			return true
-		}
+		return ok
+	})
+	if ok {
+		*list = out
 	}
+	return ok
 }

@@ -82,65 +82,91 @@ func (d *anyDecoder) value(depth int) (any, bool) {
 }
 
 func (d *anyDecoder) object(depth int) (any, bool) {
-	d.i++ // {
 	m := map[string]any{}
+	ok := d.members(func(k string) bool {
+		if _, dup := m[k]; dup {
+			return false // checkJSON's 400
+		}
+		v, ok := d.value(depth + 1)
+		m[k] = v
+		return ok
+	})
+	if !ok {
+		return nil, false
+	}
+	return m, true
+}
+
+func (d *anyDecoder) array(depth int) (any, bool) {
+	a := []any{}
+	ok := d.elements(func() bool {
+		v, ok := d.value(depth + 1)
+		a = append(a, v)
+		return ok
+	})
+	if !ok {
+		return nil, false
+	}
+	return a, true
+}
+
+// members reads an object from its '{': for each member it reads the name
+// and the colon, and member reads the value (false stops the walk). It
+// reports whether the object was read whole.
+func (d *anyDecoder) members(member func(name string) bool) bool {
+	d.i++ // {
 	d.ws()
-	if d.i < len(d.data) && d.data[d.i] == '}' {
-		d.i++
-		return m, true
+	if d.next('}') {
+		return true
 	}
 	for {
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != '"' {
-			return nil, false
+			return false
 		}
-		k, ok := d.str()
+		name, ok := d.str()
 		if !ok {
-			return nil, false
+			return false
 		}
 		d.ws()
-		if d.i >= len(d.data) || d.data[d.i] != ':' {
-			return nil, false
+		if !d.next(':') {
+			return false
 		}
-		d.i++
 		d.ws()
-		v, ok := d.value(depth + 1)
-		if !ok {
-			return nil, false
+		if !member(name) {
+			return false
 		}
-		if _, dup := m[k]; dup {
-			return nil, false // checkJSON's 400
-		}
-		m[k] = v
-		if more, ok := d.after('}'); !ok {
-			return nil, false
-		} else if !more {
-			return m, true
+		if more, ok := d.after('}'); !ok || !more {
+			return ok
 		}
 	}
 }
 
-func (d *anyDecoder) array(depth int) (any, bool) {
+// elements reads an array from its '[', element reading each element.
+func (d *anyDecoder) elements(element func() bool) bool {
 	d.i++ // [
-	a := []any{}
 	d.ws()
-	if d.i < len(d.data) && d.data[d.i] == ']' {
-		d.i++
-		return a, true
+	if d.next(']') {
+		return true
 	}
 	for {
 		d.ws()
-		v, ok := d.value(depth + 1)
-		if !ok {
-			return nil, false
+		if !element() {
+			return false
 		}
-		a = append(a, v)
-		if more, ok := d.after(']'); !ok {
-			return nil, false
-		} else if !more {
-			return a, true
+		if more, ok := d.after(']'); !ok || !more {
+			return ok
 		}
 	}
+}
+
+// next steps over c if it comes next.
+func (d *anyDecoder) next(c byte) bool {
+	if d.i < len(d.data) && d.data[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
 }
 
 // after reads what follows a member or an element: a comma (more follow)
