@@ -150,7 +150,9 @@ func TestLazyConcurrent(t *testing.T) {
 	var reads []int
 	want := map[int]string{}
 	for i, r := range lazyRequests {
-		if r.method == "GET" {
+		// Reads, and a 405: the first unmatched requests also build the
+		// router's mux of routes alone, concurrently.
+		if r.method == "GET" || r.method == "DELETE" && r.target == "/v1/items" {
 			reads = append(reads, i)
 			want[i] = answer(eager, r.method, r.target, r.body)
 		}
