@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	_ "github.com/typedapi/typedapi/mainstack" // a grown main stack, before Huma's init (cold start)
 )
 
 func main() {
