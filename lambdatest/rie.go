@@ -67,6 +67,21 @@ func BuildBootstrap(ctx context.Context, dir, pkg, out string) error {
 	return nil
 }
 
+// HostEnv is this process's environment without what could steer a
+// bootstrap run from the host: TYPEDAPI_*, AWS_* and _LAMBDA* variables,
+// PORT and GODEBUG.
+func HostEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "TYPEDAPI_") || strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "_LAMBDA") || k == "PORT" || k == "GODEBUG" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
 // Options start an emulator.
 type Options struct {
 	Emulator  string // path of aws-lambda-rie (FindEmulator when empty)
@@ -111,16 +126,8 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 	}
 	runtimeAPI, invokeAddr := "127.0.0.1:"+ports[0], "127.0.0.1:"+ports[1]
 
-	env := []string{}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "TYPEDAPI_") || strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "_LAMBDA") || k == "PORT" || k == "GODEBUG" {
-			continue
-		}
-		env = append(env, kv)
-	}
 	secs := int((o.Timeout + time.Second - 1) / time.Second)
-	env = append(env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(secs), "AWS_REGION=us-east-1")
+	env := append(HostEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(secs), "AWS_REGION=us-east-1")
 	env = append(env, o.Env...)
 
 	out := &lockedBuffer{}

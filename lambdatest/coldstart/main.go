@@ -13,12 +13,16 @@
 //   - the stripped binary's size.
 //
 // With -inittrace it also runs our bootstrap once with GODEBUG=inittrace=1
-// and lists the package initialisers that cost the most.
+// and lists the package initialisers that cost the most. With
+// -instructions it also counts, under valgrind, the instructions each
+// bootstrap runs to its first request for an event and to its first
+// answer: a figure the machine's load does not move (instructions.go).
 //
 //	go run ./lambdatest/coldstart            # from the module root
 //	go run ./lambdatest/coldstart -n 20 -warm 200 -inittrace
 //	go run ./lambdatest/coldstart -env GOGC=50     # try a setting on ours
 //	go run ./lambdatest/coldstart -against ../old  # and another checkout's bootstrap
+//	go run ./lambdatest/coldstart -n 1 -instructions   # needs valgrind
 //
 // It prints numbers; it asserts nothing (see docs/PERFORMANCE.md).
 package main
@@ -61,8 +65,9 @@ func main() {
 	var env envList
 	flag.Var(&env, "env", "KEY=VALUE for our bootstrap's environment, e.g. GOGC=50 (repeatable)")
 	against := flag.String("against", "", "also measure ./cmd/api of this other checkout (e.g. a git worktree of an older commit), as \"before\"")
+	instructions := flag.Bool("instructions", false, "also count each bootstrap's instructions to its first event request and first answer (valgrind)")
 	flag.Parse()
-	if err := run(*n, *warm, *inittrace, env, *against); err != nil {
+	if err := run(*n, *warm, *inittrace, *instructions, env, *against); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -80,7 +85,7 @@ func (e *envList) Set(kv string) error {
 	return nil
 }
 
-func run(n, warm int, inittrace bool, env []string, against string) error {
+func run(n, warm int, inittrace, instructions bool, env []string, against string) error {
 	if n < 1 || n > 1000 || warm < 1 || warm > 100000 {
 		return errors.New("-n must be 1..1000 and -warm 1..100000")
 	}
@@ -140,6 +145,11 @@ func run(n, warm int, inittrace bool, env []string, against string) error {
 		}
 	}
 	report(subjects)
+	if instructions {
+		if err := countInstructions(ctx, subjects, events[0]); err != nil {
+			return err
+		}
+	}
 	if inittrace {
 		return traceInits(ctx, rie, subjects[0], events[0])
 	}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/typedapi/typedapi/lambdatest"
+)
+
+// The stand-in Runtime API gives the hello bootstrap one event, takes its
+// answer and then refuses, so the bootstrap exits; refusing at once makes
+// it exit before any event. -instructions counts both runs.
+func TestRuntimeAPIStandIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	if err := lambdatest.BuildBootstrap(ctx, "../..", "./lambdatest/testdata/hello", bin); err != nil {
+		t.Fatal(err)
+	}
+	events, err := requestEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range [][]byte{events[0], nil} {
+		rt, err := newRuntimeAPI(event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(ctx, bin)
+		cmd.Env = append(lambdatest.HostEnv(), "AWS_LAMBDA_RUNTIME_API="+rt.addr)
+		out, _ := cmd.CombinedOutput()
+		rt.close()
+		if ctx.Err() != nil {
+			t.Fatalf("the bootstrap did not exit when refused:\n%s", out)
+		}
+		got := rt.answer()
+		if event == nil && got != nil {
+			t.Errorf("refused at once, yet answered %s", got)
+		}
+		if event != nil {
+			if err := answered(200, got, nil); err != nil {
+				t.Errorf("answer: %v\n%s", err, out)
+			}
+		}
+	}
+}
