@@ -16,10 +16,10 @@ import (
 // A request is matched once: every route is registered on the serving mux
 // beside a catch-all, and a second mux holding the routes alone is asked
 // only when the catch-all took a request, to tell 404 from 405 (and find
-// the Allow list) the way ServeMux itself would. That second mux is built
-// on the first such request: registering a pattern on a ServeMux costs
-// 14 k instructions (it records the caller's file and line), and a cold
-// start rarely begins with a 404.
+// the Allow list, or a redirect) the way ServeMux itself would. That second
+// mux is built on the first such request: registering a pattern on a
+// ServeMux costs 14 k instructions (it records the caller's file and line),
+// and a cold start rarely begins with a 404.
 //
 // With lazy set, operations are registered with Huma on their first
 // request (lazy.go).
@@ -113,16 +113,16 @@ func routePattern(pattern string) (muxPattern, route string) {
 	return pattern, strings.TrimSuffix(route, "{$}")
 }
 
-// mount puts h on the serving mux and in the routes' list; the access log
-// learns the route from it. A pattern that conflicts with another panics
-// here, at start-up, so the routes' mux, built later from the same
-// patterns, cannot.
+// mount puts h on the serving mux and then in the routes' list; the access
+// log learns the route from it. A pattern that conflicts with another
+// panics on the serving mux, at start-up, before it is listed, so the
+// routes' mux, built later from the listed patterns, cannot.
 func (m router) mount(pattern, route string, h http.Handler) {
-	m.routes.add(pattern, h)
 	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		middleware.AnnotateRoute(r.Context(), route)
 		h.ServeHTTP(w, r)
 	}))
+	m.routes.add(pattern, h)
 }
 
 func (m router) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package operations
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"path"
 	"strings"
 	"testing"
@@ -44,4 +46,30 @@ func FuzzCleanPath(f *testing.F) {
 			t.Errorf("cleanPath(%q) = %v, want %v", p, got, want)
 		}
 	})
+}
+
+// A pattern the serving mux refuses (a conflict panics at start-up) must
+// not reach the routes' mux, which is built on the first unmatched
+// request and would panic there instead.
+func TestRouterRefusedPatternStaysOut(t *testing.T) {
+	m := newRouter(false)
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	m.mount("GET /b", "/b", ok)
+	m.mount("GET /a/{x}", "/a/{x}", ok)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("a conflicting pattern was accepted")
+			}
+		}()
+		m.mount("GET /a/{y}", "/a/{y}", ok)
+	}()
+	m.mount("PUT /c", "/c", ok)
+	for _, c := range []struct{ target, allow string }{{"/c", "PUT"}, {"/b", "GET, HEAD"}, {"/a/1", "GET, HEAD"}} {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest("POST", c.target, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != c.allow {
+			t.Errorf("POST %s: %d, Allow %q; want 405, Allow %q", c.target, rec.Code, rec.Header().Get("Allow"), c.allow)
+		}
+	}
 }
