@@ -1,20 +1,22 @@
 // Package mainstack grows the main goroutine's stack to 128 KiB before any
-// other package initialises, for a cheaper Lambda cold start.
+// other package initialises, so a Lambda cold start runs fewer
+// instructions (docs/PERFORMANCE.md: 0.53 M fewer to the first event;
+// no gain in wall-clock time could be shown on our machine).
 //
-// A goroutine starts with an 8 KiB stack. Each time it runs out, the
+// A goroutine starts with a 2 KiB stack. Each time it runs out, the
 // runtime doubles it and copies it, and the copy walks every frame on the
-// stack to adjust pointers. The deepest work of a cold start runs on the
-// main goroutine in deep recursion: compiling Huma's package-level
-// regular expressions in its init, then reflecting over the first
-// operation's types. There the copies cost 0.5 M of 7.4 M instructions
-// from exec to the first answer. Grown here, with one frame on the stack,
-// the copy costs next to nothing; GC shrinks the stack later if it is
-// not used.
+// stack to adjust pointers. Huma compiles its package-level regular
+// expressions in its init, deep recursions on the main goroutine, and
+// there the stack was doubled and copied six times with many frames on
+// it. Grown here, with one frame on the stack, it is copied once, cheaply;
+// GC shrinks it later if it is not used.
 //
 // Import it for its side effect, from a main package only. It imports
-// nothing, so it is initialised among the very first packages: Go
-// initialises packages in import-path order, each as soon as its imports
-// are (the Go spec, "Package initialization").
+// nothing, so it is ready to initialise from the start, and Go
+// initialises, at each step, the first ready package in import-path order
+// (the Go spec, "Package initialization"): it comes before every package
+// whose path sorts after it, regexp among them, and so before Huma.
+// cmd/api's TestMainStackInitialisedBeforeHuma checks the order.
 package mainstack
 
 func init() { grow(0) }
