@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,6 +45,18 @@ func TestRuntimeAPIStandIn(t *testing.T) {
 			if err := answered(200, got, nil); err != nil {
 				t.Errorf("answer: %v\n%s", err, out)
 			}
+		}
+	}
+}
+
+func TestWithGODEBUG(t *testing.T) {
+	for _, c := range []struct{ env, want []string }{
+		{nil, []string{"GODEBUG=asyncpreemptoff=1"}},
+		{[]string{"GOGC=50"}, []string{"GOGC=50", "GODEBUG=asyncpreemptoff=1"}},
+		{[]string{"GODEBUG=gctrace=1", "A=b"}, []string{"GODEBUG=gctrace=1,asyncpreemptoff=1", "A=b"}},
+	} {
+		if got := withGODEBUG(c.env, "asyncpreemptoff=1"); !slices.Equal(got, c.want) {
+			t.Errorf("withGODEBUG(%q) = %q, want %q", c.env, got, c.want)
 		}
 	}
 }

@@ -89,6 +89,11 @@ func run(n, warm int, inittrace, instructions bool, env []string, against string
 	if n < 1 || n > 1000 || warm < 1 || warm > 100000 {
 		return errors.New("-n must be 1..1000 and -warm 1..100000")
 	}
+	if instructions {
+		if err := haveValgrind(); err != nil {
+			return err
+		}
+	}
 	root, err := moduleRoot()
 	if err != nil {
 		return err
