@@ -44,6 +44,27 @@ type IfMatch struct {
 	IfMatch string `header:"If-Match" doc:"Apply the change only if the item's current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
 }
 
+// Resolve reads every If-Match line (inputs with a Resolve of their own
+// call it).
+func (m *IfMatch) Resolve(ctx huma.Context) []error {
+	m.IfMatch = allLines(ctx, "If-Match")
+	return nil
+}
+
+// allLines is every line of the header name joined with commas: RFC 9110
+// (section 5.3) makes several lines one comma-separated list, and a Huma
+// header field reads the first line only. A multi-value REST or ALB event
+// arrives as several lines too.
+func allLines(ctx huma.Context, name string) string {
+	var vs []string
+	ctx.EachHeader(func(k, v string) {
+		if strings.EqualFold(k, name) {
+			vs = append(vs, v)
+		}
+	})
+	return strings.Join(vs, ", ")
+}
+
 type ListItemsInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
 	Cursor string `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
@@ -82,6 +103,16 @@ type CreateItemOutput struct {
 type GetItemInput struct {
 	ItemID
 	IfNoneMatch string `header:"If-None-Match" doc:"Answer 304 Not Modified, with no body, if the item's ETag is one of these." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+}
+
+// Resolve reads every If-None-Match line (see allLines). A GET without the
+// header, the common case, skips the scan: an empty first line followed by
+// others only costs a 304 the client could have had.
+func (in *GetItemInput) Resolve(ctx huma.Context) []error {
+	if in.IfNoneMatch != "" {
+		in.IfNoneMatch = allLines(ctx, "If-None-Match")
+	}
+	return nil
 }
 
 type ReplaceItemInput struct {
@@ -129,11 +160,13 @@ func (in *CreateItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []er
 	return append(checkCurrency(in.Body.Currency, prefix), checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
 }
 
-func (in *ReplaceItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+func (in *ReplaceItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []error {
+	in.IfMatch.Resolve(ctx)
 	return append(checkCurrency(in.Body.Currency, prefix), checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
 }
 
-func (in *PatchItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
+func (in *PatchItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []error {
+	in.IfMatch.Resolve(ctx)
 	errs := checkText(prefix, in.Body.Name, in.Body.Description, in.Body.Tags)
 	if in.Body.Currency == nil {
 		return errs

@@ -456,3 +456,42 @@ func TestServiceRoutes(t *testing.T) {
 		t.Errorf("openapi-3.0.json version %q", spec.OpenAPI)
 	}
 }
+
+// Several If-Match or If-None-Match lines are one list (RFC 9110, 5.3),
+// as a multi-value REST or ALB event also sends them.
+func TestConditionalHeadersOnSeveralLines(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, map[string]any{"name": "Cup", "price": 1, "currency": "EUR"})
+	send := func(method, header string, values []string, body string) int {
+		req := httptest.NewRequest(method, "/v1/items/"+item.ID, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for _, v := range values {
+			req.Header.Add(header, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if got := send("GET", "If-None-Match", []string{`"other"`, item.ETag()}, ""); got != http.StatusNotModified {
+		t.Errorf("GET, the ETag on the second If-None-Match line: %d, want 304", got)
+	}
+	if got := send("GET", "If-None-Match", []string{`"other"`, `"stale.0"`}, ""); got != http.StatusOK {
+		t.Errorf("GET, no line matches: %d, want 200", got)
+	}
+	if got := send("PUT", "If-Match", []string{`"stale.0"`, `"other.1"`}, validBody); got != http.StatusPreconditionFailed {
+		t.Errorf("PUT, no line matches: %d, want 412", got)
+	}
+	if got := send("PUT", "If-Match", []string{`"stale.0"`, item.ETag()}, validBody); got != http.StatusOK {
+		t.Errorf("PUT, the ETag on the second If-Match line: %d, want 200", got)
+	}
+	cur := item.ETag()[:len(item.ETag())-2] + `2"` // the PUT made version 2
+	if got := send("PATCH", "If-Match", []string{`"stale.0"`, cur}, `{"price":2}`); got != http.StatusOK {
+		t.Errorf("PATCH, the ETag on the second If-Match line: %d, want 200", got)
+	}
+	cur = item.ETag()[:len(item.ETag())-2] + `3"`
+	if got := send("DELETE", "If-Match", []string{`"stale.0"`, cur}, ""); got != http.StatusNoContent {
+		t.Errorf("DELETE, the ETag on the second If-Match line: %d, want 204", got)
+	}
+}
