@@ -242,6 +242,16 @@ func eventRequest(next http.Handler) http.Handler {
 		if c == nil {
 			return
 		}
+		if r.URL.Host != "" && len(r.Header["Host"]) == 0 { // algnhsa's keys are canonical
+			// No Host header and a path starting with "//": algnhsa's URL
+			// took the path's first segment for the host. Put it back, so
+			// the path answers as it does with a Host (404: an empty
+			// segment) and the path cannot choose the host of the URLs
+			// the API hands out.
+			u := *r.URL
+			u.Path, u.RawPath, u.Host = "//"+u.Host+u.Path, "", ""
+			r.URL, r.Host = &u, ""
+		}
 		info, routed, prefix := describe(r)
 		if r.Host == "" {
 			r.Host = info.domain // Function URL events may carry no Host header

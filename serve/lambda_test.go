@@ -367,3 +367,36 @@ func TestNothingCarriesOver(t *testing.T) {
 		}
 	}
 }
+
+// An event with no Host header (a Function URL's may have none) and a path
+// starting with "//": the first segment stays in the path and never
+// becomes the host.
+func TestHostlessDoubleSlashPath(t *testing.T) {
+	var got seen
+	h := NewLambdaHandler(echo(&got), quiet())
+	for _, source := range lambdaevent.Sources {
+		r := lambdaevent.Request{Source: source, Method: "GET", Target: "//evil.example/openapi.json", MultiValue: source == "alb"}
+		ev := build(t, r)
+		var m map[string]any
+		if err := json.Unmarshal(ev, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"headers", "multiValueHeaders"} {
+			if hs, ok := m[key].(map[string]any); ok {
+				for k := range hs {
+					if strings.EqualFold(k, "host") {
+						delete(hs, k)
+					}
+				}
+			}
+		}
+		if ev, err := json.Marshal(m); err != nil {
+			t.Fatal(err)
+		} else {
+			run(t, h, ev)
+		}
+		if got.Path != "//evil.example/openapi.json" || strings.Contains(got.Host, "evil") {
+			t.Errorf("%s without Host: path %q, host %q", source, got.Path, got.Host)
+		}
+	}
+}
