@@ -68,8 +68,10 @@ func Build(r Request) ([]byte, error) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(r.Target)
-	if err != nil || !strings.HasPrefix(u.Path, "/") {
+	// As an HTTP server reads a request target: "//x/items" is a path
+	// (with an empty segment), not the host x and /items.
+	u, err := url.ParseRequestURI(r.Target)
+	if err != nil || !strings.HasPrefix(u.Path, "/") || u.Host != "" {
 		return nil, fmt.Errorf("lambdaevent: %q is not a path such as /v1/items", r.Target)
 	}
 	method := strings.ToUpper(r.Method)

@@ -2,6 +2,7 @@ package lambdaevent
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,22 @@ func TestBuildKeepsAWSOrder(t *testing.T) {
 		if first := got[""][0]; first != want[""][0] {
 			t.Errorf("%s: first key %q, want %q as AWS sends it", name, first, want[""][0])
 		}
+	}
+}
+
+// A target is read as an HTTP server reads one: "//x/..." is a path with
+// an empty segment, which the API answers 404, not the host x.
+func TestBuildTargetIsAPath(t *testing.T) {
+	for _, source := range Sources {
+		b, err := Build(Request{Source: source, Method: "GET", Target: "//x/v1/items?limit=1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"//x/v1/items"`) {
+			t.Errorf("%s: the path lost its empty segment:\n%s", source, b)
+		}
+	}
+	if _, err := Build(Request{Source: "http", Method: "GET", Target: "https://h/v1/items"}); err == nil {
+		t.Error("an absolute URL was taken as a target")
 	}
 }
