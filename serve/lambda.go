@@ -262,6 +262,14 @@ func eventRequest(next http.Handler) http.Handler {
 		if c.kind == kindUnknown {
 			c.kind = info.kindOf
 		}
+		if info.kindOf == kindREST {
+			// A REST API passes a base64 body on as text unless it lists
+			// the type in its binary media types, which an API we are
+			// mounted on may not: asked for no content coding, the /docs
+			// assets go out as text and load either way. (A REST API
+			// compresses responses itself with minimumCompressionSize.)
+			r.Header.Del("Accept-Encoding")
+		}
 		info.LambdaRequestID = awsRequestID(ctx)
 		if routed != r.URL.Path {
 			u := *r.URL

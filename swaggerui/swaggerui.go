@@ -118,13 +118,19 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
 	// the ETag revalidates after a deploy.
 	h.Set("Cache-Control", "public, max-age=86400")
 	h.Set("Vary", "Accept-Encoding")
-	etag := `"` + name + "-" + strconv.Itoa(len(gz)) + `"`
+	// A strong ETag names one representation: the gzip one has its own.
+	zipped := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	etag := `"` + name + "-" + strconv.Itoa(len(gz))
+	if zipped {
+		etag += "-gzip"
+	}
+	etag += `"`
 	h.Set("ETag", etag)
 	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if zipped {
 		h.Set("Content-Encoding", "gzip")
 		_, _ = w.Write(gz)
 		return

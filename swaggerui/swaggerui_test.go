@@ -94,6 +94,17 @@ func TestServesPageAndAssets(t *testing.T) {
 	if rec := get("/docs/swagger-ui.css", "If-None-Match", get("/docs/swagger-ui.css").Header().Get("ETag")); rec.Code != http.StatusNotModified {
 		t.Errorf("revalidation: %d", rec.Code)
 	}
+	// The two encodings are two representations, each with its own ETag.
+	plainTag, gzTag := plain.Header().Get("ETag"), gz.Header().Get("ETag")
+	if plainTag == "" || plainTag == gzTag {
+		t.Errorf("identity and gzip share the ETag %q", plainTag)
+	}
+	if rec := get("/docs/swagger-ui-bundle.js", "If-None-Match", gzTag, "Accept-Encoding", "gzip"); rec.Code != http.StatusNotModified {
+		t.Errorf("gzip revalidation: %d", rec.Code)
+	}
+	if rec := get("/docs/swagger-ui-bundle.js", "If-None-Match", gzTag); rec.Code != http.StatusOK {
+		t.Errorf("the gzip ETag revalidated the identity representation: %d", rec.Code)
+	}
 	for _, missing := range []string{"/docs/swagger-ui-bundle.js.map", "/docs/../go.mod", "/docs/index.html"} {
 		if rec := get(missing); rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s: %d", missing, rec.Code)

@@ -254,7 +254,13 @@ func TestLambdaBinary(t *testing.T) {
 				t.Errorf("png: status %d base64 %v", resp.StatusCode, resp.IsBase64Encoded)
 			}
 			resp = invoke(t, h, fd.with("GET", "/docs/swagger-ui.css", http.Header{"Accept-Encoding": {"gzip"}}, ""))
-			if resp.StatusCode != 200 || !resp.IsBase64Encoded || resp.header("Content-Encoding") != "gzip" || !bytes.HasPrefix(resp.body(t), []byte{0x1f, 0x8b}) {
+			if fd.req.Source == "rest" {
+				// A REST API without binary media types would pass base64
+				// on as text: the asset comes uncompressed, as text.
+				if resp.StatusCode != 200 || resp.IsBase64Encoded || resp.header("Content-Encoding") != "" || !strings.Contains(resp.Body, ".swagger-ui") {
+					t.Errorf("css asked for gzip through REST: status %d base64 %v encoding %q", resp.StatusCode, resp.IsBase64Encoded, resp.header("Content-Encoding"))
+				}
+			} else if resp.StatusCode != 200 || !resp.IsBase64Encoded || resp.header("Content-Encoding") != "gzip" || !bytes.HasPrefix(resp.body(t), []byte{0x1f, 0x8b}) {
 				t.Errorf("gzip css: status %d base64 %v encoding %q", resp.StatusCode, resp.IsBase64Encoded, resp.header("Content-Encoding"))
 			}
 			resp = invoke(t, h, fd.with("GET", "/docs/swagger-ui.css", identity, ""))
