@@ -41,6 +41,9 @@ type PathMount struct {
 
 // NewPathMount adds the app's function and the two routes under Prefix to an
 // existing HTTP API (payload 2.0) or REST API (Lambda proxy integration).
+// On a REST API, binary responses need the API's binary media types to
+// list them ("*/*" for browsers); this construct cannot set them on an
+// imported API. JSON, and the /docs page with its scripts, need nothing.
 func NewPathMount(scope constructs.Construct, id string, props PathMountProps) PathMount {
 	prefix, err := cleanPrefix(props.Prefix)
 	if err != nil {
