@@ -73,3 +73,18 @@ func TestRouterRefusedPatternStaysOut(t *testing.T) {
 		}
 	}
 }
+
+// A problem repeats at most maxEchoedValue bytes of the path it could not
+// route, however long the path.
+func TestLongPathIsNotEchoedWhole(t *testing.T) {
+	m := newRouter(false)
+	m.mount("GET /a/{x}", "/a/{x}", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	long := strings.Repeat("x", 20000)
+	for _, c := range []struct{ method, target string }{{"GET", "/" + long}, {"POST", "/a/" + long}, {"GET", "//" + long}} {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest(c.method, c.target, nil))
+		if rec.Code/100 != 4 || rec.Body.Len() > 1024 || !strings.Contains(rec.Body.String(), "(truncated)") {
+			t.Errorf("%s %.20s…: %d, %d bytes: %.300s", c.method, c.target, rec.Code, rec.Body.Len(), rec.Body)
+		}
+	}
+}
