@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -49,12 +51,32 @@ func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
 				if err := checkJSON(data); err != nil {
 					return err
 				}
-				return unmarshal(data, v)
+				return plainDecodeError(unmarshal(data, v))
 			}
 		}
 		out[ct] = f
 	}
 	return out
+}
+
+// plainDecodeError words encoding/json's type errors for a client, without
+// Go type names: a number out of range, or a value of the wrong JSON type
+// (with where it was, when encoding/json knows).
+func plainDecodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	where := ""
+	if te.Field != "" {
+		where = " at " + te.Field
+	}
+	switch k := te.Type.Kind(); {
+	case strings.HasPrefix(te.Value, "number") && (k == reflect.Float32 || k == reflect.Float64 || k >= reflect.Int && k <= reflect.Uint64):
+		return fmt.Errorf("%s%s is out of range", te.Value, where)
+	default:
+		return fmt.Errorf("unexpected %s%s", te.Value, where)
+	}
 }
 
 // checkJSON reports the first reason data is not a body this API accepts.

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/typedapi/typedapi/models"
 )
 
 // referenceCheck is checkJSON written the obvious way, with encoding/json's
@@ -123,6 +127,26 @@ func BenchmarkCheckJSON(b *testing.B) {
 	for b.Loop() {
 		if err := checkJSON(body); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// encoding/json's type errors reach a client without Go type names.
+func TestPlainDecodeError(t *testing.T) {
+	f := jsonFormats(map[string]huma.Format{"application/json": huma.DefaultJSONFormat})["application/json"]
+	for _, c := range []struct {
+		body string
+		into any
+		want string
+	}{
+		{`{"price":1e400}`, new(any), "number 1e400 is out of range"},
+		{`[1,1e400]`, new(any), "number 1e400 is out of range"},
+		{`{"price":1e400,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 1e400 at price is out of range"},
+		{`{"price":"x","name":"a","currency":"EUR"}`, new(models.ItemFields), "unexpected string at price"},
+	} {
+		err := f.Unmarshal([]byte(c.body), c.into)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s into %T: %v, want %q", c.body, c.into, err, c.want)
 		}
 	}
 }
