@@ -90,7 +90,11 @@ func (e *Error) Error() string {
 	if slices.Contains(secretKeys, e.Key) {
 		value = "<redacted>"
 	}
-	return fmt.Sprintf("config: %s (env %s) = %q is not allowed: %s", e.Key, EnvName(e.Key), value, e.Allowed)
+	env := EnvName(e.Key)
+	if e.Key == "port" {
+		env += " or PORT" // Cloud Run and most platforms set PORT
+	}
+	return fmt.Sprintf("config: %s (env %s) = %q is not allowed: %s", e.Key, env, value, e.Allowed)
 }
 
 // EnvName is the environment variable that sets key.

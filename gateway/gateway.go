@@ -34,17 +34,24 @@ type Options struct {
 // Invoke is a Lambda handler's entry point (lambda.Handler's Invoke).
 type Invoke func(ctx context.Context, payload []byte) ([]byte, error)
 
+// WithDefaults is o as Handler uses it: a REST API without a stage or base
+// path has the stage prod, the body limit is API Gateway's 10 MB.
+func (o Options) WithDefaults() Options {
+	if o.MaxBody == 0 {
+		o.MaxBody = 10 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Source == "rest" && o.Stage == "" && o.BasePath == "" {
+		o.Stage = "prod"
+	}
+	return o
+}
+
 // Handler serves HTTP by invoking fn with events.
 func Handler(fn Invoke, opts Options) http.Handler {
-	if opts.MaxBody == 0 {
-		opts.MaxBody = 10 << 20
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Source == "rest" && opts.Stage == "" && opts.BasePath == "" {
-		opts.Stage = "prod"
-	}
+	opts = opts.WithDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target, ok := opts.strip(r.URL.Path)
 		if !ok {

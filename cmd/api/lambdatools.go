@@ -159,6 +159,7 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger})
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	opts = opts.WithDefaults() // so the line says the stage it serves
 	logger.Info("local gateway", "source", opts.Source, "stage", opts.Stage, "base_path", opts.BasePath, "addr", *addr)
 	invoke := func(ctx context.Context, payload []byte) ([]byte, error) {
 		return lh.Invoke(serve.LocalInvocation(ctx), payload)

@@ -361,10 +361,10 @@ func TestBadConfigStopsStartup(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	cases := []struct{ env, want string }{
-		{"TYPEDAPI_PORT=http", `port (env TYPEDAPI_PORT) = "http" is not allowed: a whole number from 0 to 65535`},
+		{"TYPEDAPI_PORT=http", `port (env TYPEDAPI_PORT or PORT) = "http" is not allowed: a whole number from 0 to 65535`},
 		{"TYPEDAPI_LOG_FORMAT=xml", `log_format (env TYPEDAPI_LOG_FORMAT) = "xml" is not allowed: one of json, text`},
 		{"TYPEDAPI_STORE=sqlite", `store (env TYPEDAPI_STORE) = "sqlite" is not allowed: one of memory, dynamodb`},
-		{"PORT=-1", `port (env TYPEDAPI_PORT) = "-1"`},
+		{"PORT=-1", `port (env TYPEDAPI_PORT or PORT) = "-1"`},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(bin)
