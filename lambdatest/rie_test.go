@@ -100,6 +100,7 @@ type lambdaResponse struct {
 	Body              string              `json:"body"`
 	IsBase64Encoded   bool                `json:"isBase64Encoded"`
 	ErrorMessage      string              `json:"errorMessage"` // set when the function returned an error
+	ErrorType         string              `json:"errorType"`
 }
 
 func (r lambdaResponse) header(k string) string {
@@ -308,7 +309,7 @@ func TestEmulatorBadEvents(t *testing.T) {
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
 			resp := invoke(t, e, []byte(b.event))
-			if !strings.Contains(resp.ErrorMessage, "unsupported Lambda event") {
+			if !strings.Contains(resp.ErrorMessage, "unsupported Lambda event") || resp.ErrorType != "UnsupportedEventError" {
 				t.Errorf("bad event answered %+v, want a function error naming the problem", resp)
 			}
 			if resp := invoke(t, e, health); resp.StatusCode != 200 || resp.ErrorMessage != "" {

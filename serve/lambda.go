@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -89,8 +88,17 @@ func Lambda(h http.Handler, opts LambdaOptions) {
 }
 
 // ErrUnsupportedEvent is returned for events that are not HTTP requests
-// (S3, SQS, scheduled events, "{}", garbage).
-var ErrUnsupportedEvent = errors.New("unsupported Lambda event: want an API Gateway REST or HTTP API, ALB or Function URL request")
+// (S3, SQS, scheduled events, authorizer requests, "{}", garbage). Its
+// type names it in the invocation's error: the runtime reports
+// "errorType": "UnsupportedEventError".
+var ErrUnsupportedEvent error = UnsupportedEventError{}
+
+// UnsupportedEventError is the type of ErrUnsupportedEvent.
+type UnsupportedEventError struct{}
+
+func (UnsupportedEventError) Error() string {
+	return "unsupported Lambda event: want an API Gateway REST or HTTP API, ALB or Function URL request"
+}
 
 type captureKey struct{}
 
