@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +124,17 @@ func TestSniff(t *testing.T) {
 		`{"multiValueHeaders":{"resource":["x"]},"httpMethod":"GET"}`, `{"rawPath"`} {
 		if got := sniff([]byte(ev)); got != kindUnknown {
 			t.Errorf("%s sniffed as %d", ev, got)
+		}
+	}
+	// API Gateway authorizer requests (AWS's samples) want a policy back.
+	for _, name := range []string{"apigw-custom-auth-request-type-request.json", "apigw-custom-auth-request.json",
+		"apigw-v2-custom-authorizer-v1-request.json", "apigw-v2-custom-authorizer-v2-request.json"} {
+		ev, err := os.ReadFile(filepath.Join(awsTestdata(t), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sniff(ev); got != kindUnknown {
+			t.Errorf("authorizer request %s sniffed as %d", name, got)
 		}
 	}
 	// Only top-level keys count: a header or query parameter named like
@@ -399,4 +412,15 @@ func TestHostlessDoubleSlashPath(t *testing.T) {
 			t.Errorf("%s without Host: path %q, host %q", source, got.Path, got.Host)
 		}
 	}
+}
+
+// awsTestdata is aws-lambda-go's events/testdata in the module cache: the
+// samples of every event AWS sends.
+func awsTestdata(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	if err != nil {
+		t.Fatalf("go list aws-lambda-go: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "events", "testdata")
 }

@@ -13,7 +13,9 @@ import "bytes"
 // Gateway writes it ("version", "routeKey", "rawPath" first; "resource"
 // first for REST) costs a few dozen bytes of scanning. The first decisive
 // key wins; no real event holds two kinds' keys, and when algnhsa cannot
-// read the event as the kind sniffed, Invoke lets it try every kind.
+// read the event as the kind sniffed, Invoke lets it try every kind. An
+// API Gateway authorizer's request looks like an HTTP event but carries a
+// methodArn or routeArn, before the path in AWS's order: it is refused.
 func sniff(payload []byte) kind {
 	s := scanner{b: payload}
 	if !s.consume('{') {
@@ -34,6 +36,8 @@ func sniff(payload []byte) kind {
 			break
 		}
 		switch {
+		case seen.has(keyAuthorizer):
+			return kindUnknown // it wants a policy, not an HTTP response
 		case seen.has(keyRawPath):
 			return kindV2
 		case seen.has(keyELB) && seen.has(keyMultiValueHeaders):
@@ -194,10 +198,11 @@ func closingQuote(payload []byte, start int) int {
 }
 
 // keySet records which of the top-level keys sniff looks for an event has.
-type keySet uint8
+type keySet uint16
 
 const (
-	keyELB keySet = 1 << iota // requestContext.elb
+	keyELB        keySet = 1 << iota // requestContext.elb
+	keyAuthorizer                    // methodArn or routeArn: an API Gateway authorizer's request
 	keyMultiValueHeaders
 	keyRawPath
 	keyRouteKey
@@ -223,6 +228,8 @@ func (s *keySet) add(name []byte) {
 		*s |= keyRequestContext
 	case "resource":
 		*s |= keyResource
+	case "methodArn", "routeArn":
+		*s |= keyAuthorizer
 	}
 }
 
