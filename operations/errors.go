@@ -2,11 +2,13 @@ package operations
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -66,8 +68,13 @@ func installErrorModel() {
 		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 			if status == http.StatusInternalServerError && msg == humaBodyReadFailed {
 				// Huma calls any failed body read a 500, but only the client
-				// can break a body: a malformed chunk, or a connection closed
-				// before Content-Length bytes arrived.
+				// can break a body: a malformed chunk, a connection closed
+				// before Content-Length bytes arrived, or (on Lambda) a body
+				// marked base64-encoded that is not.
+				var corrupt base64.CorruptInputError
+				if errors.As(errors.Join(errs...), &corrupt) {
+					return huma.NewError(http.StatusBadRequest, "The request body could not be read: it is marked base64-encoded but is not valid base64 (at byte "+strconv.FormatInt(int64(corrupt), 10)+").")
+				}
 				return huma.NewError(http.StatusBadRequest, "The request body could not be read: it ended early or its chunked encoding is malformed.")
 			}
 			if status >= 500 {

@@ -3,15 +3,18 @@ package operations_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/typedapi/typedapi/models"
@@ -341,5 +344,27 @@ func TestUnconditionalWriteUnderContention(t *testing.T) {
 	rec = serve(h, "PATCH", loc, `{"price":1}`, "If-Match", `"stale.1"`)
 	if rec.Code != 412 {
 		t.Errorf("conditional PATCH: %d", rec.Code)
+	}
+}
+
+// A body that breaks while it is read is the client's fault: 400, and it
+// says what broke (on Lambda, a body marked base64-encoded that is not).
+func TestUnreadableBody(t *testing.T) {
+	h, _ := newHandler(t, operations.Options{}, nil)
+	for _, c := range []struct {
+		name string
+		body io.Reader
+		says string
+	}{
+		{"not base64", base64.NewDecoder(base64.StdEncoding, strings.NewReader(`{"name":"!!!`)), "not valid base64"},
+		{"cut short", io.MultiReader(strings.NewReader(`{"name":`), iotest.ErrReader(io.ErrUnexpectedEOF)), "ended early"},
+	} {
+		req := httptest.NewRequest("POST", "/v1/items", c.body)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.says) {
+			t.Errorf("%s: %d %s", c.name, rec.Code, rec.Body)
+		}
 	}
 }
