@@ -244,3 +244,56 @@ func TestProblemBodyAsHuma(t *testing.T) {
 		t.Errorf("only %d problems compared", compared)
 	}
 }
+
+// TestSchemaLinksAgreeWithServers: `$schema` (on direct and generic
+// bodies) starts with the base URL the spec's servers give for the same
+// request: the scheme the client used, however it is told.
+func TestSchemaLinksAgreeWithServers(t *testing.T) {
+	store := memory.New()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	it, _, _ := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
+		ItemFields: models.ItemFields{Name: "x", Currency: "EUR"}, CreatedAt: at, UpdatedAt: at, Version: 1}, nil)
+	h, _ := newHandler(t, operations.Options{}, store)
+	send := func(target, host, proto string, viaTLS bool) []byte {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Host = host
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		req.TLS = nil
+		if viaTLS {
+			req.TLS = &tls.ConnectionState{}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Body.Bytes()
+	}
+	for _, c := range []struct {
+		host, proto string
+		tls         bool
+		want        string
+	}{
+		{"api.example.com", "", false, "http://api.example.com"},
+		{"api.example.com", "", true, "https://api.example.com"},
+		{"api.example.com", "https", false, "https://api.example.com"},
+		{"lb.example.com", "http", true, "http://lb.example.com"}, // an http ALB listener in front
+		{"localhost:8080", "", false, "http://localhost:8080"},
+	} {
+		var spec struct {
+			Servers []struct{ URL string } `json:"servers"`
+		}
+		_ = json.Unmarshal(send("/openapi.json", c.host, c.proto, c.tls), &spec)
+		if len(spec.Servers) != 1 || spec.Servers[0].URL != c.want {
+			t.Errorf("%+v: servers %+v, want %s", c, spec.Servers, c.want)
+		}
+		for _, target := range []string{"/v1/items/" + it.ID, "/v1/items", "/v1/items/NOT-AN-ID"} {
+			var body struct {
+				Schema string `json:"$schema"`
+			}
+			_ = json.Unmarshal(send(target, c.host, c.proto, c.tls), &body)
+			if !strings.HasPrefix(body.Schema, c.want+"/schemas/") {
+				t.Errorf("%+v %s: $schema %q, want it under %s", c, target, body.Schema, c.want)
+			}
+		}
+	}
+}

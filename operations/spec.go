@@ -98,14 +98,24 @@ type prefixedContext struct {
 
 type humaContext = huma.Context
 
-// Host is the external host followed by the prefix; the transformer puts
-// it in front of /schemas/….
+// Host is the external base URL, scheme included, as the spec's servers
+// give it (externalBase): the transformer puts it in front of /schemas/…,
+// and with the scheme in it keeps it as it is, instead of calling every
+// host but localhost https.
 func (c prefixedContext) Host() string {
 	host := c.humaContext.Host()
 	if h := c.humaContext.Header("X-Forwarded-Host"); h != "" {
 		host = h
 	}
-	return host + c.prefix
+	if host == "" {
+		host = "localhost"
+	}
+	scheme := "http://"
+	switch p := c.humaContext.Header("X-Forwarded-Proto"); {
+	case p == "https", p != "http" && c.humaContext.TLS() != nil:
+		scheme = "https://"
+	}
+	return scheme + host + c.prefix
 }
 
 // Header hides the forwarding headers the transformer would otherwise
