@@ -95,11 +95,7 @@ func TestItemBodyAsHuma(t *testing.T) {
 // request to the next; each thing it depends on, changed alone between
 // two requests on one handler, changes it as on the generic path.
 func TestSchemaURLsRemembered(t *testing.T) {
-	store := memory.New()
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	it, _, _ := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
-		ItemFields: models.ItemFields{Name: "x", Currency: "EUR"}, CreatedAt: at, UpdatedAt: at, Version: 1}, nil)
-	h, _ := newHandler(t, operations.Options{}, store)
+	h, it := handlerWithItem(t)
 	type via struct {
 		host, forwardedHost, forwardedProto, prefix string
 		tls                                         bool
@@ -249,11 +245,7 @@ func TestProblemBodyAsHuma(t *testing.T) {
 // bodies) starts with the base URL the spec's servers give for the same
 // request: the scheme the client used, however it is told.
 func TestSchemaLinksAgreeWithServers(t *testing.T) {
-	store := memory.New()
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	it, _, _ := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
-		ItemFields: models.ItemFields{Name: "x", Currency: "EUR"}, CreatedAt: at, UpdatedAt: at, Version: 1}, nil)
-	h, _ := newHandler(t, operations.Options{}, store)
+	h, it := handlerWithItem(t)
 	send := func(target, host, proto string, viaTLS bool) []byte {
 		req := httptest.NewRequest(http.MethodGet, target, nil)
 		req.Host = host
@@ -296,4 +288,18 @@ func TestSchemaLinksAgreeWithServers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// handlerWithItem is the API on a memory store that holds one item.
+func handlerWithItem(t *testing.T) (http.Handler, models.Item) {
+	t.Helper()
+	store := memory.New()
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	it, _, err := store.Create(context.Background(), models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX",
+		ItemFields: models.ItemFields{Name: "x", Currency: "EUR"}, CreatedAt: at, UpdatedAt: at, Version: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newHandler(t, operations.Options{}, store)
+	return h, it
 }
