@@ -8,6 +8,7 @@ package operations
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -56,6 +57,9 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// strictFieldNames sets Huma's case-sensitive validation once (see New).
+var strictFieldNames sync.Once
+
 // New builds the API on store and returns the complete http.Handler
 // (middleware included) and the huma.API (for printing the spec; with
 // Options.Lazy its document holds only what has been registered so far).
@@ -64,6 +68,15 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 	mux := newRouter(opts.Lazy)
 	api := humago.New(mux, apiConfig(opts))
 	installErrorModel()
+	strictFieldNames.Do(func() {
+		// Huma matches body members to schema properties ignoring case
+		// unless told not to, and encoding/json decodes the same way: so
+		// {"NAME":…} was a name, and {"name":…,"Name":…} a duplicate that
+		// neither checkJSON nor the validator saw, which an exact-case
+		// parser in front of us would read differently. (A process-wide
+		// Huma setting.)
+		huma.ValidateStrictCasing = true
+	})
 	addRoutes(api, mux, opts, store)
 
 	handler := middleware.Chain(mux,

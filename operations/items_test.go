@@ -495,3 +495,28 @@ func TestConditionalHeadersOnSeveralLines(t *testing.T) {
 		t.Errorf("DELETE, the ETag on the second If-Match line: %d, want 204", got)
 	}
 }
+
+// Member names match exactly: a case variant is an unknown member (422),
+// never another spelling of a known one, so no parser in front of the API
+// can read a body differently from it.
+func TestMemberNamesAreCaseSensitive(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, map[string]any{"name": "Cup", "price": 1, "currency": "EUR"})
+	for _, c := range []struct{ method, target, ctype, body string }{
+		{"POST", "/v1/items", "application/json", `{"NAME":"upper","PRICE":5,"Currency":"USD"}`},
+		{"POST", "/v1/items", "application/json", `{"name":"a","Name":"b","price":1,"currency":"EUR"}`},
+		{"PUT", "/v1/items/" + item.ID, "application/json", `{"name":"a","price":1,"currency":"EUR","Tags":["x"]}`},
+		{"PATCH", "/v1/items/" + item.ID, "application/merge-patch+json", `{"PRICE":777}`},
+	} {
+		req := httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Errorf("%s %s %s: %d %s", c.method, c.target, c.body, rec.Code, rec.Body)
+		}
+	}
+	if got := api.Get("/v1/items/" + item.ID); !strings.Contains(got.Body.String(), `"price":1,`) || !strings.Contains(got.Body.String(), `"version":1`) {
+		t.Errorf("a refused body changed the item: %s", got.Body)
+	}
+}
