@@ -71,8 +71,14 @@ func plainDecodeError(err error) error {
 	if te.Field != "" {
 		where = " at " + te.Field
 	}
-	switch k := te.Type.Kind(); {
-	case strings.HasPrefix(te.Value, "number") && (k == reflect.Float32 || k == reflect.Float64 || k >= reflect.Int && k <= reflect.Uint64):
+	k := te.Type.Kind()
+	integer := k >= reflect.Int && k <= reflect.Uint64
+	digits, number := strings.CutPrefix(te.Value, "number ")
+	switch {
+	case number && integer && strings.ContainsAny(digits, ".eE"):
+		// JSON Schema calls 1.0 an integer; a Go integer field does not.
+		return fmt.Errorf("%s%s: write an integer without a fraction or exponent", te.Value, where)
+	case number && (integer || k == reflect.Float32 || k == reflect.Float64):
 		return fmt.Errorf("%s%s is out of range", te.Value, where)
 	default:
 		return fmt.Errorf("unexpected %s%s", te.Value, where)

@@ -141,8 +141,11 @@ func TestPlainDecodeError(t *testing.T) {
 	}{
 		{`{"price":1e400}`, new(any), "number 1e400 is out of range"},
 		{`[1,1e400]`, new(any), "number 1e400 is out of range"},
-		{`{"price":1e400,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 1e400 at price is out of range"},
+		{`{"price":1e400,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 1e400 at price: write an integer without a fraction or exponent"},
+		{`{"price":99999999999999999999,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 99999999999999999999 at price is out of range"},
 		{`{"price":"x","name":"a","currency":"EUR"}`, new(models.ItemFields), "unexpected string at price"},
+		{`{"price":1.0,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 1.0 at price: write an integer without a fraction or exponent"},
+		{`{"price":1e2,"name":"a","currency":"EUR"}`, new(models.ItemFields), "number 1e2 at price: write an integer without a fraction or exponent"},
 	} {
 		err := f.Unmarshal([]byte(c.body), c.into)
 		if err == nil || err.Error() != c.want {
