@@ -103,15 +103,20 @@ func logCause(ctx context.Context, status int, msg string, cause error) {
 	slog.Log(ctx, level, "request failed", attrs...)
 }
 
+// truncateText is s cut to maxEchoedValue bytes, saying so.
+func truncateText(s string) string {
+	if len(s) > maxEchoedValue {
+		return s[:maxEchoedValue] + "…(truncated)"
+	}
+	return s
+}
+
 func truncate(v any) any {
 	switch v := v.(type) {
 	case nil, bool, float64, int, int64:
 		return v
 	case string:
-		if len(v) > maxEchoedValue {
-			return v[:maxEchoedValue] + "…(truncated)"
-		}
-		return v
+		return truncateText(v)
 	}
 	// Objects and arrays (Huma echoes a whole body or array that failed a
 	// rule) are cut as their JSON text.

@@ -520,3 +520,30 @@ func TestMemberNamesAreCaseSensitive(t *testing.T) {
 		t.Errorf("a refused body changed the item: %s", got.Body)
 	}
 }
+
+// Media types the operations take, however they are written: spaces
+// before the parameters (RFC 9110 allows them; Huma alone refused them),
+// any case, a UTF-8 charset; and plain JSON as a merge patch.
+func TestMediaTypesAccepted(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, map[string]any{"name": "Cup", "price": 1, "currency": "EUR"})
+	for _, c := range []struct {
+		method, target, ctype, body string
+		want                        int
+	}{
+		{"POST", "/v1/items", "application/json ;charset=utf-8", validBody, http.StatusCreated},
+		{"POST", "/v1/items", "APPLICATION/JSON;charset=UTF-8", validBody, http.StatusCreated},
+		{"POST", "/v1/items", "application/json; charset=\"utf-8\"", validBody, http.StatusCreated},
+		{"PUT", "/v1/items/" + item.ID, "Application/Json", validBody, http.StatusOK},
+		{"PATCH", "/v1/items/" + item.ID, "application/merge-patch+json ; charset=utf-8", `{"price":2}`, http.StatusOK},
+		{"PATCH", "/v1/items/" + item.ID, "application/json", `{"price":3}`, http.StatusOK},
+	} {
+		req := httptest.NewRequest(c.method, c.target, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s %s as %q: %d, want %d: %s", c.method, c.target, c.ctype, rec.Code, c.want, rec.Body)
+		}
+	}
+}

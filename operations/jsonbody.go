@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -193,23 +195,58 @@ func dupName(names *[][]byte, many *map[string]struct{}, name []byte) bool {
 	return false
 }
 
-// requireContentType answers 415 to a request that carries a body without
-// saying what it is. Huma would read it as JSON; refusing it stops a page
-// on another origin from creating items with a body-only fetch (a Blob
-// without a type is sent with no Content-Type and needs no CORS preflight).
+// requireContentType answers 415 to a request body the operation does not
+// take, in one wording, before Huma reads it:
+//   - a body without a Content-Type: Huma would read it as JSON; refusing
+//     it stops a page on another origin from creating items with a
+//     body-only fetch (a Blob without a type is sent with no Content-Type
+//     and needs no CORS preflight);
+//   - a Content-Type that is no media type (";"), or one the operation does
+//     not list (Huma takes any "…+json" as JSON; a PATCH also takes plain
+//     JSON as a merge patch), or a charset other than UTF-8.
+//
+// A media type written with spaces before its parameters (allowed by RFC
+// 9110, refused by Huma) is rewritten in the canonical form Huma reads.
 func requireContentType(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		op := ctx.Operation()
-		if op.RequestBody != nil && ctx.Header("Content-Type") == "" {
-			if r, _ := humago.Unwrap(ctx); r.ContentLength != 0 {
-				want := "application/json"
-				for ct := range op.RequestBody.Content {
-					want = ct
-				}
+		ct := ctx.Header("Content-Type")
+		if op.RequestBody == nil || ct == "application/json" && op.RequestBody.Content["application/json"] != nil {
+			next(ctx) // the common case, without parsing
+			return
+		}
+		want := "application/json"
+		for t := range op.RequestBody.Content {
+			want = t
+		}
+		r, _ := humago.Unwrap(ctx)
+		if ct == "" {
+			if r.ContentLength != 0 {
 				_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "The request has a body but no Content-Type; send it as "+want+".")
 				return
 			}
+			next(ctx)
+			return
+		}
+		mt, params, err := mime.ParseMediaType(ct)
+		switch {
+		case err != nil:
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Content-Type "+shownValue(ct)+" is not a media type; send "+want+".")
+			return
+		case op.RequestBody.Content[mt] == nil && (mt != "application/json" || op.RequestBody.Content["application/merge-patch+json"] == nil):
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Content type "+shownValue(mt)+" is not accepted here; send "+want+".")
+			return
+		case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Charset "+shownValue(params["charset"])+" is not accepted; send the body as UTF-8.")
+			return
+		}
+		if canonical := mime.FormatMediaType(mt, params); canonical != ct {
+			r.Header.Set("Content-Type", canonical)
 		}
 		next(ctx)
 	}
 }
+
+// shownValue quotes a header value for a problem detail, at most
+// maxEchoedValue bytes of it.
+func shownValue(v string) string { return strconv.Quote(truncateText(v)) }

@@ -130,7 +130,7 @@ func (m router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// ServeMux would redirect to the cleaned path (and a client that
 		// follows would replay a write there); an API client calls the URL
 		// it was given, so "..", "." and "//" segments name nothing.
-		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+shownPath(r.URL.Path)+": a path starts with / and has no empty, . or .. segments.")
+		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+truncateText(r.URL.Path)+": a path starts with / and has no empty, . or .. segments.")
 		return
 	}
 	m.ServeMux.ServeHTTP(w, r)
@@ -145,23 +145,14 @@ func (m router) unmatched(w http.ResponseWriter, r *http.Request) {
 	fallback.ServeHTTP(probe, r)
 	switch probe.status {
 	case http.StatusNotFound:
-		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+shownPath(r.URL.Path)+"; GET / lists where to start.")
+		middleware.WriteProblem(w, r, http.StatusNotFound, "No resource at "+truncateText(r.URL.Path)+"; GET / lists where to start.")
 	case http.StatusMethodNotAllowed:
 		allow := probe.header.Get("Allow")
 		w.Header().Set("Allow", allow)
-		middleware.WriteProblem(w, r, http.StatusMethodNotAllowed, shownPath(r.Method)+" is not allowed on "+shownPath(r.URL.Path)+"; allowed: "+allow+".")
+		middleware.WriteProblem(w, r, http.StatusMethodNotAllowed, truncateText(r.Method)+" is not allowed on "+truncateText(r.URL.Path)+"; allowed: "+allow+".")
 	default:
 		fallback.ServeHTTP(w, r)
 	}
-}
-
-// shownPath is p as a problem repeats it: at most maxEchoedValue bytes,
-// like any rejected value (a path may be as long as the server allows).
-func shownPath(p string) string {
-	if len(p) > maxEchoedValue {
-		return p[:maxEchoedValue] + "…(truncated)"
-	}
-	return p
 }
 
 // headerProbe records what a handler would answer without sending it.

@@ -110,12 +110,18 @@ var badInputs = []badInput{
 
 	// Content types: JSON only (a browser can send text/plain, form and
 	// multipart cross-origin without a preflight, and a body without a type).
-	{name: "text/plain", method: "POST", target: "/v1/items", header: ct("text/plain"), body: okBody, status: 415, says: "unknown content type"},
-	{name: "form encoded", method: "POST", target: "/v1/items", header: ct("application/x-www-form-urlencoded"), body: "name=Cup&price=1", status: 415, says: "unknown content type"},
-	{name: "multipart", method: "POST", target: "/v1/items", header: ct("multipart/form-data; boundary=x"), body: "--x\r\n\r\n--x--", status: 415, says: "unknown content type"},
+	{name: "text/plain", method: "POST", target: "/v1/items", header: ct("text/plain"), body: okBody, status: 415, says: "is not accepted here"},
+	{name: "form encoded", method: "POST", target: "/v1/items", header: ct("application/x-www-form-urlencoded"), body: "name=Cup&price=1", status: 415, says: "is not accepted here"},
+	{name: "multipart", method: "POST", target: "/v1/items", header: ct("multipart/form-data; boundary=x"), body: "--x\r\n\r\n--x--", status: 415, says: "is not accepted here"},
 	{name: "no content type", method: "POST", target: "/v1/items", body: okBody, status: 415, says: "Content-Type"},
-	{name: "xml", method: "PUT", target: "/v1/items/{id}", header: ct("application/xml"), body: `<item/>`, status: 415, says: "unknown content type"},
+	{name: "xml", method: "PUT", target: "/v1/items/{id}", header: ct("application/xml"), body: `<item/>`, status: 415, says: "is not accepted here"},
 	{name: "patch without content type", method: "PATCH", target: "/v1/items/{id}", body: `{"price":1}`, status: 415, says: "Content-Type"},
+	{name: "no media type", method: "POST", target: "/v1/items", header: ct(";"), body: okBody, status: 415, says: "is not a media type"},
+	{name: "a +json type not listed", method: "POST", target: "/v1/items", header: ct("application/vnd.foo+json"), body: okBody, status: 415, says: "is not accepted here"},
+	{name: "text +json", method: "PUT", target: "/v1/items/{id}", header: ct("text/plain+json"), body: okBody, status: 415, says: "is not accepted here"},
+	{name: "merge patch to create", method: "POST", target: "/v1/items", header: ct("application/merge-patch+json"), body: okBody, status: 415, says: "is not accepted here"},
+	{name: "json patch to patch", method: "PATCH", target: "/v1/items/{id}", header: ct("application/json-patch+json"), body: `[{"op":"remove","path":"/name"}]`, status: 415, says: "is not accepted here"},
+	{name: "latin-1", method: "POST", target: "/v1/items", header: ct("application/json; charset=iso-8859-1"), body: okBody, status: 415, says: "UTF-8"},
 
 	// Invalid UTF-8, NUL and control bytes.
 	{name: "invalid UTF-8 in a string", method: "POST", target: "/v1/items", header: ct(jsonCT), body: "{\"name\":\"Cup\xff\xfe\",\"price\":1,\"currency\":\"EUR\"}", status: 400, says: "not valid UTF-8"},
