@@ -250,19 +250,18 @@ func (d *anyDecoder) escaped(start int) (string, bool) {
 				return "", false
 			}
 			if utf16.IsSurrogate(r) {
-				// A pair makes one rune; anything else is U+FFFD, as
-				// encoding/json decodes it.
-				r2 := utf8.RuneError
-				if d.i+1 < len(d.data) && d.data[d.i] == '\\' && d.data[d.i+1] == 'u' {
-					save := d.i
-					d.i += 2
-					if lo, ok := d.hex4(); ok && utf16.DecodeRune(r, lo) != utf8.RuneError {
-						r2 = utf16.DecodeRune(r, lo)
-					} else {
-						d.i = save
-					}
+				// A pair makes one rune. A lone surrogate is no character
+				// (encoding/json would make it U+FFFD): refused, as
+				// checkJSON refuses it.
+				if d.i+1 >= len(d.data) || d.data[d.i] != '\\' || d.data[d.i+1] != 'u' {
+					return "", false
 				}
-				r = r2
+				d.i += 2
+				lo, ok := d.hex4()
+				if !ok || utf16.DecodeRune(r, lo) == utf8.RuneError {
+					return "", false
+				}
+				r = utf16.DecodeRune(r, lo)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
@@ -273,24 +272,11 @@ func (d *anyDecoder) escaped(start int) (string, bool) {
 }
 
 func (d *anyDecoder) hex4() (rune, bool) {
-	if d.i+4 > len(d.data) {
-		return 0, false
+	r, ok := hex4(d.data, d.i)
+	if ok {
+		d.i += 4
 	}
-	var r rune
-	for _, c := range d.data[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	d.i += 4
-	return r, true
+	return r, ok
 }
 
 // number reads a number in JSON's grammar and converts it as encoding/json

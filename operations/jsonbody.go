@@ -87,6 +87,63 @@ func plainDecodeError(err error) error {
 	}
 }
 
+// loneSurrogate reports whether the raw text of a JSON string escapes a
+// UTF-16 surrogate that is not half of a pair (\ud800 alone, or a low half
+// first). Such a string holds no valid Unicode text: encoding/json makes
+// it U+FFFD, other parsers keep it or fail, so it is refused as invalid
+// UTF-8 is. A malformed escape is left to the decoder.
+func loneSurrogate(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if i >= len(s) || s[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(s, i+1)
+		if !ok {
+			return false
+		}
+		i += 4 // the last hex digit
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true // a low half with no high half before it
+		case r >= 0xd800 && r <= 0xdbff:
+			if i+2 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+				return true
+			}
+			lo, ok := hex4(s, i+3)
+			if !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits at s[i:].
+func hex4(s []byte, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 // checkJSON reports the first reason data is not a body this API accepts.
 // It is one pass over the bytes that tracks only nesting and member names
 // (Huma decodes a body twice, so this runs twice per request: it must be
@@ -127,6 +184,9 @@ func checkJSON(data []byte) error {
 			end, escaped := scanString(data, i+1)
 			if end < 0 {
 				return nil
+			}
+			if escaped && loneSurrogate(data[i+1:end]) {
+				return errors.New(`the body escapes a lone UTF-16 surrogate (such as \ud800), which is no Unicode character`)
 			}
 			if top := len(stack) - 1; top >= 0 && stack[top].object && (prev == '{' || prev == ',') {
 				name := data[i+1 : end]

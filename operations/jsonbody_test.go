@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,6 +20,9 @@ import (
 func referenceCheck(data []byte) error {
 	if !utf8.Valid(data) {
 		return errors.New("utf8")
+	}
+	if hasLoneSurrogate(data) {
+		return errors.New("surrogate")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
@@ -63,6 +67,21 @@ func referenceCheck(data []byte) error {
 	}
 }
 
+// hasLoneSurrogate is loneSurrogate's rule done another way, on a whole
+// valid body (where \u appears inside strings only): with escaped
+// backslashes blanked out, every surrogate pair removed, any surrogate
+// escape left is a lone one.
+func hasLoneSurrogate(data []byte) bool {
+	s := strings.ReplaceAll(string(data), `\\`, "__")
+	s = surrogatePair.ReplaceAllString(s, "")
+	return surrogateEscape.MatchString(s)
+}
+
+var (
+	surrogatePair   = regexp.MustCompile(`\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}`)
+	surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
+)
+
 var checkJSONCases = []struct {
 	body string
 	want string // "" accepted, else a substring of the error
@@ -80,6 +99,9 @@ var checkJSONCases = []struct {
 	{strings.Repeat("[", 33) + strings.Repeat("]", 33), "nested too deeply"},
 	{strings.Repeat("[", 32) + strings.Repeat("]", 32), ""},
 	{"{\"name\":\"\xff\"}", "not valid UTF-8"},
+	{`{"name":"a\ud800"}`, "lone UTF-16 surrogate"},
+	{`{"\udc00":1}`, "lone UTF-16 surrogate"},
+	{`{"name":"\ud83d\ude00 \\ud800"}`, ""},
 	{`{"name":`, ""}, // a syntax error: left to the decoder
 	{`}}}]]]`, ""},
 	{`"unterminated`, ""},
@@ -150,6 +172,30 @@ func TestPlainDecodeError(t *testing.T) {
 		err := f.Unmarshal([]byte(c.body), c.into)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s into %T: %v, want %q", c.body, c.into, err, c.want)
+		}
+	}
+}
+
+// A lone surrogate escape is refused by every decoder, as invalid UTF-8
+// is; a pair is one character.
+func TestLoneSurrogates(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		lone bool
+	}{
+		{`a\ud800`, true}, {`\udc00x`, true}, {`\ud800\u0041`, true}, {`\ud800\ud800`, true}, {`\ud83d`, true},
+		{`\ud83d\ude00`, false}, {`\uD83D\uDE00`, false}, {`\u00e9\\u`, false}, {`\\ud800`, false}, {`plain`, false},
+		{`\ud83d\ude00\udc00`, true}, {`\u12`, false},
+	} {
+		if got := loneSurrogate([]byte(c.s)); got != c.lone {
+			t.Errorf("loneSurrogate(%s) = %v, want %v", c.s, got, c.lone)
+		}
+		body := []byte(`{"name":"` + c.s + `"}`)
+		_, anyOK := decodeAny(body)
+		var fields models.ItemFields
+		checked := checkJSON(body)
+		if c.lone && (anyOK || decodeItemFields(body, &fields) || checked == nil) {
+			t.Errorf("%s: decodeAny %v, decodeItemFields %v, checkJSON %v: want all to refuse", c.s, anyOK, decodeItemFields(body, &fields), checked)
 		}
 	}
 }
