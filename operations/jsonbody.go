@@ -270,8 +270,12 @@ func dupName(names *[][]byte, many *map[string]struct{}, name []byte) bool {
 func requireContentType(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		op := ctx.Operation()
+		if op.RequestBody == nil {
+			next(ctx)
+			return
+		}
 		ct := ctx.Header("Content-Type")
-		if op.RequestBody == nil || ct == "application/json" && op.RequestBody.Content["application/json"] != nil {
+		if ct == "application/json" && op.RequestBody.Content["application/json"] != nil {
 			next(ctx) // the common case, without parsing
 			return
 		}
