@@ -51,7 +51,7 @@ type problemBody struct {
 // one this path writes (the caller then hands v to Huma's transformer).
 func directBodies(c huma.Config) func(ctx prefixedContext, v any) any {
 	schemas := strings.TrimSuffix(c.SchemasPath, "/")
-	urls := &schemaURLs{oapi: c.OpenAPI, item: schemas + "/Item.json", problem: schemas + "/ErrorModel.json"}
+	urls := &schemaURLs{item: schemas + "/Item.json", problem: schemas + "/ErrorModel.json"}
 	itemLink, problemLink := "<"+urls.item+`>; rel="describedBy"`, "<"+urls.problem+`>; rel="describedBy"`
 	return func(ctx prefixedContext, v any) any {
 		if !fastBodies {
@@ -79,7 +79,6 @@ func directBodies(c huma.Config) func(ctx prefixedContext, v any) any {
 // nearly every request to a deployment comes through one host, and making
 // the URL was a fifth of writing an item.
 type schemaURLs struct {
-	oapi          *huma.OpenAPI
 	item, problem string // the schemas' paths
 	last          atomic.Pointer[schemaURLsFor]
 }
@@ -107,7 +106,10 @@ func (s *schemaURLs) get(ctx prefixedContext) *schemaURLsFor {
 	if last := s.last.Load(); last != nil && last.via == via {
 		return last
 	}
-	u := &schemaURLsFor{via: via, item: schemaURL(ctx, s.oapi, s.item), problem: schemaURL(ctx, s.oapi, s.problem)}
+	// What Huma's transformer writes: the base URL (prefixedContext.Host,
+	// which has the scheme) and the schema's path.
+	base := ctx.Host()
+	u := &schemaURLsFor{via: via, item: base + s.item, problem: base + s.problem}
 	s.last.Store(u)
 	return u
 }
@@ -139,30 +141,6 @@ func strictRFC3339(t time.Time) bool {
 	_, offset := t.Zone()
 	y := t.Year()
 	return y >= 0 && y <= 9999 && offset > -24*3600 && offset < 24*3600
-}
-
-// schemaURL is the `$schema` value Huma's transformer makes: the host the
-// client used (ctx is a prefixedContext, which folds in forwarding headers
-// and the mount prefix), else the first absolute server URL, else
-// localhost; then http for localhost without TLS, https otherwise.
-func schemaURL(ctx huma.Context, oapi *huma.OpenAPI, ref string) string {
-	host := ctx.Host()
-	if host == "" || strings.HasPrefix(host, "localhost") {
-		if oapi != nil && len(oapi.Servers) > 0 && oapi.Servers[0].URL != "" && !strings.HasPrefix(oapi.Servers[0].URL, "/") {
-			host = oapi.Servers[0].URL
-		}
-		if host == "" {
-			host = "localhost"
-		}
-	}
-	scheme := ""
-	if !strings.Contains(host, "://") {
-		scheme = "https://"
-		if ctx.TLS() == nil && (strings.HasPrefix(host, "localhost") || strings.HasPrefix(host, "127.0.0.1")) {
-			scheme = "http://"
-		}
-	}
-	return scheme + host + ref
 }
 
 // appendJSON writes the body as encoding/json writes Huma's wrapper type:

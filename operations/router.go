@@ -31,15 +31,18 @@ type router struct {
 
 // fallbackRoutes is the mux of the routes alone, built when first asked.
 type fallbackRoutes struct {
-	patterns []string
-	handlers []http.Handler
-	once     sync.Once
-	mux      *http.ServeMux
+	routes []fallbackRoute
+	once   sync.Once
+	mux    *http.ServeMux
+}
+
+type fallbackRoute struct {
+	pattern string
+	h       http.Handler
 }
 
 func (f *fallbackRoutes) add(pattern string, h http.Handler) {
-	f.patterns = append(f.patterns, pattern)
-	f.handlers = append(f.handlers, h)
+	f.routes = append(f.routes, fallbackRoute{pattern, h})
 }
 
 // handler is the handler the routes' mux picks for r (Handler of
@@ -47,8 +50,8 @@ func (f *fallbackRoutes) add(pattern string, h http.Handler) {
 func (f *fallbackRoutes) handler(r *http.Request) http.Handler {
 	f.once.Do(func() {
 		f.mux = http.NewServeMux()
-		for i, p := range f.patterns {
-			f.mux.Handle(p, f.handlers[i])
+		for _, r := range f.routes {
+			f.mux.Handle(r.pattern, r.h)
 		}
 	})
 	h, _ := f.mux.Handler(r)

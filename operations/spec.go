@@ -1,7 +1,6 @@
 package operations
 
 import (
-	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -74,18 +73,24 @@ func (s *specHandler) render(format, base string) ([]byte, error) {
 // sees it: scheme and host (as forwarded by a proxy or gateway) and the
 // mount prefix (stage, base path).
 func externalBase(r *http.Request) string {
+	return externalURL(r.Host, r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.TLS != nil,
+		middleware.MountPrefix(r.Context()))
+}
+
+// externalURL is scheme://host/prefix as the client used them: the
+// forwarded host and protocol when a proxy or gateway says so.
+func externalURL(host, forwardedHost, forwardedProto string, viaTLS bool, prefix string) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if viaTLS {
 		scheme = "https"
 	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
+	if forwardedProto == "https" || forwardedProto == "http" {
+		scheme = forwardedProto
 	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-		host = h
+	if forwardedHost != "" {
+		host = forwardedHost
 	}
-	return scheme + "://" + host + middleware.MountPrefix(r.Context())
+	return scheme + "://" + host + prefix
 }
 
 // prefixedContext shows Huma's schema-link transformer the request as the
@@ -99,23 +104,15 @@ type prefixedContext struct {
 type humaContext = huma.Context
 
 // Host is the external base URL, scheme included, as the spec's servers
-// give it (externalBase): the transformer puts it in front of /schemas/…,
+// give it (externalURL): the transformer puts it in front of /schemas/…,
 // and with the scheme in it keeps it as it is, instead of calling every
-// host but localhost https.
+// host but localhost https (so the transformer's TLS check never runs).
 func (c prefixedContext) Host() string {
-	host := c.humaContext.Host()
-	if h := c.humaContext.Header("X-Forwarded-Host"); h != "" {
-		host = h
-	}
-	if host == "" {
+	host, forwardedHost := c.humaContext.Host(), c.humaContext.Header("X-Forwarded-Host")
+	if host == "" && forwardedHost == "" {
 		host = "localhost"
 	}
-	scheme := "http://"
-	switch p := c.humaContext.Header("X-Forwarded-Proto"); {
-	case p == "https", p != "http" && c.humaContext.TLS() != nil:
-		scheme = "https://"
-	}
-	return scheme + host + c.prefix
+	return externalURL(host, forwardedHost, c.humaContext.Header("X-Forwarded-Proto"), c.humaContext.TLS() != nil, c.prefix)
 }
 
 // Header hides the forwarding headers the transformer would otherwise
@@ -132,18 +129,6 @@ func (c prefixedContext) AppendHeader(name, value string) {
 		value = strings.Replace(value, "</", "<"+c.prefix+"/", 1)
 	}
 	c.humaContext.AppendHeader(name, value)
-}
-
-// viaTLS is what TLS returns for "https": the transformer only compares it
-// with nil, and one shared value spares an allocation per response.
-var viaTLS = &tls.ConnectionState{}
-
-// TLS makes the transformer choose https when a proxy says the client used it.
-func (c prefixedContext) TLS() *tls.ConnectionState {
-	if c.humaContext.TLS() != nil || c.humaContext.Header("X-Forwarded-Proto") == "https" {
-		return viaTLS
-	}
-	return nil
 }
 
 // schemaLinks replaces the create hook of huma.DefaultConfig that installs
