@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/typedapi/typedapi/openapi/client"
+	"github.com/typedapi/typedapi/e2e/client"
 )
 
 // TestClient drives create, get, list, patch and delete through the client

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// TestLint runs the pinned Redocly CLI (tools/redocly, installed by
+// TestLint runs the pinned Redocly CLI (scripts/tools/redocly, installed by
 // scripts/setup under $TYPEDAPI_TOOLS) on both documents the code produces
 // and fails on any error or warning. Rules turned off are listed, with the
 // reason, in redocly.yaml.
@@ -22,8 +22,8 @@ func TestLint(t *testing.T) {
 	var pinned struct {
 		Dependencies map[string]string `json:"dependencies"`
 	}
-	if b, err := os.ReadFile("../tools/redocly/package.json"); err != nil || json.Unmarshal(b, &pinned) != nil {
-		t.Fatalf("read tools/redocly/package.json: %v", err)
+	if b, err := os.ReadFile("../scripts/tools/redocly/package.json"); err != nil || json.Unmarshal(b, &pinned) != nil {
+		t.Fatalf("read scripts/tools/redocly/package.json: %v", err)
 	}
 	config, err := filepath.Abs("redocly.yaml")
 	if err != nil {
@@ -58,7 +58,7 @@ func TestLint(t *testing.T) {
 				t.Fatalf("redocly lint: %v; output: %s", err, out)
 			}
 			if want := pinned.Dependencies["@redocly/cli"]; report.Version != want {
-				t.Errorf("Redocly CLI %s is installed, tools/redocly pins %s: run scripts/setup", report.Version, want)
+				t.Errorf("Redocly CLI %s is installed, scripts/tools/redocly pins %s: run scripts/setup", report.Version, want)
 			}
 			for _, p := range report.Problems {
 				where := ""

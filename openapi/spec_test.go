@@ -59,7 +59,7 @@ func TestSnapshot(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("openapi/%s differs from the spec the code produces (first difference near line %d).\n"+
 				"If the change is intended, refresh it with: go test ./openapi -run TestSnapshot -update\n"+
-				"then regenerate the client: go generate ./openapi/client", name, firstDiffLine(got, want))
+				"then regenerate the client: go generate ./e2e/client", name, firstDiffLine(got, want))
 		}
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/typedapi/typedapi/middleware"
-	"github.com/typedapi/typedapi/requestinfo"
+	"github.com/typedapi/typedapi/internal/middleware"
+	"github.com/typedapi/typedapi/internal/requestinfo"
 )
 
 // Options are the settings the API needs; zero values get sane defaults.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/typedapi/typedapi/jsonbytes"
+	"github.com/typedapi/typedapi/internal/jsonbytes"
 	"github.com/typedapi/typedapi/models"
 )
 

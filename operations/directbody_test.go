@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"

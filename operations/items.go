@@ -16,9 +16,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/internal/middleware"
+	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
-	"github.com/typedapi/typedapi/ulid"
 )
 
 // itemsPath is where the items collection lives; a later /v2 can sit beside it.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/internal/middleware"
 )
 
 // router is the net/http ServeMux Huma registers on, with two fixes:

@@ -6,8 +6,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/typedapi/typedapi/middleware"
-	"github.com/typedapi/typedapi/swaggerui"
+	"github.com/typedapi/typedapi/internal/middleware"
+	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
 // addRoutes maps the whole API surface. Besides these, Huma serves the JSON

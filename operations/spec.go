@@ -8,7 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/internal/middleware"
 )
 
 // specHandler serves the OpenAPI document in its four forms with `servers`

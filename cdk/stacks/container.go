@@ -104,7 +104,7 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 			Platform: platform,
 			// .dockerignore is read too; these keep synth from copying the
 			// repository's history and the CDK's own output into the asset.
-			Exclude:    jsii.Strings(".git", "cdk", "tools", "**/node_modules", "**/cdk.out"),
+			Exclude:    jsii.Strings(".git", "cdk", "scripts", "**/node_modules", "**/cdk.out"),
 			IgnoreMode: awscdk.IgnoreMode_DOCKER,
 		}),
 		Environment: stringMap(env),

@@ -497,7 +497,7 @@ func TestContainerStack(t *testing.T) {
 			t.Errorf("image build context lacks %s: %v", want, err)
 		}
 	}
-	for _, unwanted := range []string{".git", "cdk", "tools"} {
+	for _, unwanted := range []string{".git", "cdk", "scripts"} {
 		if _, err := os.Stat(filepath.Join(ctx, unwanted)); err == nil {
 			t.Errorf("image build context holds %s, which must be excluded", unwanted)
 		}

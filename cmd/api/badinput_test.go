@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
 )
 
 // The hostile-input suite: every case is sent to the real program over
@@ -377,7 +377,7 @@ func TestBadInputLambda(t *testing.T) {
 				n++
 				req := fd.with(method, target, header, "")
 				req.Body = body
-				ev, err := lambdaevent.Build(req)
+				ev, err := lambdalocal.Build(req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -508,16 +508,16 @@ func TestBadInputRawHTTP(t *testing.T) {
 // that kind's response shape. Neither panics nor touches the store.
 func TestBadLambdaEvents(t *testing.T) {
 	h := newLambda(t, io.Discard, nil)
-	invokeRaw(t, h, mustEvent(t, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
+	invokeRaw(t, h, mustEvent(t, lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
 	list := func() string {
-		return invokeRaw(t, h, mustEvent(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items?limit=100"})).Body
+		return invokeRaw(t, h, mustEvent(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items?limit=100"})).Body
 	}
 	before := list()
-	restOK := string(mustEvent(t, lambdaevent.Request{Source: "rest", Method: "GET", Target: "/healthz"}))
-	v2OK := string(mustEvent(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/healthz"}))
-	albOK := string(mustEvent(t, lambdaevent.Request{Source: "alb", Method: "GET", Target: "/healthz"}))
-	v2Post := string(mustEvent(t, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
-	restPost := string(mustEvent(t, lambdaevent.Request{Source: "rest", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
+	restOK := string(mustEvent(t, lambdalocal.Request{Source: "rest", Method: "GET", Target: "/healthz"}))
+	v2OK := string(mustEvent(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/healthz"}))
+	albOK := string(mustEvent(t, lambdalocal.Request{Source: "alb", Method: "GET", Target: "/healthz"}))
+	v2Post := string(mustEvent(t, lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
+	restPost := string(mustEvent(t, lambdalocal.Request{Source: "rest", Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)}))
 
 	unsupported := []struct{ name, event string }{
 		{"empty", ``},
@@ -570,9 +570,9 @@ func TestBadLambdaEvents(t *testing.T) {
 	}
 }
 
-func mustEvent(t *testing.T, r lambdaevent.Request) []byte {
+func mustEvent(t *testing.T, r lambdalocal.Request) []byte {
 	t.Helper()
-	ev, err := lambdaevent.Build(r)
+	ev, err := lambdalocal.Build(r)
 	if err != nil {
 		t.Fatal(err)
 	}

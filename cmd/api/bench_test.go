@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
 )
 
 // Benchmarks of one request through the complete handler (middleware,
@@ -82,13 +82,13 @@ func benchCreate(b *testing.B, h http.Handler) {
 	}
 }
 
-func benchInvoke(b *testing.B, req lambdaevent.Request, want int) {
+func benchInvoke(b *testing.B, req lambdalocal.Request, want int) {
 	h := lambdaBenchHandler(b)
 	if strings.Contains(req.Target, "{id}") {
 		req.Target = strings.Replace(req.Target, "{id}", seed(b, h), 1)
 	}
 	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: benchLogger()})
-	ev, err := lambdaevent.Build(req)
+	ev, err := lambdalocal.Build(req)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,23 +104,23 @@ func benchInvoke(b *testing.B, req lambdaevent.Request, want int) {
 }
 
 func BenchmarkLambdaV2GetItem(b *testing.B) {
-	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items/{id}"}, 200)
+	benchInvoke(b, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items/{id}"}, 200)
 }
 
 func BenchmarkLambdaV2CreateItem(b *testing.B) {
-	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
+	benchInvoke(b, lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
 }
 
 func BenchmarkLambdaV2CreateItemInvalid(b *testing.B) {
-	benchInvoke(b, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"name":"","price":-1,"currency":"EUR"}`)}, 422)
+	benchInvoke(b, lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"name":"","price":-1,"currency":"EUR"}`)}, 422)
 }
 
 func BenchmarkLambdaV1GetItem(b *testing.B) {
-	benchInvoke(b, lambdaevent.Request{Source: "rest", Method: "GET", Target: "/v1/items/{id}"}, 200)
+	benchInvoke(b, lambdalocal.Request{Source: "rest", Method: "GET", Target: "/v1/items/{id}"}, 200)
 }
 
 func BenchmarkLambdaV1CreateItem(b *testing.B) {
-	benchInvoke(b, lambdaevent.Request{Source: "rest", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
+	benchInvoke(b, lambdalocal.Request{Source: "rest", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(benchBody)}, 201)
 }
 
 // benchLogger is the service's own JSON logger, as newLogger makes it,

@@ -19,11 +19,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
+	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
-	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/memory"
-	"github.com/typedapi/typedapi/ulid"
 )
 
 // BenchmarkInvokeFloor measures one HTTP API (payload v2) event from bytes
@@ -49,12 +49,12 @@ func BenchmarkInvokeFloor(b *testing.B) {
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 	ops := []struct {
 		name   string
-		req    lambdaevent.Request
+		req    lambdalocal.Request
 		status int
 	}{
-		{"get", lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items/{id}"}, 200},
-		{"create", lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader, Body: []byte(benchBody)}, 201},
-		{"invalid", lambdaevent.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader, Body: []byte(`{"name":"","price":-1,"currency":"EUR"}`)}, 422},
+		{"get", lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items/{id}"}, 200},
+		{"create", lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader, Body: []byte(benchBody)}, 201},
+		{"invalid", lambdalocal.Request{Source: "http", Method: "POST", Target: "/v1/items", Header: jsonHeader, Body: []byte(`{"name":"","price":-1,"currency":"EUR"}`)}, 422},
 	}
 	impls := []struct {
 		name string
@@ -92,7 +92,7 @@ func BenchmarkInvokeFloor(b *testing.B) {
 				h, id := impl.make(b)
 				req := op.req
 				req.Target = strings.Replace(req.Target, "{id}", id, 1)
-				ev, err := lambdaevent.Build(req)
+				ev, err := lambdalocal.Build(req)
 				if err != nil {
 					b.Fatal(err)
 				}

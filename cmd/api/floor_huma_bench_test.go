@@ -10,8 +10,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
-	"github.com/typedapi/typedapi/ulid"
 )
 
 // bareHuma is the reference the Lambda issue quotes: the same two

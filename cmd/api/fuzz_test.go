@@ -14,9 +14,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/models"
-	"github.com/typedapi/typedapi/serve"
 )
 
 // Fuzz targets for what a client controls: the body of each operation that
@@ -108,13 +108,13 @@ func FuzzPatchItemBody(f *testing.F)   { fuzzBody(f, "PATCH", patchCT) }
 // handler never panics.
 func FuzzLambdaEvent(f *testing.F) {
 	h := newLambda(f, io.Discard, nil)
-	for _, src := range lambdaevent.Sources {
-		for _, r := range []lambdaevent.Request{
+	for _, src := range lambdalocal.Sources {
+		for _, r := range []lambdalocal.Request{
 			{Source: src, Method: "GET", Target: "/v1/items?limit=2&tag=kitchen"},
 			{Source: src, Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)},
 			{Source: src, Method: "PATCH", Target: "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", Header: http.Header{"Content-Type": {patchCT}}, Body: []byte("\xff{")},
 		} {
-			ev, err := lambdaevent.Build(r)
+			ev, err := lambdalocal.Build(r)
 			if err != nil {
 				f.Fatal(err)
 			}

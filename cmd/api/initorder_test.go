@@ -21,7 +21,7 @@ func TestMainStackInitialisedBeforeHuma(t *testing.T) {
 	for i, m := range regexp.MustCompile(`(?m)^init (\S+) @`).FindAllSubmatch(out, -1) {
 		order[string(m[1])] = i + 1
 	}
-	stack, huma := order["github.com/typedapi/typedapi/mainstack"], order["github.com/danielgtaylor/huma/v2"]
+	stack, huma := order["github.com/typedapi/typedapi/internal/mainstack"], order["github.com/danielgtaylor/huma/v2"]
 	if stack == 0 || huma == 0 || stack > huma {
 		t.Fatalf("init order: mainstack #%d, huma/v2 #%d (0: not listed)\n%.2000s", stack, huma, out)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
 )
 
 // lambdaResponse covers the response shapes of payload v1 (REST, ALB) and
@@ -96,9 +96,9 @@ func invokeRaw(t *testing.T, h *serve.LambdaHandler, ev []byte) lambdaResponse {
 	return resp
 }
 
-func invoke(t *testing.T, h *serve.LambdaHandler, req lambdaevent.Request) lambdaResponse {
+func invoke(t *testing.T, h *serve.LambdaHandler, req lambdalocal.Request) lambdaResponse {
 	t.Helper()
-	ev, err := lambdaevent.Build(req)
+	ev, err := lambdalocal.Build(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,25 +111,25 @@ func jsonHeader() http.Header { return http.Header{"Content-Type": {"application
 // the prefix a client sees in front of the API's own paths.
 type frontDoor struct {
 	name   string
-	req    lambdaevent.Request // Source and front-door fields; the test fills in the request
+	req    lambdalocal.Request // Source and front-door fields; the test fills in the request
 	prefix string
 	multi  bool // response must use multiValueHeaders
 	single bool // response must use headers (not multiValueHeaders)
 }
 
 var frontDoors = []frontDoor{
-	{name: "rest named stage", req: lambdaevent.Request{Source: "rest", Stage: "prod"}, prefix: "/prod", multi: true},
-	{name: "rest custom domain base path", req: lambdaevent.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, prefix: "/shop", multi: true},
-	{name: "http $default", req: lambdaevent.Request{Source: "http"}, single: true},
-	{name: "http named stage", req: lambdaevent.Request{Source: "http", Stage: "beta"}, prefix: "/beta", single: true},
-	{name: "http named stage proxy route", req: lambdaevent.Request{Source: "http", Stage: "beta", ProxyRoute: true}, prefix: "/beta", single: true},
-	{name: "http custom domain proxy route", req: lambdaevent.Request{Source: "http", Domain: "api.example.com", BasePath: "/shop", ProxyRoute: true}, prefix: "/shop", single: true},
-	{name: "alb multi-value", req: lambdaevent.Request{Source: "alb", MultiValue: true}, multi: true},
-	{name: "alb single-value", req: lambdaevent.Request{Source: "alb"}, single: true},
-	{name: "function url", req: lambdaevent.Request{Source: "url"}, single: true},
+	{name: "rest named stage", req: lambdalocal.Request{Source: "rest", Stage: "prod"}, prefix: "/prod", multi: true},
+	{name: "rest custom domain base path", req: lambdalocal.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, prefix: "/shop", multi: true},
+	{name: "http $default", req: lambdalocal.Request{Source: "http"}, single: true},
+	{name: "http named stage", req: lambdalocal.Request{Source: "http", Stage: "beta"}, prefix: "/beta", single: true},
+	{name: "http named stage proxy route", req: lambdalocal.Request{Source: "http", Stage: "beta", ProxyRoute: true}, prefix: "/beta", single: true},
+	{name: "http custom domain proxy route", req: lambdalocal.Request{Source: "http", Domain: "api.example.com", BasePath: "/shop", ProxyRoute: true}, prefix: "/shop", single: true},
+	{name: "alb multi-value", req: lambdalocal.Request{Source: "alb", MultiValue: true}, multi: true},
+	{name: "alb single-value", req: lambdalocal.Request{Source: "alb"}, single: true},
+	{name: "function url", req: lambdalocal.Request{Source: "url"}, single: true},
 }
 
-func (fd frontDoor) with(method, target string, header http.Header, body string) lambdaevent.Request {
+func (fd frontDoor) with(method, target string, header http.Header, body string) lambdalocal.Request {
 	r := fd.req
 	r.Method, r.Target, r.Header = method, target, header
 	if body != "" {
@@ -295,7 +295,7 @@ func TestLambdaBadEvents(t *testing.T) {
 		if !strings.Contains(logs.String(), "Lambda event") {
 			t.Errorf("%s: no log line: %q", name, logs.String())
 		}
-		if resp := invoke(t, h, lambdaevent.Request{Source: "http", Method: "GET", Target: "/healthz"}); resp.StatusCode != 200 {
+		if resp := invoke(t, h, lambdalocal.Request{Source: "http", Method: "GET", Target: "/healthz"}); resp.StatusCode != 200 {
 			t.Errorf("after %s: %d", name, resp.StatusCode)
 		}
 	}
@@ -305,11 +305,11 @@ func TestLambdaBadEvents(t *testing.T) {
 // Lambda too (an API mounted under /v2 of an existing API).
 func TestLambdaBasePathConfig(t *testing.T) {
 	h := newLambda(t, io.Discard, map[string]string{"TYPEDAPI_BASE_PATH": "/v2"})
-	resp := invoke(t, h, lambdaevent.Request{Source: "http", Method: "POST", Target: "/v2/v1/items", Header: jsonHeader(), Body: []byte(`{"name":"Cup","price":1,"currency":"EUR"}`)})
+	resp := invoke(t, h, lambdalocal.Request{Source: "http", Method: "POST", Target: "/v2/v1/items", Header: jsonHeader(), Body: []byte(`{"name":"Cup","price":1,"currency":"EUR"}`)})
 	if resp.StatusCode != 201 || !strings.HasPrefix(resp.header("Location"), "/v2/v1/items/") {
 		t.Errorf("create under /v2: %d Location %q", resp.StatusCode, resp.header("Location"))
 	}
-	resp = invoke(t, h, lambdaevent.Request{Source: "rest", Stage: "prod", Method: "GET", Target: "/v2/healthz"})
+	resp = invoke(t, h, lambdalocal.Request{Source: "rest", Stage: "prod", Method: "GET", Target: "/v2/healthz"})
 	if resp.StatusCode != 200 {
 		t.Errorf("rest stage + base path: %d", resp.StatusCode)
 	}
@@ -319,7 +319,7 @@ func TestLambdaBasePathConfig(t *testing.T) {
 // a request that outlives it answers 504 before Lambda would time out.
 func TestLambdaDeadline(t *testing.T) {
 	h := newLambda(t, io.Discard, nil)
-	ev, _ := lambdaevent.Build(lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items"})
+	ev, _ := lambdalocal.Build(lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items"})
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond) // margin 500ms: already past
 	defer cancel()
 	out, err := h.Invoke(ctx, ev)

@@ -15,9 +15,8 @@ import (
 	"syscall"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/gateway"
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/serve"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/serve"
 )
 
 // The local Lambda tooling: nobody should need to know an event's shape
@@ -72,7 +71,7 @@ func eventCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if len(b) > 0 && http.Header(header).Get("Content-Type") == "" {
 		http.Header(header).Set("Content-Type", "application/json")
 	}
-	ev, err := lambdaevent.Build(lambdaevent.Request{Source: *source, Method: method, Target: target, Header: http.Header(header),
+	ev, err := lambdalocal.Build(lambdalocal.Request{Source: *source, Method: method, Target: target, Header: http.Header(header),
 		Body: b, Stage: *stage, BasePath: *basePath, MultiValue: *multi, ProxyRoute: *proxy})
 	if err != nil {
 		return err
@@ -126,7 +125,7 @@ func invokeCommand(ctx context.Context, cfg config.Config, args []string, getenv
 		_, err = stdout.Write(append(out, '\n'))
 		return err
 	}
-	status, header, body, err := gateway.Decode(out)
+	status, header, body, err := lambdalocal.Decode(out)
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
-	opts := gateway.Options{Logger: logger}
+	opts := lambdalocal.GatewayOptions{Logger: logger}
 	fs.StringVar(&opts.Source, "source", "http", "front door: rest, http, alb or url")
 	fs.StringVar(&opts.Stage, "stage", "", "API Gateway stage; paths start with /{stage} (rest defaults to prod)")
 	fs.StringVar(&opts.BasePath, "base-path", "", "custom-domain base path mapping, e.g. /shop")
@@ -164,7 +163,7 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	invoke := func(ctx context.Context, payload []byte) ([]byte, error) {
 		return lh.Invoke(serve.LocalInvocation(ctx), payload)
 	}
-	return serve.HTTP(ctx, gateway.Handler(invoke, opts), serve.HTTPOptions{
+	return serve.HTTP(ctx, lambdalocal.Gateway(invoke, opts), serve.HTTPOptions{
 		Addr:              *addr,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	_ "github.com/typedapi/typedapi/mainstack" // a grown main stack, before Huma's init (cold start)
+	_ "github.com/typedapi/typedapi/internal/mainstack" // a grown main stack, before Huma's init (cold start)
 )
 
 func main() {

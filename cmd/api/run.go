@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/jsonlog"
+	"github.com/typedapi/typedapi/internal/jsonlog"
+	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
-	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/dynamodb"
 	"github.com/typedapi/typedapi/store/memory"
 )

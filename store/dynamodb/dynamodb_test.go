@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/storetest"
-	"github.com/typedapi/typedapi/ulid"
 )
 
 var _ operations.Store = (*Store)(nil)

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
-	"github.com/typedapi/typedapi/ulid"
 )
 
 // Store is the method set of operations.Store, repeated here so this test

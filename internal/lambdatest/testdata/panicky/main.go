@@ -8,9 +8,9 @@ package main
 import (
 	"context"
 
+	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
-	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/memory"
 )
 

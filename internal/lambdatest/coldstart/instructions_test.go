@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedapi/typedapi/lambdatest"
+	"github.com/typedapi/typedapi/internal/lambdatest"
 )
 
 // The stand-in Runtime API gives the hello bootstrap one event, takes its
@@ -18,7 +18,7 @@ func TestRuntimeAPIStandIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if err := lambdatest.BuildBootstrap(ctx, "../..", "./lambdatest/testdata/hello", bin); err != nil {
+	if err := lambdatest.BuildBootstrap(ctx, "../../..", "./internal/lambdatest/testdata/hello", bin); err != nil {
 		t.Fatal(err)
 	}
 	events, err := requestEvents()

@@ -18,9 +18,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/middleware"
-	"github.com/typedapi/typedapi/requestinfo"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/middleware"
+	"github.com/typedapi/typedapi/internal/requestinfo"
 )
 
 // seen is what the echo handler observed of the request.
@@ -91,9 +91,9 @@ func run(t *testing.T, h *LambdaHandler, ev []byte) out {
 	return o
 }
 
-func build(t *testing.T, r lambdaevent.Request) []byte {
+func build(t *testing.T, r lambdalocal.Request) []byte {
 	t.Helper()
-	b, err := lambdaevent.Build(r)
+	b, err := lambdalocal.Build(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestSniff(t *testing.T) {
 		{"rest", false, kindREST}, {"http", false, kindV2}, {"url", false, kindV2},
 		{"alb", false, kindALBSingle}, {"alb", true, kindALB},
 	} {
-		ev := build(t, lambdaevent.Request{Source: c.source, MultiValue: c.multi, Method: "POST", Target: "/x",
+		ev := build(t, lambdalocal.Request{Source: c.source, MultiValue: c.multi, Method: "POST", Target: "/x",
 			Body: []byte(`{"rawPath": "/fooled", "httpMethod": "GET", "targetGroupArn": "x"}`)})
 		if got := sniff(ev); got != c.want {
 			t.Errorf("%s multi=%v: sniffed %d, want %d", c.source, c.multi, got, c.want)
@@ -139,10 +139,10 @@ func TestSniff(t *testing.T) {
 	}
 	// Only top-level keys count: a header or query parameter named like
 	// another kind's key does not change the kind.
-	for _, source := range lambdaevent.Sources {
+	for _, source := range lambdalocal.Sources {
 		want := map[string]kind{"rest": kindREST, "http": kindV2, "url": kindV2, "alb": kindALBSingle}[source]
 		for _, name := range []string{"rawPath", "elb", "resource", "multiValueHeaders", "targetGroupArn", "version", "routeKey"} {
-			ev := build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/x?" + name + "=1",
+			ev := build(t, lambdalocal.Request{Source: source, Method: "GET", Target: "/x?" + name + "=1",
 				Header: http.Header{name: {"1"}}})
 			if got := sniff(ev); got != want {
 				t.Errorf("%s with a header and parameter %q: sniffed %d, want %d", source, name, got, want)
@@ -179,7 +179,7 @@ func TestRequestFidelity(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			hdr := http.Header{"X-Tag": {"a", "b"}, "Content-Type": {"text/plain"}}
-			run(t, h, build(t, lambdaevent.Request{Source: c.source, MultiValue: c.multiValue, Method: "PUT",
+			run(t, h, build(t, lambdalocal.Request{Source: c.source, MultiValue: c.multiValue, Method: "PUT",
 				Target: "/v1/items/x?tag=a&tag=b&q=caf%C3%A9&d=50%25%2Boff", Header: hdr, Body: []byte("héllo"), Cookies: []string{"session=s1", "theme=dark"}}))
 			if got.Method != "PUT" || got.Path != "/v1/items/x" || got.Body != "héllo" {
 				t.Errorf("request %+v", got)
@@ -211,18 +211,18 @@ func TestResponseFidelity(t *testing.T) {
 	h := NewLambdaHandler(echo(&got), quiet())
 	answer := http.Header{"X-Answer-Cookies": {"yes"}, "X-Answer-Type": {"image/png"}}
 
-	v2 := run(t, h, build(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/", Header: answer}))
+	v2 := run(t, h, build(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/", Header: answer}))
 	if strings.Join(v2.Cookies, "|") != "a=1; Path=/|b=2; HttpOnly" || v2.Headers["X-Multi"] != "one,two" || v2.StatusCode != 418 {
 		t.Errorf("v2: %+v", v2)
 	}
-	for _, src := range []lambdaevent.Request{{Source: "rest"}, {Source: "alb", MultiValue: true}} {
+	for _, src := range []lambdalocal.Request{{Source: "rest"}, {Source: "alb", MultiValue: true}} {
 		src.Method, src.Target, src.Header = "GET", "/", answer
 		o := run(t, h, build(t, src))
 		if strings.Join(o.MultiValueHeaders["Set-Cookie"], "|") != "a=1; Path=/|b=2; HttpOnly" || len(o.MultiValueHeaders["X-Multi"]) != 2 || len(o.Headers) != 0 {
 			t.Errorf("%s: %+v", src.Source, o)
 		}
 	}
-	single := run(t, h, build(t, lambdaevent.Request{Source: "alb", Method: "GET", Target: "/", Header: answer}))
+	single := run(t, h, build(t, lambdalocal.Request{Source: "alb", Method: "GET", Target: "/", Header: answer}))
 	if single.Headers["Set-Cookie"] != "b=2; HttpOnly" || single.Headers["X-Multi"] != "one,two" || len(single.MultiValueHeaders) != 0 || single.StatusDescription != "418 I'm a teapot" {
 		t.Errorf("alb single: %+v", single)
 	}
@@ -246,7 +246,7 @@ func TestResponseFidelity(t *testing.T) {
 		if c.ctype != "" {
 			hdr.Set("X-Answer-Type", c.ctype)
 		}
-		o := run(t, h, build(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/", Header: hdr}))
+		o := run(t, h, build(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/", Header: hdr}))
 		if o.IsBase64Encoded != c.binary {
 			t.Errorf("%q/%q: base64 %v, want %v", c.ctype, c.encoding, o.IsBase64Encoded, c.binary)
 		}
@@ -265,17 +265,17 @@ func TestStagesAndMounts(t *testing.T) {
 	h := NewLambdaHandler(echo(&got), quiet())
 	for _, c := range []struct {
 		name   string
-		req    lambdaevent.Request
+		req    lambdalocal.Request
 		prefix string
 	}{
-		{"rest stage", lambdaevent.Request{Source: "rest", Stage: "prod"}, "/prod"},
-		{"rest custom domain", lambdaevent.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, "/shop"},
-		{"http $default", lambdaevent.Request{Source: "http"}, ""},
-		{"http named stage", lambdaevent.Request{Source: "http", Stage: "beta"}, "/beta"},
-		{"http stage + proxy route", lambdaevent.Request{Source: "http", Stage: "beta", ProxyRoute: true}, "/beta"},
-		{"http custom domain + proxy route", lambdaevent.Request{Source: "http", Domain: "api.example.com", BasePath: "/shop", ProxyRoute: true}, "/shop"},
-		{"function url", lambdaevent.Request{Source: "url"}, ""},
-		{"alb", lambdaevent.Request{Source: "alb"}, ""},
+		{"rest stage", lambdalocal.Request{Source: "rest", Stage: "prod"}, "/prod"},
+		{"rest custom domain", lambdalocal.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, "/shop"},
+		{"http $default", lambdalocal.Request{Source: "http"}, ""},
+		{"http named stage", lambdalocal.Request{Source: "http", Stage: "beta"}, "/beta"},
+		{"http stage + proxy route", lambdalocal.Request{Source: "http", Stage: "beta", ProxyRoute: true}, "/beta"},
+		{"http custom domain + proxy route", lambdalocal.Request{Source: "http", Domain: "api.example.com", BasePath: "/shop", ProxyRoute: true}, "/shop"},
+		{"function url", lambdalocal.Request{Source: "url"}, ""},
+		{"alb", lambdalocal.Request{Source: "alb"}, ""},
 	} {
 		for _, target := range []string{"/v1/items", "/"} {
 			r := c.req
@@ -290,8 +290,8 @@ func TestStagesAndMounts(t *testing.T) {
 		}
 	}
 	// A stage name that is only the start of the first segment is not a stage.
-	run(t, h, build(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items"}))
-	ev := bytes.Replace(build(t, lambdaevent.Request{Source: "http", Stage: "v", Method: "GET", Target: "/x"}), []byte(`"/v/x"`), []byte(`"/v1/items"`), -1)
+	run(t, h, build(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items"}))
+	ev := bytes.Replace(build(t, lambdalocal.Request{Source: "http", Stage: "v", Method: "GET", Target: "/x"}), []byte(`"/v/x"`), []byte(`"/v1/items"`), -1)
 	run(t, h, ev)
 	if got.Path != "/v1/items" || got.Prefix != "" {
 		t.Errorf("stage v with path /v1/items: %q %q", got.Path, got.Prefix)
@@ -328,7 +328,7 @@ func TestResponseTooLarge(t *testing.T) {
 	var got seen
 	var logs bytes.Buffer
 	h := NewLambdaHandler(echo(&got), LambdaOptions{MaxResponseBytes: 4096, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	o := run(t, h, build(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/", Header: http.Header{"X-Answer-Bytes": {"xxxx"}, "X-Answer-Type": {"application/octet-stream"}}}))
+	o := run(t, h, build(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/", Header: http.Header{"X-Answer-Bytes": {"xxxx"}, "X-Answer-Type": {"application/octet-stream"}}}))
 	if o.StatusCode != 500 || o.Headers["Content-Type"] != "application/problem+json" || !strings.Contains(o.Body, "4096 bytes") {
 		t.Errorf("too large: %+v", o)
 	}
@@ -345,7 +345,7 @@ func TestDeadlineMargin(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if _, err := h.Invoke(ctx, build(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/"})); err != nil {
+	if _, err := h.Invoke(ctx, build(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/"})); err != nil {
 		t.Fatal(err)
 	}
 	if !got.Deadline.Equal(deadline.Add(-time.Second)) {
@@ -369,10 +369,10 @@ func TestNothingCarriesOver(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("second"))
 	}), LambdaOptions{MaxResponseBytes: 5000, Logger: quiet().Logger})
-	for _, source := range lambdaevent.Sources {
+	for _, source := range lambdalocal.Sources {
 		for range 3 {
-			run(t, h, build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/"}))
-			o := run(t, h, build(t, lambdaevent.Request{Source: source, Method: "GET", Target: "/"}))
+			run(t, h, build(t, lambdalocal.Request{Source: source, Method: "GET", Target: "/"}))
+			o := run(t, h, build(t, lambdalocal.Request{Source: source, Method: "GET", Target: "/"}))
 			if o.StatusCode != 200 || o.Body != "second" || len(o.Cookies) > 0 || o.Headers["X-First"] != "" ||
 				len(o.MultiValueHeaders["X-First"]) > 0 || len(o.MultiValueHeaders["Set-Cookie"]) > 0 || o.Headers["Set-Cookie"] != "" {
 				t.Fatalf("%s: the second answer carries the first's: %+v", source, o)
@@ -387,8 +387,8 @@ func TestNothingCarriesOver(t *testing.T) {
 func TestHostlessDoubleSlashPath(t *testing.T) {
 	var got seen
 	h := NewLambdaHandler(echo(&got), quiet())
-	for _, source := range lambdaevent.Sources {
-		r := lambdaevent.Request{Source: source, Method: "GET", Target: "//evil.example/openapi.json", MultiValue: source == "alb"}
+	for _, source := range lambdalocal.Sources {
+		r := lambdalocal.Request{Source: source, Method: "GET", Target: "//evil.example/openapi.json", MultiValue: source == "alb"}
 		ev := build(t, r)
 		var m map[string]any
 		if err := json.Unmarshal(ev, &m); err != nil {

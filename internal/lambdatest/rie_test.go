@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
 	"github.com/typedapi/typedapi/store/storetest"
 )
 
@@ -65,7 +65,7 @@ func built(t *testing.T, pkg string) string {
 	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg), "bootstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := BuildBootstrap(ctx, "..", pkg, out); err != nil {
+	if err := BuildBootstrap(ctx, "../..", pkg, out); err != nil {
 		t.Fatal(err)
 	}
 	bootstrap[pkg] = out
@@ -144,9 +144,9 @@ func invoke(t *testing.T, e *Emulator, event []byte) lambdaResponse {
 	return r
 }
 
-func event(t *testing.T, r lambdaevent.Request) []byte {
+func event(t *testing.T, r lambdalocal.Request) []byte {
 	t.Helper()
-	ev, err := lambdaevent.Build(r)
+	ev, err := lambdalocal.Build(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,20 +156,20 @@ func event(t *testing.T, r lambdaevent.Request) []byte {
 // front is one front door: a source and how the event describes it.
 type front struct {
 	name   string
-	req    lambdaevent.Request
+	req    lambdalocal.Request
 	prefix string // what the client sees before the API's paths
 	form   string // response header form: "single" or "multi"
 }
 
 var fronts = []front{
-	{name: "rest", req: lambdaevent.Request{Source: "rest"}, prefix: "/prod", form: "multi"},
-	{name: "rest custom domain base path", req: lambdaevent.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, prefix: "/shop", form: "multi"},
-	{name: "http $default", req: lambdaevent.Request{Source: "http"}, form: "single"},
-	{name: "http named stage", req: lambdaevent.Request{Source: "http", Stage: "beta"}, prefix: "/beta", form: "single"},
-	{name: "http named stage proxy route", req: lambdaevent.Request{Source: "http", Stage: "beta", ProxyRoute: true}, prefix: "/beta", form: "single"},
-	{name: "alb", req: lambdaevent.Request{Source: "alb"}, form: "single"},
-	{name: "alb multi-value", req: lambdaevent.Request{Source: "alb", MultiValue: true}, form: "multi"},
-	{name: "url", req: lambdaevent.Request{Source: "url"}, form: "single"},
+	{name: "rest", req: lambdalocal.Request{Source: "rest"}, prefix: "/prod", form: "multi"},
+	{name: "rest custom domain base path", req: lambdalocal.Request{Source: "rest", Domain: "api.example.com", BasePath: "/shop"}, prefix: "/shop", form: "multi"},
+	{name: "http $default", req: lambdalocal.Request{Source: "http"}, form: "single"},
+	{name: "http named stage", req: lambdalocal.Request{Source: "http", Stage: "beta"}, prefix: "/beta", form: "single"},
+	{name: "http named stage proxy route", req: lambdalocal.Request{Source: "http", Stage: "beta", ProxyRoute: true}, prefix: "/beta", form: "single"},
+	{name: "alb", req: lambdalocal.Request{Source: "alb"}, form: "single"},
+	{name: "alb multi-value", req: lambdalocal.Request{Source: "alb", MultiValue: true}, form: "multi"},
+	{name: "url", req: lambdalocal.Request{Source: "url"}, form: "single"},
 }
 
 // TestEmulatorEverySource: create, get, list, a 422 and a 404 from every
@@ -220,7 +220,7 @@ func everySource(t *testing.T, env ...string) {
 	var pid int
 	for _, fd := range fronts {
 		t.Run(fd.name, func(t *testing.T) {
-			req := func(method, target, body string) lambdaevent.Request {
+			req := func(method, target, body string) lambdalocal.Request {
 				r := fd.req
 				r.Method, r.Target = method, target
 				if body != "" {
@@ -296,7 +296,7 @@ func everySource(t *testing.T, env ...string) {
 // the next good event.
 func TestEmulatorBadEvents(t *testing.T) {
 	e := start(t, "./cmd/api", 10*time.Second)
-	health := event(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/healthz"})
+	health := event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/healthz"})
 	if resp := invoke(t, e, health); resp.StatusCode != 200 {
 		t.Fatalf("healthz before: %+v", resp)
 	}
@@ -330,16 +330,16 @@ func TestEmulatorBadEvents(t *testing.T) {
 // the same process. The bootstrap is testdata/panicky: the real API on a
 // store whose Get panics for one id.
 func TestEmulatorPanic(t *testing.T) {
-	e := start(t, "./lambdatest/testdata/panicky", 10*time.Second)
+	e := start(t, "./internal/lambdatest/testdata/panicky", 10*time.Second)
 	for i := range 2 {
-		resp := invoke(t, e, event(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV"}))
+		resp := invoke(t, e, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV"}))
 		if resp.ErrorMessage != "" || resp.StatusCode != 500 || resp.header("Content-Type") != "application/problem+json" {
 			t.Fatalf("panic #%d answered %+v, want a 500 problem", i+1, resp)
 		}
 		if strings.Contains(resp.Body, "provoked") {
 			t.Errorf("500 body leaks the panic: %s", resp.Body)
 		}
-		resp = invoke(t, e, event(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items?limit=1"}))
+		resp = invoke(t, e, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items?limit=1"}))
 		if resp.StatusCode != 200 {
 			t.Fatalf("after panic #%d: %+v", i+1, resp)
 		}
@@ -385,7 +385,7 @@ func TestEmulatorDeadline(t *testing.T) {
 		"TYPEDAPI_DYNAMODB_ENDPOINT=http://"+hole.Addr().String(),
 		"TYPEDAPI_DYNAMODB_REGION=us-east-1",
 	)
-	resp := invoke(t, e, event(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV"}))
+	resp := invoke(t, e, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV"}))
 	if resp.StatusCode != 504 || resp.header("Content-Type") != "application/problem+json" {
 		t.Fatalf("answered %+v, want a 504 problem", resp)
 	}
@@ -399,7 +399,7 @@ func TestEmulatorDeadline(t *testing.T) {
 		t.Error("the store never called the unresponsive endpoint: the 504 has another cause")
 	}
 	pid := e.BootstrapPID()
-	resp = invoke(t, e, event(t, lambdaevent.Request{Source: "http", Method: "GET", Target: "/healthz"}))
+	resp = invoke(t, e, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/healthz"}))
 	if resp.StatusCode != 200 || e.BootstrapPID() != pid {
 		t.Errorf("after the deadline: %+v (pid %d → %d)", resp, pid, e.BootstrapPID())
 	}

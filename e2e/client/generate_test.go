@@ -31,7 +31,7 @@ func TestGenerated(t *testing.T) {
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	spec, err := util.LoadSwagger("../openapi-3.0.json")
+	spec, err := util.LoadSwagger("../../openapi/openapi-3.0.json")
 	if err != nil {
 		t.Fatal(err)
 	}

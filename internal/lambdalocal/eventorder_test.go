@@ -1,4 +1,4 @@
-package lambdaevent
+package lambdalocal
 
 import (
 	"slices"

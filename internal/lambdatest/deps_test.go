@@ -48,7 +48,7 @@ func deps(t *testing.T, flags ...string) []string {
 	defer cancel()
 	args := append([]string{"list", "-deps"}, flags...)
 	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/api")...)
-	cmd.Dir = ".."
+	cmd.Dir = "../.."
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go %v: %v", args, err)

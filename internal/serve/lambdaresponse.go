@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/typedapi/typedapi/jsonbytes"
+	"github.com/typedapi/typedapi/internal/jsonbytes"
 )
 
 // kind is the shape of an event, which also decides the response's shape.

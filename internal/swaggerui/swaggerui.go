@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/typedapi/typedapi/middleware"
+	"github.com/typedapi/typedapi/internal/middleware"
 )
 
 //go:embed assets/*.gz

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/typedapi/typedapi/jsonbytes"
+	"github.com/typedapi/typedapi/internal/jsonbytes"
 )
 
 // Handler is a slog.Handler; see the package comment.

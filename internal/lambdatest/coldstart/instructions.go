@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/typedapi/typedapi/lambdatest"
+	"github.com/typedapi/typedapi/internal/lambdatest"
 )
 
 // countInstructions runs each bootstrap twice under valgrind's callgrind

@@ -1,12 +1,14 @@
-// Package lambdaevent builds realistic Lambda events for an HTTP request,
-// as API Gateway (REST and HTTP APIs), an Application Load Balancer or a
-// Function URL would send them. Tests and the `api event` command use it so
-// nobody has to know an event's shape to try the Lambda path.
+// Package lambdalocal is the Lambda path on a laptop: it builds realistic
+// Lambda events for an HTTP request, as API Gateway (REST and HTTP APIs), an
+// Application Load Balancer or a Function URL would send them (Build; the
+// `api event` and `api invoke` commands), and serves HTTP through a Lambda
+// handler as those front doors would (Gateway; `api gateway`). Nobody has
+// to know an event's shape to try the Lambda path.
 //
 // Each event starts from an AWS sample (see templates/README.md); only the
 // request's method, path, query, headers and body, and the per-request ids
 // and times, are changed.
-package lambdaevent
+package lambdalocal
 
 import (
 	"crypto/rand"

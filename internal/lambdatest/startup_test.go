@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
-	"github.com/typedapi/typedapi/serve"
 	"github.com/typedapi/typedapi/store/dynamodb"
 	"github.com/typedapi/typedapi/store/memory"
 )

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/typedapi/typedapi/jsonbytes"
-	"github.com/typedapi/typedapi/lambdaevent"
+	"github.com/typedapi/typedapi/internal/jsonbytes"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
 )
 
 // The hand-written response encoder must say exactly what encoding/json
@@ -167,7 +167,7 @@ func BenchmarkAppendJSONString(b *testing.B) {
 // BenchmarkSniff: the kind of a real-shaped event, one per front door.
 func BenchmarkSniff(b *testing.B) {
 	for _, source := range []string{"rest", "http", "alb", "url"} {
-		ev, err := lambdaevent.Build(lambdaevent.Request{Source: source, Method: "GET", Target: "/v1/items?limit=5"})
+		ev, err := lambdalocal.Build(lambdalocal.Request{Source: source, Method: "GET", Target: "/v1/items?limit=5"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,10 +1,10 @@
-// Package gateway is a local stand-in for the AWS front doors: an HTTP
+// A local stand-in for the AWS front doors: an HTTP
 // handler that turns each request into the Lambda event API Gateway (REST
 // or HTTP API), an ALB or a Function URL would send, invokes a Lambda
 // handler in process, and turns its response back into HTTP. With it the
 // Lambda path — event decoding, stage prefixes, binary encoding — can be
 // tried from a browser or curl, like `sam local start-api` without Docker.
-package gateway
+package lambdalocal
 
 import (
 	"context"
@@ -16,12 +16,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
-
-	"github.com/typedapi/typedapi/lambdaevent"
 )
 
-// Options choose the front door to imitate.
-type Options struct {
+// GatewayOptions choose the front door to imitate.
+type GatewayOptions struct {
 	Source     string // rest | http | alb | url
 	Stage      string // API Gateway stage; the client's paths start with /{stage} when it is named
 	BasePath   string // a custom-domain base path mapping such as /shop (instead of a stage)
@@ -34,9 +32,9 @@ type Options struct {
 // Invoke is a Lambda handler's entry point (lambda.Handler's Invoke).
 type Invoke func(ctx context.Context, payload []byte) ([]byte, error)
 
-// WithDefaults is o as Handler uses it: a REST API without a stage or base
+// WithDefaults is o as Gateway uses it: a REST API without a stage or base
 // path has the stage prod, the body limit is API Gateway's 10 MB.
-func (o Options) WithDefaults() Options {
+func (o GatewayOptions) WithDefaults() GatewayOptions {
 	if o.MaxBody == 0 {
 		o.MaxBody = 10 << 20
 	}
@@ -49,8 +47,8 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Handler serves HTTP by invoking fn with events.
-func Handler(fn Invoke, opts Options) http.Handler {
+// Gateway serves HTTP by invoking fn with events.
+func Gateway(fn Invoke, opts GatewayOptions) http.Handler {
 	opts = opts.WithDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target, ok := opts.strip(r.URL.Path)
@@ -84,7 +82,7 @@ func Handler(fn Invoke, opts Options) http.Handler {
 		if opts.BasePath != "" {
 			stage = ""
 		}
-		ev, err := lambdaevent.Build(lambdaevent.Request{
+		ev, err := Build(Request{
 			Source: opts.Source, Method: r.Method, Target: target, Header: header, Body: body, Cookies: cookies,
 			Stage: stage, BasePath: opts.BasePath, Domain: domainIf(opts.BasePath, r.Host),
 			MultiValue: opts.MultiValue, ProxyRoute: opts.ProxyRoute,
@@ -108,7 +106,7 @@ func Handler(fn Invoke, opts Options) http.Handler {
 }
 
 // strip removes the stage or base path the client's path must start with.
-func (o Options) strip(path string) (string, bool) {
+func (o GatewayOptions) strip(path string) (string, bool) {
 	prefix := o.BasePath
 	if prefix == "" && o.Stage != "" && o.Stage != "$default" {
 		prefix = "/" + o.Stage

@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/typedapi/typedapi/middleware"
-	"github.com/typedapi/typedapi/requestinfo"
+	"github.com/typedapi/typedapi/internal/middleware"
+	"github.com/typedapi/typedapi/internal/requestinfo"
 )
 
 // LambdaOptions tune the Lambda handler.

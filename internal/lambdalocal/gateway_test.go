@@ -1,17 +1,17 @@
-package gateway
+package lambdalocal
 
 import "testing"
 
-// WithDefaults is what Handler serves and what `api gateway` logs.
+// WithDefaults is what Gateway serves and what `api gateway` logs.
 func TestWithDefaults(t *testing.T) {
 	for _, c := range []struct {
-		in        Options
+		in        GatewayOptions
 		wantStage string
 	}{
-		{Options{Source: "rest"}, "prod"},
-		{Options{Source: "rest", Stage: "beta"}, "beta"},
-		{Options{Source: "rest", BasePath: "/shop"}, ""},
-		{Options{Source: "http"}, ""},
+		{GatewayOptions{Source: "rest"}, "prod"},
+		{GatewayOptions{Source: "rest", Stage: "beta"}, "beta"},
+		{GatewayOptions{Source: "rest", BasePath: "/shop"}, ""},
+		{GatewayOptions{Source: "http"}, ""},
 	} {
 		got := c.in.WithDefaults()
 		if got.Stage != c.wantStage || got.MaxBody != 10<<20 || got.Logger == nil {

@@ -44,8 +44,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/typedapi/typedapi/lambdaevent"
-	"github.com/typedapi/typedapi/lambdatest"
+	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/lambdatest"
 )
 
 type subject struct {
@@ -110,8 +110,8 @@ func run(n, warm int, inittrace, instructions bool, env []string, against string
 
 	subjects := []*subject{
 		{name: "typedapi", pkg: "./cmd/api", env: env},
-		{name: "hello", pkg: "./lambdatest/testdata/hello"},
-		{name: "barehuma", pkg: "./lambdatest/testdata/barehuma"},
+		{name: "hello", pkg: "./internal/lambdatest/testdata/hello"},
+		{name: "barehuma", pkg: "./internal/lambdatest/testdata/barehuma"},
 	}
 	if against != "" {
 		subjects = append(subjects, &subject{name: "before", pkg: "./cmd/api", dir: against, env: env})
@@ -164,7 +164,7 @@ func run(n, warm int, inittrace, instructions bool, env []string, against string
 // requestEvents are the invocations: a list first (the cold one), then a
 // create and a get, as HTTP API (payload v2) events.
 func requestEvents() ([][]byte, error) {
-	reqs := []lambdaevent.Request{
+	reqs := []lambdalocal.Request{
 		{Source: "http", Method: "GET", Target: "/v1/items?limit=10"},
 		{Source: "http", Method: "POST", Target: "/v1/items", Header: http.Header{"Content-Type": {"application/json"}},
 			Body: []byte(`{"name":"Espresso cup","price":1250,"currency":"EUR","tags":["kitchen"]}`)},
@@ -172,7 +172,7 @@ func requestEvents() ([][]byte, error) {
 	}
 	var out [][]byte
 	for _, r := range reqs {
-		ev, err := lambdaevent.Build(r)
+		ev, err := lambdalocal.Build(r)
 		if err != nil {
 			return nil, err
 		}
