@@ -19,6 +19,7 @@ import (
 
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/jsonlog"
+	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/dynamodb"
@@ -75,9 +76,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	logTo := stdout
-	if command == "invoke" {
+	var logTo io.Writer = stdout
+	switch {
+	case command == "invoke":
 		logTo = stderr // its standard output is the Lambda response, for a pipe
+	case command == "serve" && getenv("AWS_LAMBDA_RUNTIME_API") == "":
+		// The HTTP server writes its access lines off the request path, many
+		// per system call under load. Not on Lambda: it freezes the process
+		// as soon as an answer is returned, so there each line is written
+		// before the answer leaves.
+		lw := logwriter.New(stdout)
+		defer lw.Close()
+		logTo = lw
 	}
 	logger := newLogger(cfg, logTo)
 	slog.SetDefault(logger)
