@@ -15,7 +15,6 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/typedapi/typedapi/internal/middleware"
-	"github.com/typedapi/typedapi/internal/requestinfo"
 )
 
 // Options are the settings the API needs; zero values get sane defaults.
@@ -80,9 +79,8 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 	addRoutes(api, mux, opts, store)
 
 	handler := middleware.Chain(mux,
-		requestinfo.Middleware,
-		middleware.RequestIDs,
 		middleware.AccessLog(opts.Logger),
+		middleware.RequestIDs,
 		middleware.Recover(opts.Logger),
 		middleware.StripPrefix(opts.BasePath),
 		middleware.HeadWithoutBody,

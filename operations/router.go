@@ -26,7 +26,8 @@ import (
 type router struct {
 	*http.ServeMux
 	routes *fallbackRoutes
-	lazy   *lazyRoutes // nil: every operation is registered at once
+	lazy   *lazyRoutes       // nil: every operation is registered at once
+	opIDs  map[string]string // operation id by mux pattern, for the access line
 }
 
 // fallbackRoutes is the mux of the routes alone, built when first asked.
@@ -59,7 +60,7 @@ func (f *fallbackRoutes) handler(r *http.Request) http.Handler {
 }
 
 func newRouter(lazy bool) router {
-	m := router{ServeMux: http.NewServeMux(), routes: &fallbackRoutes{}}
+	m := router{ServeMux: http.NewServeMux(), routes: &fallbackRoutes{}, opIDs: map[string]string{}}
 	if lazy {
 		m.lazy = newLazyRoutes()
 	}
@@ -86,12 +87,13 @@ func (m router) Handle(pattern string, h http.Handler) {
 
 // operation registers an operation with Huma: now, or with lazy on its
 // route's first request.
-func (m router) operation(method, path string, register func()) {
+func (m router) operation(id, method, path string, register func()) {
+	pattern, route := routePattern(method + " " + path)
+	m.opIDs[pattern] = id
 	if m.lazy == nil {
 		register()
 		return
 	}
-	pattern, route := routePattern(method + " " + path)
 	m.mount(pattern, route, m.lazy.add(pattern, register))
 }
 
@@ -117,12 +119,13 @@ func routePattern(pattern string) (muxPattern, route string) {
 }
 
 // mount puts h on the serving mux and then in the routes' list; the access
-// log learns the route from it. A pattern that conflicts with another
-// panics on the serving mux, at start-up, before it is listed, so the
-// routes' mux, built later from the listed patterns, cannot.
+// log learns the route and operation from it. A pattern that conflicts with
+// another panics on the serving mux, at start-up, before it is listed, so
+// the routes' mux, built later from the listed patterns, cannot.
 func (m router) mount(pattern, route string, h http.Handler) {
+	op := m.opIDs[pattern]
 	m.ServeMux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		middleware.AnnotateRoute(r.Context(), route)
+		middleware.Annotate(r.Context(), route, op)
 		h.ServeHTTP(w, r)
 	}))
 	m.routes.add(pattern, h)

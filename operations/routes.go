@@ -3,21 +3,16 @@ package operations
 import (
 	"context"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
 // addRoutes maps the whole API surface. Besides these, Huma serves the JSON
 // Schemas of every body under /schemas/.
 func addRoutes(api huma.API, mux router, opts Options, store Store) {
-	api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
-		middleware.AnnotateOperation(ctx.Context(), ctx.Operation().OperationID)
-		next(ctx)
-	})
-	api.UseMiddleware(requireContentType(api))
 
 	svc := &service{title: opts.Title, version: opts.Version, store: store}
 	it := &items{store: store, cursors: newCursorCodec(opts.CursorSecret), idemTTL: opts.IdempotencyTTL, now: opts.Now}
@@ -72,10 +67,14 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 	mux.Handle("GET /docs/{asset}", docs)
 }
 
-// register adds one operation with the settings every operation shares.
+// register adds one operation with the settings every operation shares;
+// those that take a body check its media type first.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
-	mux.operation(op.Method, op.Path, func() { huma.Register(api, op, h) })
+	if hasBody[I]() {
+		op.Middlewares = append(op.Middlewares, requireContentType(api))
+	}
+	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
 
 // constrainTags gives each element of every `tags` array its length rule
@@ -94,4 +93,15 @@ func constrainTags(api huma.API) {
 		tags.Items.Examples = []any{"kitchen"}
 		tags.Items.PrecomputeMessages()
 	}
+}
+
+// hasBody reports whether an operation's input struct I has a request body
+// (a Body field), as Huma decides it.
+func hasBody[I any]() bool {
+	t := reflect.TypeFor[I]()
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	_, ok := t.FieldByName("Body")
+	return ok
 }

@@ -26,12 +26,19 @@ type ctxKey int
 
 const (
 	requestIDKey ctxKey = iota
-	annotationKey
+	stateKey
 	logAttrsKey
 )
 
 // RequestID returns the request id middleware put into ctx, or "".
 func RequestID(ctx context.Context) string {
+	if st := stateOf(ctx); st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.id != "" {
+			return st.id
+		}
+	}
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
 }
@@ -65,7 +72,8 @@ func NewRequestID() string {
 }
 
 // RequestIDs honours a sane X-Request-Id, makes one otherwise, stores it in
-// the request context and echoes it on the response.
+// the request context and echoes it on the response. Inside AccessLog the
+// id joins the request's state, so the request is not copied again.
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -73,34 +81,39 @@ func RequestIDs(next http.Handler) http.Handler {
 			id = NewRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
+		if st := stateOf(r.Context()); st != nil {
+			st.mu.Lock()
+			st.id = id
+			st.mu.Unlock()
+		} else {
+			r = r.WithContext(WithRequestID(r.Context(), id))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
-// annotation is filled in by the inner layers (the route and operation that
-// matched, extra fields from the runtime) and read by the access log.
-type annotation struct {
+// state is what the layers below AccessLog learn about a request (its id,
+// the route and operation that matched) for the access line, in one
+// context value.
+type state struct {
 	mu        sync.Mutex
+	id        string
 	route     string
 	operation string
 }
 
-// AnnotateRoute records the matched route pattern for the access line.
-// It is a no-op outside AccessLog.
-func AnnotateRoute(ctx context.Context, route string) {
-	if a, ok := ctx.Value(annotationKey).(*annotation); ok {
-		a.mu.Lock()
-		a.route = route
-		a.mu.Unlock()
-	}
+func stateOf(ctx context.Context) *state {
+	st, _ := ctx.Value(stateKey).(*state)
+	return st
 }
 
-// AnnotateOperation records the operation id for the access line.
-func AnnotateOperation(ctx context.Context, operation string) {
-	if a, ok := ctx.Value(annotationKey).(*annotation); ok {
-		a.mu.Lock()
-		a.operation = operation
-		a.mu.Unlock()
+// Annotate records the matched route pattern and operation id for the
+// access line. It is a no-op outside AccessLog.
+func Annotate(ctx context.Context, route, operation string) {
+	if st := stateOf(ctx); st != nil {
+		st.mu.Lock()
+		st.route, st.operation = route, operation
+		st.mu.Unlock()
 	}
 }
 
@@ -157,12 +170,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			extra, _ := r.Context().Value(logAttrsKey).([]slog.Attr)
 			// One allocation for both: this runs on every request.
-			st := &struct {
-				a   annotation
+			both := &struct {
+				st  state
 				rec recorder
 			}{rec: recorder{ResponseWriter: w}}
-			a, rec := &st.a, &st.rec
-			r = r.WithContext(context.WithValue(r.Context(), annotationKey, a))
+			st, rec := &both.st, &both.rec
+			r = r.WithContext(context.WithValue(r.Context(), stateKey, st))
 			defer func() {
 				status := rec.status
 				if status == 0 {
@@ -182,19 +195,19 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				line := slog.NewRecord(time.Now(), level, "request", 0)
 				// One AddAttrs call, so the record grows its storage once.
 				attrs := make([]slog.Attr, 0, 12)
-				a.mu.Lock()
+				st.mu.Lock()
 				attrs = append(attrs,
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
-					slog.String("route", a.route),
-					slog.String("operation", a.operation),
+					slog.String("route", st.route),
+					slog.String("operation", st.operation),
 					slog.Int("status", status),
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-					slog.String("request_id", RequestID(ctx)),
+					slog.String("request_id", st.id),
 					slog.String("remote_ip", remoteIP(r.RemoteAddr)),
 					slog.Int64("bytes", rec.bytes),
 				)
-				a.mu.Unlock()
+				st.mu.Unlock()
 				line.AddAttrs(append(attrs, extra...)...)
 				_ = logger.Handler().Handle(ctx, line)
 			}()

@@ -4,11 +4,7 @@
 // HTTP server, the caller's IP and OnLambda false.
 package requestinfo
 
-import (
-	"context"
-	"net"
-	"net/http"
-)
+import "context"
 
 // Info describes the request as the runtime received it.
 type Info struct {
@@ -32,19 +28,4 @@ func With(ctx context.Context, info Info) context.Context {
 func FromContext(ctx context.Context) Info {
 	info, _ := ctx.Value(key{}).(Info)
 	return info
-}
-
-// Middleware fills Info for requests the Lambda glue did not describe,
-// that is on the plain HTTP server: OnLambda false and the peer's IP.
-func Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(key{}).(Info); !ok {
-			ip := r.RemoteAddr
-			if host, _, err := net.SplitHostPort(ip); err == nil {
-				ip = host
-			}
-			r = r.WithContext(With(r.Context(), Info{SourceIP: ip}))
-		}
-		next.ServeHTTP(w, r)
-	})
 }

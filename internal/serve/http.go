@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/typedapi/typedapi/internal/requestinfo"
 )
 
 // HTTPOptions are the server's limits.
@@ -44,6 +46,15 @@ func HTTP(ctx context.Context, h http.Handler, opts HTTPOptions, logger *slog.Lo
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// The peer is a fact of the connection: described once per
+		// connection, not copied into every request on it.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			ip := c.RemoteAddr().String()
+			if host, _, err := net.SplitHostPort(ip); err == nil {
+				ip = host
+			}
+			return requestinfo.With(ctx, requestinfo.Info{SourceIP: ip})
+		},
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
