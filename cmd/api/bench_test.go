@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/internal/httpbench"
 	"github.com/typedapi/typedapi/internal/lambdalocal"
 	"github.com/typedapi/typedapi/internal/serve"
+	"github.com/typedapi/typedapi/store/memory"
 )
 
 // Benchmarks of one request through the complete handler (middleware,
@@ -127,4 +129,13 @@ func BenchmarkLambdaV1CreateItem(b *testing.B) {
 // writing nowhere: the access line costs what it costs in production.
 func benchLogger() *slog.Logger {
 	return newLogger(config.Config{LogLevel: slog.LevelInfo, LogFormat: "json"}, io.Discard)
+}
+
+// The container floor in process (scripts/bench-http measures it over
+// real connections): the same GET and create on bare Huma, to compare with
+// BenchmarkHTTPGetItem and BenchmarkHTTPCreateItem in one run.
+func BenchmarkHTTPGetItemBareHuma(b *testing.B) { benchGet(b, httpbench.BareHuma(memory.New())) }
+
+func BenchmarkHTTPCreateItemBareHuma(b *testing.B) {
+	benchCreate(b, httpbench.BareHuma(memory.New()))
 }
