@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -123,14 +124,44 @@ type ReplaceItemInput struct {
 
 // ItemPatch is a JSON merge patch (RFC 7396) of an item: fields present are
 // set, a null description removes it, absent fields stay as they are.
+//
+// Its schema is ItemFields' with every member optional (TransformSchema),
+// so a rule written once on ItemFields holds for create, replace and patch
+// alike; the fields here carry only their JSON names.
 type ItemPatch struct {
-	Name        *string  `json:"name,omitempty" minLength:"1" maxLength:"200" doc:"New name, 1 to 200 characters." example:"Espresso cup, large"`
-	Description *string  `json:"description,omitempty" maxLength:"2000" nullable:"true" doc:"New description; null removes it." example:"Porcelain cup, 120 ml."`
-	Price       *int64   `json:"price,omitempty" minimum:"0" maximum:"9007199254740991" doc:"New price in minor units." example:"1400"`
-	Currency    *string  `json:"currency,omitempty" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"New ISO 4217 currency code." example:"EUR"`
-	Tags        []string `json:"tags,omitempty" maxItems:"20" uniqueItems:"true" doc:"New tag list, replacing the old one entirely; [] clears it." example:"[\"kitchen\"]"`
+	Name        *string  `json:"name,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	Price       *int64   `json:"price,omitempty"`
+	Currency    *string  `json:"currency,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
 
 	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+}
+
+// TransformSchema (huma.SchemaTransformer) replaces the members Huma made
+// from ItemPatch's fields with ItemFields' own, none required, and lets
+// description be null (that removes it). Null for a required member passes
+// the schema, as an absent member does; nullRequired refuses it with a
+// reason. The members are copies, so the patch's changes stay off
+// ItemFields' schema.
+func (ItemPatch) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
+	fields := r.Schema(reflect.TypeFor[models.ItemFields](), false, "")
+	props := make(map[string]*huma.Schema, len(fields.Properties))
+	for name, p := range fields.Properties {
+		if name == "$schema" {
+			continue // ItemFields' own link; ItemPatch gets its own when its operation is added
+		}
+		c := *p
+		props[name] = &c
+	}
+	d := props["description"]
+	d.Nullable = true
+	d.Description += " Null removes it."
+	s.Properties = props
+	s.Required = nil
+	s.Description = "A JSON merge patch (RFC 7396) of an item: members present are set (tags replaces the whole list; [] clears it), " +
+		"`\"description\": null` removes the description, absent members stay as they are."
+	return s
 }
 
 // UnmarshalJSON keeps the raw members next to the typed fields.

@@ -23,8 +23,8 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 	svc := &service{title: opts.Title, version: opts.Version, store: store}
 	it := &items{store: store, cursors: newCursorCodec(opts.CursorSecret), idemTTL: opts.IdempotencyTTL, now: opts.Now}
 
-	// The errors each kind of operation can answer besides Huma's own (422
-	// for a bad parameter, 500). Every item operation reads the store, which
+	// The errors each kind of operation can answer (Huma adds 500 to every
+	// operation). Every item operation reads the store, which
 	// can be unavailable (503) or outlive the deadline (504); an operation
 	// with a body adds what a body can get wrong: malformed (400), too large
 	// (413), of another media type (415).
@@ -123,7 +123,7 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Errors:        deleteErrors,
 	}, it.delete)
 
-	mux.afterRegistration(func() { constrainTags(api) }, func() { documentProblems(api) })
+	mux.afterRegistration(func() { documentProblems(api) })
 
 	spec := &specHandler{api: api, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
@@ -140,22 +140,4 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
 	mux.operation(op.Method, op.Path, func() { huma.Register(api, op, h) })
-}
-
-// constrainTags gives each element of every `tags` array its length rule
-// (1 to 50 characters). Struct tags cannot reach slice elements, so the
-// generated schemas are amended here after registration (after each one,
-// with Options.Lazy); validation and the document both read these schemas.
-func constrainTags(api huma.API) {
-	minLen, maxLen := 1, 50
-	for _, s := range api.OpenAPI().Components.Schemas.Map() {
-		tags, ok := s.Properties["tags"]
-		if !ok || tags.Items == nil {
-			continue
-		}
-		tags.Items.MinLength, tags.Items.MaxLength = &minLen, &maxLen
-		tags.Items.Description = "A tag, 1 to 50 characters."
-		tags.Items.Examples = []any{"kitchen"}
-		tags.Items.PrecomputeMessages()
-	}
 }
