@@ -356,7 +356,7 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 			return nil, storeError(ctx, err)
 		}
 		if ifMatch != "" && !etagListed(ifMatch, cur.ETag(), false) {
-			return nil, preconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(cur.ETag())
 		}
 		fields, err := edit(cur)
 		if err != nil {
@@ -371,11 +371,7 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 			if attempt < maxWriteAttempts {
 				continue
 			}
-			// The client set no precondition, so a 412 would make no sense
-			// to it: the item is just too busy right now.
-			return nil, huma.ErrorWithHeaders(
-				huma.Error409Conflict("Other requests kept changing this item; nothing was written. Retry, or send If-Match to make the change conditional."),
-				http.Header{"Retry-After": {"1"}})
+			return nil, errTooBusy()
 		}
 		if err != nil {
 			return nil, storeError(ctx, err)
@@ -392,7 +388,7 @@ func (h *items) delete(ctx context.Context, in *DeleteItemInput) (*struct{}, err
 			return nil, storeError(ctx, err)
 		}
 		if !etagListed(in.IfMatch.IfMatch, cur.ETag(), false) {
-			return nil, preconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(cur.ETag())
 		}
 		version = cur.Version
 	}
@@ -460,13 +456,6 @@ func etagListed(header, etag string, weak bool) bool {
 		}
 	}
 	return false
-}
-
-func preconditionFailed(current string) error {
-	return huma.ErrorWithHeaders(
-		huma.Error412PreconditionFailed("If-Match does not list the item's current ETag: it changed since you read it. GET it again and retry with the new ETag.",
-			&huma.ErrorDetail{Location: "header.If-Match", Message: "stale or unknown ETag"}),
-		http.Header{"ETag": {current}})
 }
 
 // publicPath is p as the client must ask for it: behind the mount prefix

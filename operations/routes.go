@@ -53,7 +53,7 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Tags:        []string{"Service"},
 	}, svc.healthz)
 	register(api, mux, opts, huma.Operation{
-		OperationID: "get-readiness",
+		OperationID: readinessOperation,
 		Method:      http.MethodGet,
 		Path:        "/readyz",
 		Summary:     "Readiness check",
@@ -135,6 +135,10 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 	mux.Handle("GET /docs", docs)
 	mux.Handle("GET /docs/{asset}", docs)
 }
+
+// readinessOperation answers 503 in its own words (notReadyDetail), which
+// its problem doc shows.
+const readinessOperation = "get-readiness"
 
 // register adds one operation with the settings every operation shares.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
