@@ -67,10 +67,10 @@ func allLines(ctx huma.Context, name string) string {
 }
 
 type ListItemsInput struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
-	Cursor string `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
-	Tag    string `query:"tag" minLength:"1" maxLength:"50" doc:"Only items carrying exactly this tag." example:"kitchen"`
-	Q      string `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
+	Limit  int        `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
+	Cursor string     `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
+	Tag    models.Tag `query:"tag" doc:"Only items carrying exactly this tag." example:"kitchen"`
+	Q      string     `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
 }
 
 // ItemPage is one page of the item list.
@@ -244,9 +244,10 @@ func checkCurrency(code string, prefix *huma.PathBuffer) []error {
 // ---- operations ----------------------------------------------------------
 
 func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput, error) {
-	q := models.ListQuery{Limit: in.Limit, Tag: in.Tag, NamePrefix: in.Q}
+	tag := string(in.Tag)
+	q := models.ListQuery{Limit: in.Limit, Tag: tag, NamePrefix: in.Q}
 	if in.Cursor != "" {
-		after, err := h.cursors.Decode(in.Cursor, in.Tag, in.Q)
+		after, err := h.cursors.Decode(in.Cursor, tag, in.Q)
 		if err != nil {
 			return nil, err
 		}
@@ -258,10 +259,10 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 	}
 	out := &ListItemsOutput{Body: ItemPage{Items: page.Items}}
 	if page.Next != "" {
-		out.Body.NextCursor = h.cursors.Encode(page.Next, in.Tag, in.Q)
+		out.Body.NextCursor = h.cursors.Encode(page.Next, tag, in.Q)
 		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "cursor": {out.Body.NextCursor}}
-		if in.Tag != "" {
-			next.Set("tag", in.Tag)
+		if tag != "" {
+			next.Set("tag", tag)
 		}
 		if in.Q != "" {
 			next.Set("q", in.Q)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -564,8 +565,8 @@ func problemAt(t *testing.T, rec *httptest.ResponseRecorder, location, msg strin
 }
 
 // TestTagRules: every tag is 1 to 50 characters on create, replace and
-// patch alike (the rule models.Tag carries), and the problem names the
-// element that breaks it.
+// patch alike, and in the list's tag filter (the rule models.Tag carries);
+// the problem names the element that breaks it.
 func TestTagRules(t *testing.T) {
 	api, _ := testAPI(t, operations.Options{}, nil)
 	item := create(t, api, validItem("Cup"))
@@ -584,6 +585,7 @@ func TestTagRules(t *testing.T) {
 		{"long on replace", http.MethodPut, "/v1/items/" + item.ID, []any{validItem("Cup", "a", "b", long)}, "body.tags[2]", "expected length <= 50"},
 		{"empty on patch", http.MethodPatch, "/v1/items/" + item.ID, patch(""), "body.tags[0]", "expected length >= 1"},
 		{"long on patch", http.MethodPatch, "/v1/items/" + item.ID, patch("ok", long), "body.tags[1]", "expected length <= 50"},
+		{"long in the list filter", http.MethodGet, "/v1/items?tag=" + url.QueryEscape(long), nil, "query.tag", "expected length <= 50"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -150,7 +150,9 @@ func problemExample(err error) map[string]any {
 // status text; struct tags cannot reach them.
 func documentProblems(api huma.API) {
 	oapi := api.OpenAPI()
-	var detailExample map[string]any // a field error, for the ErrorDetail schema
+	// A field error for the ErrorDetail schema: the first of a body's 422
+	// example, the same for every operation (invalidBody's empty name).
+	var detailExample map[string]any
 	for _, item := range oapi.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
 			if op == nil {
