@@ -81,9 +81,10 @@ func installErrorModel() {
 				}
 				return huma.NewError(http.StatusBadRequest, "The request body could not be read: it ended early or its chunked encoding is malformed.")
 			}
-			if status == http.StatusRequestEntityTooLarge && ctx != nil {
-				// Huma's body limit: worded here (as Huma does) so that
-				// the problem docs show what the server sends.
+			if status == http.StatusRequestEntityTooLarge && ctx != nil && ctx.Operation() != nil {
+				// Huma's body limit (register sets it on every operation):
+				// worded here, as Huma does, so that the problem docs show
+				// what the server sends.
 				msg = bodyTooLargeDetail(ctx.Operation().MaxBodyBytes)
 			}
 			if status >= 500 {
