@@ -4,8 +4,11 @@
 package models
 
 import (
+	"reflect"
 	"strconv"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // MaxSafePrice is the largest amount in minor units the API accepts: the
@@ -19,6 +22,36 @@ type ItemFields struct {
 	Price       int64    `json:"price" minimum:"0" maximum:"9007199254740991" doc:"Price as an integer amount in the currency's minor unit (cents for USD), never a float." example:"1250"`
 	Currency    string   `json:"currency" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"ISO 4217 currency code of the price, upper case." example:"EUR"`
 	Tags        []string `json:"tags" required:"false" maxItems:"20" uniqueItems:"true" doc:"Labels used to filter the list: at most 20, unique, each 1 to 50 characters." example:"[\"kitchen\",\"porcelain\"]"`
+}
+
+// Tag is one label of an item. Its schema (the document's and the
+// validator's) is its own, so a list of tags gets the rule for each
+// element, which a struct tag on the list cannot state.
+type Tag string
+
+// Schema implements huma.SchemaProvider.
+func (Tag) Schema(huma.Registry) *huma.Schema {
+	minLen, maxLen := 1, 50
+	return &huma.Schema{
+		Type:        huma.TypeString,
+		MinLength:   &minLen,
+		MaxLength:   &maxLen,
+		Description: "A tag, 1 to 50 characters.",
+		Examples:    []any{"kitchen"},
+	}
+}
+
+// TransformSchema (huma.SchemaTransformer) makes each element of tags a
+// Tag. The field itself stays a []string because the stores and the
+// request codecs read it as one; Item embeds ItemFields, so its schema
+// gets the same rule through this method. (A pointer receiver: the
+// schema-link transformer copies Item with reflect.StructOf, which refuses
+// an embedded field whose value has methods.)
+func (*ItemFields) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
+	if tags := s.Properties["tags"]; tags != nil {
+		tags.Items = r.Schema(reflect.TypeFor[Tag](), true, "")
+	}
+	return s
 }
 
 // Item is a stored item as the API returns it.

@@ -28,6 +28,9 @@ func newCursorCodec(secret string) cursorCodec {
 
 const cursorVersion = "1"
 
+// cursorForeign is why a cursor that is no cursor of ours is refused.
+const cursorForeign = "it is not a cursor this service made"
+
 func filterPrint(tag, q string) string {
 	sum := sha256.Sum256([]byte(tag + "\x00" + q))
 	return base64.RawURLEncoding.EncodeToString(sum[:6])
@@ -50,13 +53,13 @@ func (c cursorCodec) Encode(position, tag, q string) string {
 func (c cursorCodec) Decode(cursor, tag, q string) (string, error) {
 	body, sig, ok := strings.Cut(cursor, ".")
 	if !ok {
-		return "", invalidCursor("it is not a cursor this service made")
+		return "", invalidCursor(cursorForeign)
 	}
 	// One spelling per cursor: the decoder skips line breaks and ignores
 	// unused trailing bits, so the body must also re-encode to itself.
 	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != body {
-		return "", invalidCursor("it is not a cursor this service made")
+		return "", invalidCursor(cursorForeign)
 	}
 	payload := string(raw)
 	if !hmac.Equal([]byte(sig), []byte(c.mac(payload))) {

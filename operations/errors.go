@@ -28,6 +28,10 @@ const maxErrorDetails = 20
 // for any reason but a timeout.
 const humaBodyReadFailed = "cannot read request body"
 
+// humaValidationFailed is the detail of Huma's 400 and 422 problems (a body
+// it cannot decode, a request that breaks its schema); its errors say what.
+const humaValidationFailed = "validation failed"
+
 var installOnce sync.Once
 
 // genericDetail is all a client learns of a 500.
@@ -76,6 +80,12 @@ func installErrorModel() {
 					return huma.NewError(http.StatusBadRequest, "The request body could not be read: it is marked base64-encoded but is not valid base64 (at byte "+strconv.FormatInt(int64(corrupt), 10)+").")
 				}
 				return huma.NewError(http.StatusBadRequest, "The request body could not be read: it ended early or its chunked encoding is malformed.")
+			}
+			if status == http.StatusRequestEntityTooLarge && ctx != nil && ctx.Operation() != nil {
+				// Huma's body limit (register sets it on every operation):
+				// worded here, as Huma does, so that the problem docs show
+				// what the server sends.
+				msg = bodyTooLargeDetail(ctx.Operation().MaxBodyBytes)
 			}
 			if status >= 500 {
 				var c context.Context = context.Background()
@@ -146,25 +156,93 @@ func storeError(ctx context.Context, err error) error {
 func clientError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		return huma.Error404NotFound("No item has this id.")
+		return errNotFound()
 	case errors.Is(err, models.ErrVersionConflict):
 		return huma.Error412PreconditionFailed("The item changed since the version this request is based on; GET it again and retry with its new ETag.")
 	case errors.Is(err, models.ErrAlreadyExists):
-		return huma.Error409Conflict("An item with this id already exists.")
+		return errItemExists()
 	case errors.Is(err, models.ErrIdempotencyMismatch):
 		return huma.Error422UnprocessableEntity("This Idempotency-Key was already used with a different request body; use a new key for a new request.",
 			&huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "reused with a different request body"})
 	case errors.Is(err, models.ErrInvalidPosition):
 		return invalidCursor("the cursor does not point into this listing")
 	case errors.Is(err, models.ErrUnavailable):
-		return huma.ErrorWithHeaders(
-			huma.Error503ServiceUnavailable("The data store is busy or unreachable; retry after the number of seconds in Retry-After."),
-			http.Header{"Retry-After": {"1"}})
+		return errUnavailable()
 	case errors.Is(err, context.DeadlineExceeded):
-		return huma.Error504GatewayTimeout("The request did not finish within its deadline.")
+		return errDeadline()
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The client went away; nobody reads this answer.
 		return huma.Error503ServiceUnavailable("The request was cancelled.")
 	}
 	return nil
+}
+
+// The problems below are made in one place each: the handlers answer with
+// them and the problem docs (problemdocs.go) show them as examples, so
+// /docs cannot promise a wording the server does not send.
+
+func errNotFound() error { return huma.Error404NotFound("No item has this id.") }
+
+func errItemExists() error { return huma.Error409Conflict("An item with this id already exists.") }
+
+// errTooBusy answers a write without If-Match that kept losing races: the
+// client set no precondition, so a 412 would make no sense to it.
+func errTooBusy() error {
+	return huma.ErrorWithHeaders(
+		huma.Error409Conflict("Other requests kept changing this item; nothing was written. Retry, or send If-Match to make the change conditional."),
+		http.Header{"Retry-After": {"1"}})
+}
+
+// errPreconditionFailed answers an If-Match that does not list the item's
+// current ETag, which it sends along.
+func errPreconditionFailed(current string) error {
+	return huma.ErrorWithHeaders(
+		huma.Error412PreconditionFailed("If-Match does not list the item's current ETag: it changed since you read it. GET it again and retry with the new ETag.",
+			&huma.ErrorDetail{Location: "header.If-Match", Message: "stale or unknown ETag"}),
+		http.Header{"ETag": {current}})
+}
+
+func errUnavailable() error {
+	return huma.ErrorWithHeaders(
+		huma.Error503ServiceUnavailable("The data store is busy or unreachable; retry after the number of seconds in Retry-After."),
+		http.Header{"Retry-After": {"1"}})
+}
+
+func errDeadline() error {
+	return huma.Error504GatewayTimeout("The request did not finish within its deadline.")
+}
+
+// bodyTooLargeDetail is the detail of a 413 for an operation whose body
+// limit is limit bytes.
+func bodyTooLargeDetail(limit int64) string {
+	return "request body is too large limit=" + strconv.FormatInt(limit, 10) + " bytes"
+}
+
+// The details of a 415 (requireContentType); want is the media type the
+// operation takes (acceptedMediaType).
+
+func noContentTypeDetail(want string) string {
+	return "The request has a body but no Content-Type; send it as " + want + "."
+}
+
+func notAMediaTypeDetail(contentType, want string) string {
+	return "Content-Type " + shownValue(contentType) + " is not a media type; send " + want + "."
+}
+
+func unsupportedMediaTypeDetail(mediaType, want string) string {
+	return "Content type " + shownValue(mediaType) + " is not accepted here; send " + want + "."
+}
+
+func unsupportedCharsetDetail(charset string) string {
+	return "Charset " + shownValue(charset) + " is not accepted; send the body as UTF-8."
+}
+
+// acceptedMediaType is the media type op's body is sent as (each operation
+// lists one), which a 415 names.
+func acceptedMediaType(op *huma.Operation) string {
+	want := "application/json"
+	for t := range op.RequestBody.Content {
+		want = t
+	}
+	return want
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +67,10 @@ func allLines(ctx huma.Context, name string) string {
 }
 
 type ListItemsInput struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
-	Cursor string `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
-	Tag    string `query:"tag" minLength:"1" maxLength:"50" doc:"Only items carrying exactly this tag." example:"kitchen"`
-	Q      string `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
+	Limit  int        `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most items to return in this page." example:"20"`
+	Cursor string     `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it." example:"MS5hYmMuMDFKRFE4WjZNM040UDVRNlI3UzhUOVYwV1g.5xk2bPq0s1c3uE7uWQvZ9g"`
+	Tag    models.Tag `query:"tag" doc:"Only items carrying exactly this tag." example:"kitchen"`
+	Q      string     `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
 }
 
 // ItemPage is one page of the item list.
@@ -123,14 +124,44 @@ type ReplaceItemInput struct {
 
 // ItemPatch is a JSON merge patch (RFC 7396) of an item: fields present are
 // set, a null description removes it, absent fields stay as they are.
+//
+// Its schema is ItemFields' with every member optional (TransformSchema),
+// so a rule written once on ItemFields holds for create, replace and patch
+// alike; the fields here carry only their JSON names.
 type ItemPatch struct {
-	Name        *string  `json:"name,omitempty" minLength:"1" maxLength:"200" doc:"New name, 1 to 200 characters." example:"Espresso cup, large"`
-	Description *string  `json:"description,omitempty" maxLength:"2000" nullable:"true" doc:"New description; null removes it." example:"Porcelain cup, 120 ml."`
-	Price       *int64   `json:"price,omitempty" minimum:"0" maximum:"9007199254740991" doc:"New price in minor units." example:"1400"`
-	Currency    *string  `json:"currency,omitempty" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"New ISO 4217 currency code." example:"EUR"`
-	Tags        []string `json:"tags,omitempty" maxItems:"20" uniqueItems:"true" doc:"New tag list, replacing the old one entirely; [] clears it." example:"[\"kitchen\"]"`
+	Name        *string  `json:"name,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	Price       *int64   `json:"price,omitempty"`
+	Currency    *string  `json:"currency,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
 
 	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+}
+
+// TransformSchema (huma.SchemaTransformer) replaces the members Huma made
+// from ItemPatch's fields with ItemFields' own, none required, and lets
+// description be null (that removes it). Null for a required member passes
+// the schema, as an absent member does; nullRequired refuses it with a
+// reason. The members are copies, so the patch's changes stay off
+// ItemFields' schema.
+func (ItemPatch) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
+	fields := r.Schema(reflect.TypeFor[models.ItemFields](), false, "")
+	props := make(map[string]*huma.Schema, len(fields.Properties))
+	for name, p := range fields.Properties {
+		if name == "$schema" {
+			continue // ItemFields' own link; ItemPatch gets its own when its operation is added
+		}
+		c := *p
+		props[name] = &c
+	}
+	d := props["description"]
+	d.Nullable = true
+	d.Description += " Null removes it."
+	s.Properties = props
+	s.Required = nil
+	s.Description = "A JSON merge patch (RFC 7396) of an item: members present are set (tags replaces the whole list; [] clears it), " +
+		"`\"description\": null` removes the description, absent members stay as they are."
+	return s
 }
 
 // UnmarshalJSON keeps the raw members next to the typed fields.
@@ -213,9 +244,10 @@ func checkCurrency(code string, prefix *huma.PathBuffer) []error {
 // ---- operations ----------------------------------------------------------
 
 func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput, error) {
-	q := models.ListQuery{Limit: in.Limit, Tag: in.Tag, NamePrefix: in.Q}
+	tag := string(in.Tag)
+	q := models.ListQuery{Limit: in.Limit, Tag: tag, NamePrefix: in.Q}
 	if in.Cursor != "" {
-		after, err := h.cursors.Decode(in.Cursor, in.Tag, in.Q)
+		after, err := h.cursors.Decode(in.Cursor, tag, in.Q)
 		if err != nil {
 			return nil, err
 		}
@@ -227,10 +259,10 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 	}
 	out := &ListItemsOutput{Body: ItemPage{Items: page.Items}}
 	if page.Next != "" {
-		out.Body.NextCursor = h.cursors.Encode(page.Next, in.Tag, in.Q)
+		out.Body.NextCursor = h.cursors.Encode(page.Next, tag, in.Q)
 		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "cursor": {out.Body.NextCursor}}
-		if in.Tag != "" {
-			next.Set("tag", in.Tag)
+		if tag != "" {
+			next.Set("tag", tag)
 		}
 		if in.Q != "" {
 			next.Set("q", in.Q)
@@ -325,7 +357,7 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 			return nil, storeError(ctx, err)
 		}
 		if ifMatch != "" && !etagListed(ifMatch, cur.ETag(), false) {
-			return nil, preconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(cur.ETag())
 		}
 		fields, err := edit(cur)
 		if err != nil {
@@ -340,11 +372,7 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 			if attempt < maxWriteAttempts {
 				continue
 			}
-			// The client set no precondition, so a 412 would make no sense
-			// to it: the item is just too busy right now.
-			return nil, huma.ErrorWithHeaders(
-				huma.Error409Conflict("Other requests kept changing this item; nothing was written. Retry, or send If-Match to make the change conditional."),
-				http.Header{"Retry-After": {"1"}})
+			return nil, errTooBusy()
 		}
 		if err != nil {
 			return nil, storeError(ctx, err)
@@ -361,7 +389,7 @@ func (h *items) delete(ctx context.Context, in *DeleteItemInput) (*struct{}, err
 			return nil, storeError(ctx, err)
 		}
 		if !etagListed(in.IfMatch.IfMatch, cur.ETag(), false) {
-			return nil, preconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(cur.ETag())
 		}
 		version = cur.Version
 	}
@@ -429,13 +457,6 @@ func etagListed(header, etag string, weak bool) bool {
 		}
 	}
 	return false
-}
-
-func preconditionFailed(current string) error {
-	return huma.ErrorWithHeaders(
-		huma.Error412PreconditionFailed("If-Match does not list the item's current ETag: it changed since you read it. GET it again and retry with the new ETag.",
-			&huma.ErrorDetail{Location: "header.If-Match", Message: "stale or unknown ETag"}),
-		http.Header{"ETag": {current}})
 }
 
 // publicPath is p as the client must ask for it: behind the mount prefix

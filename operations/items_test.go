@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -545,5 +546,108 @@ func TestMediaTypesAccepted(t *testing.T) {
 		if rec.Code != c.want {
 			t.Errorf("%s %s as %q: %d, want %d: %s", c.method, c.target, c.ctype, rec.Code, c.want, rec.Body)
 		}
+	}
+}
+
+// problemAt reports whether the 422 problem in rec names location with a
+// message containing msg.
+func problemAt(t *testing.T, rec *httptest.ResponseRecorder, location, msg string) bool {
+	t.Helper()
+	if rec.Code != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, d := range decode[huma.ErrorModel](t, rec).Errors {
+		if d.Location == location && strings.Contains(d.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTagRules: every tag is 1 to 50 characters on create, replace and
+// patch alike, and in the list's tag filter (the rule models.Tag carries);
+// the problem names the element that breaks it.
+func TestTagRules(t *testing.T) {
+	api, _ := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, validItem("Cup"))
+	long := strings.Repeat("é", 51) // characters, not bytes
+	patch := func(tags ...string) []any {
+		return []any{"Content-Type: application/merge-patch+json", map[string]any{"tags": tags}}
+	}
+	cases := []struct {
+		name, method, path string
+		args               []any
+		location, message  string
+	}{
+		{"empty on create", http.MethodPost, "/v1/items", []any{validItem("Cup", "ok", "")}, "body.tags[1]", "expected length >= 1"},
+		{"long on create", http.MethodPost, "/v1/items", []any{validItem("Cup", long)}, "body.tags[0]", "expected length <= 50"},
+		{"empty on replace", http.MethodPut, "/v1/items/" + item.ID, []any{validItem("Cup", "")}, "body.tags[0]", "expected length >= 1"},
+		{"long on replace", http.MethodPut, "/v1/items/" + item.ID, []any{validItem("Cup", "a", "b", long)}, "body.tags[2]", "expected length <= 50"},
+		{"empty on patch", http.MethodPatch, "/v1/items/" + item.ID, patch(""), "body.tags[0]", "expected length >= 1"},
+		{"long on patch", http.MethodPatch, "/v1/items/" + item.ID, patch("ok", long), "body.tags[1]", "expected length <= 50"},
+		{"long in the list filter", http.MethodGet, "/v1/items?tag=" + url.QueryEscape(long), nil, "query.tag", "expected length <= 50"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := api.Do(c.method, c.path, c.args...)
+			if !problemAt(t, rec, c.location, c.message) {
+				t.Errorf("want 422 at %s (%s), got %d: %s", c.location, c.message, rec.Code, rec.Body)
+			}
+		})
+	}
+	fifty := strings.Repeat("é", 50)
+	if rec := api.Post("/v1/items", validItem("Cup", fifty)); rec.Code != http.StatusCreated {
+		t.Errorf("a 50-character tag on create: %d %s", rec.Code, rec.Body)
+	}
+	if rec := api.Patch("/v1/items/"+item.ID, patch(fifty, "a")...); rec.Code != http.StatusOK {
+		t.Errorf("a 50-character tag on patch: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestPatchFollowsItemFieldsRules: a patch member is held to the rule
+// ItemFields states for it (the patch's schema is derived from ItemFields),
+// null may remove only the description, unknown members are refused, and a
+// refused patch changes nothing.
+func TestPatchFollowsItemFieldsRules(t *testing.T) {
+	api, _ := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, map[string]any{"name": "Cup", "description": "keep", "price": 100, "currency": "EUR", "tags": []string{"a"}})
+	tooMany := make([]string, 21)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprint("t", i)
+	}
+	cases := []struct {
+		name              string
+		patch             map[string]any
+		location, message string
+	}{
+		{"empty name", map[string]any{"name": ""}, "body.name", "expected length >= 1"},
+		{"long name", map[string]any{"name": strings.Repeat("n", 201)}, "body.name", "expected length <= 200"},
+		{"long description", map[string]any{"description": strings.Repeat("d", 2001)}, "body.description", "expected length <= 2000"},
+		{"negative price", map[string]any{"price": -1}, "body.price", "expected number >= 0"},
+		{"price beyond 2^53-1", map[string]any{"price": models.MaxSafePrice + 1}, "body.price", "expected number <= 9.007199254740991e+15"},
+		{"lower-case currency", map[string]any{"currency": "eur"}, "body.currency", "ISO 4217 code"},
+		{"unknown currency", map[string]any{"currency": "XYZ"}, "body.currency", "unknown ISO 4217 currency code"},
+		{"21 tags", map[string]any{"tags": tooMany}, "body.tags", "expected array length <= 20"},
+		{"repeated tag", map[string]any{"tags": []string{"a", "a"}}, "body.tags", "expected array items to be unique"},
+		{"unknown member", map[string]any{"colour": "red"}, "body.colour", "unexpected property"},
+		{"null name", map[string]any{"name": nil}, "body.name", "cannot be removed"},
+		{"null price", map[string]any{"price": nil}, "body.price", "cannot be removed"},
+		{"null currency", map[string]any{"currency": nil}, "body.currency", "cannot be removed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := api.Patch("/v1/items/"+item.ID, "Content-Type: application/merge-patch+json", c.patch)
+			if !problemAt(t, rec, c.location, c.message) {
+				t.Errorf("want 422 at %s (%s), got %d: %s", c.location, c.message, rec.Code, rec.Body)
+			}
+		})
+	}
+	if got := decode[models.Item](t, api.Get("/v1/items/"+item.ID)); got.Version != item.Version || got.Description != "keep" {
+		t.Errorf("a refused patch changed the item: %+v", got)
+	}
+	// Absent members stay; null removes the description.
+	rec := api.Patch("/v1/items/"+item.ID, "Content-Type: application/merge-patch+json", map[string]any{"description": nil})
+	if got := decode[models.Item](t, rec); rec.Code != http.StatusOK || got.Description != "" || got.Name != "Cup" || got.Price != 100 || strings.Join(got.Tags, ",") != "a" {
+		t.Errorf("description:null: %d %s", rec.Code, rec.Body)
 	}
 }

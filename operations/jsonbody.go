@@ -279,14 +279,11 @@ func requireContentType(api huma.API) func(huma.Context, func(huma.Context)) {
 			next(ctx) // the common case, without parsing
 			return
 		}
-		want := "application/json"
-		for t := range op.RequestBody.Content {
-			want = t
-		}
+		want := acceptedMediaType(op)
 		r, _ := humago.Unwrap(ctx)
 		if ct == "" {
 			if r.ContentLength != 0 {
-				_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "The request has a body but no Content-Type; send it as "+want+".")
+				_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, noContentTypeDetail(want))
 				return
 			}
 			next(ctx)
@@ -295,13 +292,13 @@ func requireContentType(api huma.API) func(huma.Context, func(huma.Context)) {
 		mt, params, err := mime.ParseMediaType(ct)
 		switch {
 		case err != nil:
-			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Content-Type "+shownValue(ct)+" is not a media type; send "+want+".")
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, notAMediaTypeDetail(ct, want))
 			return
 		case op.RequestBody.Content[mt] == nil && (mt != "application/json" || op.RequestBody.Content["application/merge-patch+json"] == nil):
-			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Content type "+shownValue(mt)+" is not accepted here; send "+want+".")
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, unsupportedMediaTypeDetail(mt, want))
 			return
 		case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
-			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, "Charset "+shownValue(params["charset"])+" is not accepted; send the body as UTF-8.")
+			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, unsupportedCharsetDetail(params["charset"]))
 			return
 		}
 		if canonical := mime.FormatMediaType(mt, params); canonical != ct {

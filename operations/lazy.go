@@ -30,7 +30,6 @@ type lazyRoutes struct {
 	slots  map[string]*lazySlot // by route pattern; complete once New returns
 	order  []*lazySlot          // as routes.go declares them
 	left   atomic.Int32         // slots not registered yet
-	each   func()               // after each registration: schema rules struct tags cannot state
 	finish func()               // after the last: the document's amendments
 }
 
@@ -95,7 +94,6 @@ func (l *lazyRoutes) registerLocked(s *lazySlot) {
 	if s.h.Load() == nil {
 		panic("operations: Huma registered no handler for a lazy route")
 	}
-	l.each()
 	if l.left.Load() == 1 {
 		l.finish() // before left reaches 0, which lets requests skip the lock
 	}

@@ -13,7 +13,7 @@ import (
 func TestLazyPanicFreesTheLock(t *testing.T) {
 	l := newLazyRoutes()
 	finished := 0
-	l.each, l.finish = func() {}, func() { finished++ }
+	l.finish = func() { finished++ }
 	bad := l.add("GET /bad", func() { panic("a bad struct tag") })
 	good := l.add("GET /good", func() {
 		l.fill("GET /good", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))

@@ -29,7 +29,7 @@ var lazyRequests = []struct{ method, target, body string }{
 	{"GET", "/v1/items?limit=1", ""},
 	{"POST", "/v1/items", `{"name":"Cup","price":100,"currency":"EUR","tags":["kitchen"]}`},
 	{"POST", "/v1/items", `{"name":"","price":-1,"currency":"XYZ"}`},
-	{"POST", "/v1/items", `{"name":"Cup","price":1,"currency":"EUR","tags":[""]}`}, // a rule constrainTags adds
+	{"POST", "/v1/items", `{"name":"Cup","price":1,"currency":"EUR","tags":[""]}`}, // a rule models.Tag carries
 	{"GET", "/v1/items/" + lazySeedID, ""},
 	{"GET", "/v1/items/not-an-id", ""},
 	{"PUT", "/v1/items/" + lazySeedID, `{"name":"Mug","price":200,"currency":"USD"}`},

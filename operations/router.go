@@ -97,15 +97,14 @@ func (m router) operation(id, method, path string, register func()) {
 	m.mount(pattern, route, m.lazy.add(pattern, register))
 }
 
-// afterRegistration says what to do once operations are registered: each
-// after every registration, all after the last (at once, unless lazy).
-func (m router) afterRegistration(each, all func()) {
+// afterRegistration says what to do once every operation is registered:
+// at once, or with lazy after the last registration.
+func (m router) afterRegistration(all func()) {
 	if m.lazy == nil {
-		each()
 		all()
 		return
 	}
-	m.lazy.each, m.lazy.finish = each, all
+	m.lazy.finish = all
 }
 
 // routePattern is pattern as the muxes take it ("GET /" matches only the

@@ -59,15 +59,20 @@ func (s *service) healthz(context.Context, *struct{}) (*HealthOutput, error) {
 // quickly instead of hanging the probe.
 const readyTimeout = 2 * time.Second
 
+// notReadyDetail says why readiness fails: the store failed, or timedOut.
+func notReadyDetail(timedOut bool) string {
+	if timedOut {
+		return "The data store did not answer within " + readyTimeout.String() + "."
+	}
+	return "The data store is not reachable."
+}
+
 // readyz is readiness: the store answers.
 func (s *service) readyz(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		msg := "The data store is not reachable."
-		if errors.Is(err, context.DeadlineExceeded) {
-			msg = "The data store did not answer within " + readyTimeout.String() + "."
-		}
+		msg := notReadyDetail(errors.Is(err, context.DeadlineExceeded))
 		logCause(ctx, http.StatusServiceUnavailable, msg, err)
 		return nil, huma.Error503ServiceUnavailable(msg)
 	}

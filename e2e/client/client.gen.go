@@ -209,36 +209,36 @@ type ItemPage struct {
 	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
-// ItemPatch defines model for ItemPatch.
+// ItemPatch A JSON merge patch (RFC 7396) of an item: members present are set (tags replaces the whole list; [] clears it), `"description": null` removes the description, absent members stay as they are.
 type ItemPatch struct {
 	// Schema A URL to the JSON Schema for this object.
 	//
 	// Example: https://example.com/schemas/ItemPatch.json
 	Schema *string `json:"$schema,omitempty"`
 
-	// Currency New ISO 4217 currency code.
+	// Currency ISO 4217 currency code of the price, upper case.
 	//
 	// Example: EUR
 	Currency *string `json:"currency,omitempty"`
 
-	// Description New description; null removes it.
+	// Description Optional free-text description, at most 2000 characters. Null removes it.
 	//
-	// Example: Porcelain cup, 120 ml.
+	// Example: Porcelain cup, 80 ml, dishwasher safe.
 	Description *string `json:"description,omitempty"`
 
-	// Name New name, 1 to 200 characters.
+	// Name Display name of the item, 1 to 200 characters.
 	//
-	// Example: Espresso cup, large
+	// Example: Espresso cup
 	Name *string `json:"name,omitempty"`
 
-	// Price New price in minor units.
+	// Price Price as an integer amount in the currency's minor unit (cents for USD), never a float.
 	//
-	// Example: 1400
+	// Example: 1250
 	Price *int64 `json:"price,omitempty"`
 
-	// Tags New tag list, replacing the old one entirely; [] clears it.
+	// Tags Labels used to filter the list: at most 20, unique, each 1 to 50 characters.
 	//
-	// Example: ["kitchen"]
+	// Example: ["kitchen","porcelain"]
 	Tags *[]string `json:"tags,omitempty"`
 }
 
