@@ -14,7 +14,6 @@ import (
 // addRoutes maps the whole API surface. Besides these, Huma serves the JSON
 // Schemas of every body under /schemas/.
 func addRoutes(api huma.API, mux router, opts Options, store Store) {
-
 	svc := &service{title: opts.Title, version: opts.Version, store: store}
 	it := &items{store: store, cursors: newCursorCodec(opts.CursorSecret), idemTTL: opts.IdempotencyTTL, now: opts.Now}
 
