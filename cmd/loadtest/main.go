@@ -49,6 +49,7 @@ type options struct {
 	sigtermAfter time.Duration
 	acked        string // file to write acknowledged writes to
 	verify       string // file of acknowledged writes to check
+	serverLog    string // the server's log, read after a SIGTERM run
 }
 
 func run(args []string, out io.Writer) error {
@@ -62,6 +63,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&o.sigtermAfter, "sigterm-after", 0, "send SIGTERM to -pid after this long and check the drain")
 	fs.StringVar(&o.acked, "acked", "", "write every acknowledged write (id version) to this file")
 	fs.StringVar(&o.verify, "verify", "", "check that every write in this file is in the store, then exit")
+	fs.StringVar(&o.serverLog, "server-log", "", "with -sigterm-after: the server's log (access lines at info), read once it exits, to tell a request it never read from one it dropped")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +82,7 @@ func run(args []string, out io.Writer) error {
 
 // result of one request.
 type result struct {
+	id      string // the X-Request-Id it was sent with
 	op      string
 	status  int // 0: no answer
 	latency time.Duration
@@ -146,6 +149,7 @@ func load(o options, out io.Writer) error {
 		sent++
 		return sent <= o.maxRequests
 	}
+	var seq atomic.Int64
 
 	start := time.Now()
 	rss := []string{"start " + rssOf(o.pid)}
@@ -187,7 +191,7 @@ func load(o options, out io.Writer) error {
 
 			for ctx.Err() == nil && next() {
 				id, items := pick(r)
-				res, a := oneRequest(ctx, client, o.base, r, id, items, w)
+				res, a := oneRequest(ctx, client, o.base, r, id, items, w, fmt.Sprintf("load-%d-%d", w, seq.Add(1)))
 				if cutByRunEnd(ctx, res) {
 					return // not counted: the run ended, not the server
 				}
@@ -217,7 +221,46 @@ func load(o options, out io.Writer) error {
 			return err
 		}
 	}
-	return report(out, o, results, elapsed, rss, sigtermAt, len(acks)-len(deleted))
+	var served map[string]bool
+	if o.sigtermAfter > 0 && o.serverLog != "" {
+		var err error
+		if served, err = servedIDs(o.pid, o.serverLog); err != nil {
+			return err
+		}
+	}
+	return report(out, o, results, elapsed, rss, sigtermAt, len(acks)-len(deleted), served)
+}
+
+// servedIDs waits (a bounded time) for the server to exit, so its log is
+// complete, and returns the request ids of its access lines: the requests
+// it read.
+func servedIDs(pid int, log string) (map[string]bool, error) {
+	for deadline := time.Now().Add(time.Minute); syscall.Kill(pid, 0) == nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("server %d still runs a minute after SIGTERM", pid)
+		}
+	}
+	f, err := os.Open(log)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ids := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "request" {
+			ids[line.RequestID] = true
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%s holds no access lines: run the server with TYPEDAPI_LOG_LEVEL=info", log)
+	}
+	return ids, sc.Err()
 }
 
 // cutByRunEnd: the run's own deadline cut res off, before its answer came or
@@ -237,7 +280,7 @@ const steadyItems = 2000
 // oneRequest sends one request of the mix: 50% get, 20% list, 20% create,
 // 10% patch; once steadyItems exist, half the creates become deletes.
 // Gets, patches and deletes fall back to a create until items exist.
-func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, id string, items, worker int) (result, *ack) {
+func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, id string, items, worker int, requestID string) (result, *ack) {
 	n := r.IntN(100)
 	var op, method, target, ctype, body string
 	switch {
@@ -256,14 +299,15 @@ func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, base+target, strings.NewReader(body))
 	if err != nil {
-		return result{op: op, err: err}, nil
+		return result{id: requestID, op: op, err: err}, nil
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
+	req.Header.Set("X-Request-Id", requestID)
 	t0 := time.Now()
 	resp, err := c.Do(req)
-	res := result{op: op, sentAt: t0}
+	res := result{id: requestID, op: op, sentAt: t0}
 	if err != nil {
 		res.err, res.latency = err, time.Since(t0)
 		return res, nil
@@ -290,7 +334,9 @@ func oneRequest(ctx context.Context, c *http.Client, base string, r *rand.Rand, 
 	return res, nil
 }
 
-func report(out io.Writer, o options, results []result, elapsed time.Duration, rss []string, sigtermAt time.Time, acked int) error {
+// report sums the results up. served, when known, holds the ids of the
+// requests the server read (its access lines).
+func report(out io.Writer, o options, results []result, elapsed time.Duration, rss []string, sigtermAt time.Time, acked int, served map[string]bool) error {
 	var lat []time.Duration
 	statuses := map[int]int{}
 	ops := map[string]int{}
@@ -304,9 +350,13 @@ func report(out io.Writer, o options, results []result, elapsed time.Duration, r
 			// after SIGTERM (a request begun just before it, or a GET the
 			// client retried on a new connection when the drain closed its
 			// idle one): either way the server never accepted it.
-			refusedInDrain := !sigtermAt.IsZero() && errors.Is(r.err, syscall.ECONNREFUSED) &&
-				!r.sentAt.Add(r.latency).Before(sigtermAt)
-			if draining || refusedInDrain {
+			failedInDrain := !sigtermAt.IsZero() && !r.sentAt.Add(r.latency).Before(sigtermAt)
+			refusedInDrain := failedInDrain && errors.Is(r.err, syscall.ECONNREFUSED)
+			// Or sent on a kept-alive connection just as the drain closed
+			// it as idle: the server never read it (no access line), which
+			// HTTP/1.1 allows (RFC 9112, 9.3.1; clients retry what they may).
+			unreadInDrain := failedInDrain && served != nil && !served[r.id]
+			if draining || refusedInDrain || unreadInDrain {
 				refused++
 				continue
 			}
@@ -348,7 +398,7 @@ func report(out io.Writer, o options, results []result, elapsed time.Duration, r
 		fmt.Fprintf(out, "server RSS: %s; peak %s\n", strings.Join(rss, ", "), procStatus(o.pid, "VmHWM"))
 	}
 	if !sigtermAt.IsZero() {
-		fmt.Fprintf(out, "SIGTERM after %s: %d requests in flight at SIGTERM all answered normally, %d more answered on open connections while draining, %d refused (sent after the listener closed)\n",
+		fmt.Fprintf(out, "SIGTERM after %s: %d requests in flight at SIGTERM all answered normally, %d more answered on open connections while draining, %d never accepted (refused, or unread when the drain closed their idle connection)\n",
 			o.sigtermAfter, inFlight, answeredInDrain, refused)
 	}
 	fmt.Fprintf(out, "acknowledged writes: %d items; errors %d, 5xx %d\n", acked, errs, fivexx)

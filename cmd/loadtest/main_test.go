@@ -41,7 +41,7 @@ func TestReportDrain(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var out strings.Builder
-		err := report(&out, options{workers: 1, sigtermAfter: time.Second}, []result{ok, tc.r}, time.Second, nil, tc.sigtermAt, 0)
+		err := report(&out, options{workers: 1, sigtermAfter: time.Second}, []result{ok, tc.r}, time.Second, nil, tc.sigtermAt, 0, nil)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%s: report error %v, want error %v\n%s", tc.name, err, tc.wantErr, out.String())
 		}
@@ -67,7 +67,7 @@ func TestCutByRunEnd(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	res, _ := oneRequest(ctx, srv.Client(), srv.URL, rand.New(rand.NewPCG(1, 2)), "", 0, 0)
+	res, _ := oneRequest(ctx, srv.Client(), srv.URL, rand.New(rand.NewPCG(1, 2)), "", 0, 0, "load-0-1")
 	if res.status != http.StatusCreated || !errors.Is(res.err, context.DeadlineExceeded) {
 		t.Fatalf("want the status with the body cut by the deadline, got %d %v", res.status, res.err)
 	}
@@ -85,7 +85,38 @@ func TestCutByRunEnd(t *testing.T) {
 	}
 	// A server that answers nothing (every request cut by the run's end)
 	// does not pass.
-	if err := report(io.Discard, options{workers: 64}, nil, time.Second, nil, time.Time{}, 0); err == nil {
+	if err := report(io.Discard, options{workers: 64}, nil, time.Second, nil, time.Time{}, 0, nil); err == nil {
 		t.Error("a run with no answers passed")
+	}
+}
+
+// TestReportUnreadInDrain: a request that got no answer once SIGTERM was
+// sent, and that the server never logged, was never read (the drain closed
+// its kept-alive connection as it was sent): refused, not lost. One the
+// server did log, or one that failed before SIGTERM, is an error.
+func TestReportUnreadInDrain(t *testing.T) {
+	term := time.Unix(1000, 0)
+	before := term.Add(-time.Millisecond)
+	ok := result{id: "ok", op: "get", status: 200, sentAt: before.Add(-time.Second), latency: time.Millisecond}
+	eof := func(id string, sentAt time.Time, latency time.Duration) result {
+		return result{id: id, op: "patch", err: io.EOF, sentAt: sentAt, latency: latency}
+	}
+	cases := []struct {
+		name    string
+		r       result
+		served  map[string]bool
+		wantErr bool
+	}{
+		{"EOF across SIGTERM, never read", eof("a", before, 2*time.Millisecond), map[string]bool{"ok": true}, false},
+		{"EOF across SIGTERM, read by the server", eof("a", before, 2*time.Millisecond), map[string]bool{"ok": true, "a": true}, true},
+		{"EOF before SIGTERM, never read", eof("a", before.Add(-time.Second), time.Millisecond), map[string]bool{"ok": true}, true},
+		{"EOF across SIGTERM, server log unknown", eof("a", before, 2*time.Millisecond), nil, true},
+	}
+	for _, tc := range cases {
+		var out strings.Builder
+		err := report(&out, options{workers: 1, sigtermAfter: time.Second}, []result{ok, tc.r}, time.Second, nil, term, 0, tc.served)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: report error %v, want error %v\n%s", tc.name, err, tc.wantErr, out.String())
+		}
 	}
 }
