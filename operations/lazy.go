@@ -10,8 +10,8 @@ import (
 // a request, instead of all of them when the API is built (Options.Lazy).
 // Huma reflects over an operation's input and output types to build its
 // schemas, parsers and validators: in a fresh process that is most of
-// building the API (1.5 ms of a Lambda cold start for nine operations),
-// and a cold start answers one request. The router knows every route from
+// building the API, it grows with every operation added, and a cold start
+// answers one request (docs/PERFORMANCE.md has the figures). The router knows every route from
 // the start, so 404 and 405 answers do not change; anything that shows the
 // whole API (the OpenAPI document, the JSON Schemas, /docs) registers the
 // rest first.

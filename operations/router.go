@@ -18,8 +18,8 @@ import (
 // only when the catch-all took a request, to tell 404 from 405 (and find
 // the Allow list, or a redirect) the way ServeMux itself would. That second
 // mux is built on the first such request: registering a pattern on a
-// ServeMux costs 14 k instructions (it records the caller's file and line),
-// and a cold start rarely begins with a 404.
+// ServeMux is not free (it records the caller's file and line), and a cold
+// start rarely begins with a 404.
 //
 // With lazy set, operations are registered with Huma on their first
 // request (lazy.go).

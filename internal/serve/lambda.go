@@ -111,9 +111,9 @@ type capture struct {
 	kind   kind
 }
 
-// captures keeps captures between invocations: a response header map sized
-// for a typical response (request id, security headers, type, ETag,
-// Link...) and a body buffer are five allocations a request otherwise.
+// captures keeps captures between invocations, so a warm invocation reuses
+// a header map sized for a typical response (request id, security headers,
+// type, ETag, Link...) and a body buffer instead of growing new ones.
 var captures = sync.Pool{New: func() any { return &capture{header: make(http.Header, 16)} }}
 
 func newCapture(k kind) *capture {

@@ -18,11 +18,11 @@
 // bootstrap runs to its first request for an event and to its first
 // answer: a figure the machine's load does not move (instructions.go).
 //
-//	go run ./lambdatest/coldstart            # from the module root
-//	go run ./lambdatest/coldstart -n 20 -warm 200 -inittrace
-//	go run ./lambdatest/coldstart -env GOGC=50     # try a setting on ours
-//	go run ./lambdatest/coldstart -against ../old  # and another checkout's bootstrap
-//	go run ./lambdatest/coldstart -n 1 -instructions   # needs valgrind
+//	go run ./internal/lambdatest/coldstart            # from the module root
+//	go run ./internal/lambdatest/coldstart -n 20 -warm 200 -inittrace
+//	go run ./internal/lambdatest/coldstart -env GOGC=50     # try a setting on ours
+//	go run ./internal/lambdatest/coldstart -against ../old  # and another checkout's bootstrap
+//	go run ./internal/lambdatest/coldstart -n 1 -instructions   # needs valgrind
 //
 // It prints numbers; it asserts nothing (see docs/PERFORMANCE.md).
 package main
