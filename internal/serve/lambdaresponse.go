@@ -67,16 +67,15 @@ func (c *capture) encode() ([]byte, error) {
 		status = http.StatusOK
 	}
 	r := response{StatusCode: status}
+	if c.kind == kindALB || c.kind == kindALBSingle {
+		r.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
+	}
 	switch c.kind {
 	case kindV2:
 		r.Headers = c.singleValueHeaders()
 		r.Cookies = c.header["Set-Cookie"]
 	case kindALBSingle:
-		r.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
 		r.Headers = c.singleValueHeaders()
-	case kindALB:
-		r.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
-		r.MultiValueHeaders = c.header
 	default:
 		r.MultiValueHeaders = c.header
 	}
