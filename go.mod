@@ -21,14 +21,13 @@ require (
 	github.com/oapi-codegen/oapi-codegen/v2 v2.8.2
 	github.com/oapi-codegen/runtime v1.9.0
 	github.com/oasdiff/oasdiff v1.37.0
+	github.com/oklog/ulid/v2 v2.1.2
 	github.com/spf13/viper v1.21.0
 	github.com/swaggo/files/v2 v2.0.2
 	golang.org/x/mod v0.41.0
 	golang.org/x/text v0.43.0
 	gopkg.in/yaml.v3 v3.0.1
 )
-
-require github.com/oklog/ulid/v2 v2.1.2
 
 require (
 	cloud.google.com/go v0.123.0 // indirect

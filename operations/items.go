@@ -17,8 +17,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/internal/middleware"
-	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -276,7 +276,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	in.Body.Normalize()
 	now := h.now().UTC().Truncate(time.Millisecond)
 	item := models.Item{
-		ID:         ulid.New(now),
+		ID:         itemid.New(now),
 		ItemFields: in.Body,
 		CreatedAt:  now,
 		UpdatedAt:  now,

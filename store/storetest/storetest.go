@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedapi/typedapi/internal/ulid"
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -92,9 +92,9 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// nextID makes an item id. ulid.New ids strictly increase in creation
+// nextID makes an item id. itemid.New ids strictly increase in creation
 // order, which the listing expectations rely on.
-func nextID() string { return ulid.New(time.Now()) }
+func nextID() string { return itemid.New(time.Now()) }
 
 // newItem builds a valid item at version 1 with a fresh ULID.
 func newItem(name string, tags ...string) models.Item {
@@ -186,7 +186,7 @@ func testCreateGet(t *testing.T, s Store) {
 }
 
 func testGetMissing(t *testing.T, s Store) {
-	_, err := s.Get(ctx(t), ulid.New(time.Now()))
+	_, err := s.Get(ctx(t), itemid.New(time.Now()))
 	requireErr(t, "Get(unknown id)", err, models.ErrNotFound)
 }
 
@@ -310,8 +310,8 @@ func testDeleteConditions(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	requireErr(t, "Delete(stale version)", s.Delete(ctx(t), item.ID, 1), models.ErrVersionConflict)
-	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), ulid.New(time.Now()), 1), models.ErrNotFound)
-	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), ulid.New(time.Now()), 0), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), itemid.New(time.Now()), 1), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), itemid.New(time.Now()), 0), models.ErrNotFound)
 	if _, err := s.Get(ctx(t), item.ID); err != nil {
 		t.Fatalf("a failed conditional delete removed the item: %v", err)
 	}
