@@ -15,6 +15,8 @@ import (
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/ulid"
@@ -130,16 +132,17 @@ type ItemPatch struct {
 	Currency    *string  `json:"currency,omitempty" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"New ISO 4217 currency code." example:"EUR"`
 	Tags        []string `json:"tags,omitempty" maxItems:"20" uniqueItems:"true" doc:"New tag list, replacing the old one entirely; [] clears it." example:"[\"kitchen\"]"`
 
-	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+	raw map[string]jsontext.Value // what the client sent, to tell null from absent
 }
 
-// UnmarshalJSON keeps the raw members next to the typed fields.
+// UnmarshalJSON keeps the raw members next to the typed fields, read as
+// the JSON format reads every body (jsonbody.go).
 func (p *ItemPatch) UnmarshalJSON(b []byte) error {
 	type plain ItemPatch
-	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+	if err := jsonv2.Unmarshal(b, (*plain)(p), unmarshalOptions); err != nil {
 		return err
 	}
-	return json.Unmarshal(b, &p.raw)
+	return jsonv2.Unmarshal(b, &p.raw, unmarshalOptions)
 }
 
 type PatchItemInput struct {
