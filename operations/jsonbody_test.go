@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -254,5 +256,50 @@ func TestLoneSurrogates(t *testing.T) {
 				t.Errorf("%s into %T: %v", c.s, into, err)
 			}
 		}
+	}
+}
+
+// TestMarshalLikeEncodingJSON: responses keep the bytes Huma's default
+// format (encoding/json) wrote for them: an ErrorModel's zero fields left
+// out, map keys sorted, HTML not escaped, a newline at the end. Two known
+// differences are left out of the values: nil slices (now [] instead of
+// null) and U+2028/U+2029 (now written as they are, not escaped).
+func TestMarshalLikeEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.FixedZone("", 3600))
+	for _, v := range []any{
+		&huma.ErrorModel{},
+		&huma.ErrorModel{Status: 404, Title: "Not Found", Detail: "No item has this id."},
+		&huma.ErrorModel{Type: "https://example.com/p", Title: "<&>", Status: 422, Detail: "d\x01\"\\", Instance: "urn:x", Errors: []*huma.ErrorDetail{
+			nil, {}, {Message: "m"}, {Location: "body.a"}, {Value: ""}, {Value: -1.5e-9}, {Value: 3}, {Value: int64(-4)}, {Value: true},
+			{Message: "expected array items to be unique", Location: "body.tags", Value: []any{"a", "<a>", 1.0, 1e21, nil, map[string]any{"z": 1.0, "a": []any{}}}},
+			{Value: map[string]any{"name": "\x01", "price": math.MaxFloat64, "b": 1e-7, "a": 123456789.0}},
+		}},
+		models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", ItemFields: models.ItemFields{Name: "<b>Cup</b> & ☕", Price: 1250, Currency: "EUR",
+			Tags: []string{"a&b", "é"}}, CreatedAt: at, UpdatedAt: at.UTC(), Version: 3},
+		models.Item{ItemFields: models.ItemFields{Description: "d", Tags: []string{}}},
+	} {
+		var got, want bytes.Buffer
+		if err := jsonFormat.Marshal(&got, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := huma.DefaultJSONFormat.Marshal(&want, v); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("\n got %s\nwant %s", got.String(), want.String())
+		}
+	}
+}
+
+// TestMarshalInvalidUTF8: text that is not UTF-8 (a value echoed in a
+// problem is cut at a byte count) is written with U+FFFD, as
+// encoding/json wrote it, instead of failing the response.
+func TestMarshalInvalidUTF8(t *testing.T) {
+	var got bytes.Buffer
+	if err := jsonFormat.Marshal(&got, &huma.ErrorModel{Detail: "caf\xc3"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\"detail\":\"caf\ufffd\"}\n"; got.String() != want {
+		t.Errorf("got %q, want %q", got.String(), want)
 	}
 }
