@@ -20,20 +20,23 @@ import (
 // before any decoder recurses into it.
 const maxJSONDepth = 32
 
-// jsonFormats returns formats with every JSON media type (Huma's "json"
-// key is the one it uses for any "…+json" type) read and written by JSON
-// v2, so that every resource gets the same strict reading: member names
-// match exactly, and a body that JSON parsers read differently (invalid
-// UTF-8, a lone UTF-16 surrogate, a member name given twice) is refused
-// with 400 before anything reads it.
+// jsonFormats returns formats with JSON read and written by JSON v2, so
+// that every resource gets the same strict reading: member names match
+// exactly, and a body that JSON parsers read differently (invalid UTF-8, a
+// lone UTF-16 surrogate, a member name given twice) is refused with 400
+// before anything reads it.
+//
+// Huma reads any "…+json" type, application/merge-patch+json among them,
+// with the "json" key. The merge-patch type gets no key of its own: Huma
+// also offers every key to a client's Accept header, and would then answer
+// a GET with Content-Type: application/merge-patch+json.
 func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
-	out := make(map[string]huma.Format, len(formats)+3)
+	out := make(map[string]huma.Format, len(formats)+2)
 	for ct, f := range formats {
 		out[ct] = f
 	}
-	for _, ct := range []string{"application/json", "application/merge-patch+json", "json"} {
-		out[ct] = jsonFormat
-	}
+	out["application/json"] = jsonFormat
+	out["json"] = jsonFormat
 	return out
 }
 
