@@ -39,8 +39,8 @@ func TestItemBodyEveryOperation(t *testing.T) {
 	check("patch", patch.Body.String(), patch.Header().Get("Link"))
 }
 
-// TestSchemaLinksAgreeWithServers: `$schema` (on direct and generic
-// bodies) starts with the base URL the spec's servers give for the same
+// TestSchemaLinksAgreeWithServers: `$schema` (in an item, a list and a
+// problem) starts with the base URL the spec's servers give for the same
 // request: the scheme the client used, however it is told.
 func TestSchemaLinksAgreeWithServers(t *testing.T) {
 	h, it := handlerWithItem(t)
@@ -100,4 +100,27 @@ func handlerWithItem(t *testing.T) (http.Handler, models.Item) {
 	}
 	h, _ := newHandler(t, operations.Options{}, store)
 	return h, it
+}
+
+// TestSchemaLinksUnderBasePath: behind a base path, an item's and a
+// problem's `$schema` and `Link: rel="describedBy"` carry the prefix.
+func TestSchemaLinksUnderBasePath(t *testing.T) {
+	h, _ := newHandler(t, operations.Options{BasePath: "/shop"}, nil)
+	loc := serve(h, http.MethodPost, "/shop/v1/items", validBody).Header().Get("Location")
+	for _, c := range []struct{ target, schema string }{
+		{loc, "Item"},
+		{"/shop/v1/items/01JDQ8Z6M3N4P5Q6R7S8T9V0WX", "ErrorModel"},
+	} {
+		got := serve(h, http.MethodGet, c.target, "", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.com")
+		var body struct {
+			Schema string `json:"$schema"`
+		}
+		_ = json.Unmarshal(got.Body.Bytes(), &body)
+		if want := "https://api.example.com/shop/schemas/" + c.schema + ".json"; body.Schema != want {
+			t.Errorf("GET %s: $schema %q, want %q", c.target, body.Schema, want)
+		}
+		if want := "</shop/schemas/" + c.schema + `.json>; rel="describedBy"`; got.Header().Get("Link") != want {
+			t.Errorf("GET %s: Link %q, want %q", c.target, got.Header().Get("Link"), want)
+		}
+	}
 }
