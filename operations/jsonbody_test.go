@@ -145,6 +145,16 @@ func TestStrictRules(t *testing.T) {
 	}
 }
 
+// TestExactNames: a member is read into a field only when its name is the
+// field's JSON name exactly; "NAME" is another member (which validation
+// refuses as unknown), not a second "name".
+func TestExactNames(t *testing.T) {
+	var f models.ItemFields
+	if err := decodeBody([]byte(`{"NAME":"x","name":"y","Price":5}`), &f); err != nil || f.Name != "y" || f.Price != 0 {
+		t.Errorf("got %+v, %v; want only name read", f, err)
+	}
+}
+
 // plainWording matches every error text a client can get from the JSON
 // format for a body decoded into an untyped value.
 var plainWording = regexp.MustCompile(`^(` + strings.Join([]string{
