@@ -16,6 +16,8 @@ import (
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/internal/middleware"
@@ -135,7 +137,7 @@ type ItemPatch struct {
 	Currency    *string  `json:"currency,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 
-	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+	raw map[string]jsontext.Value // what the client sent, to tell null from absent
 }
 
 // TransformSchema (huma.SchemaTransformer) replaces the members Huma made
@@ -164,13 +166,14 @@ func (ItemPatch) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
 	return s
 }
 
-// UnmarshalJSON keeps the raw members next to the typed fields.
+// UnmarshalJSON keeps the raw members next to the typed fields, read as
+// the JSON format reads every body (jsonbody.go).
 func (p *ItemPatch) UnmarshalJSON(b []byte) error {
 	type plain ItemPatch
-	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+	if err := jsonv2.Unmarshal(b, (*plain)(p), unmarshalOptions); err != nil {
 		return err
 	}
-	return json.Unmarshal(b, &p.raw)
+	return jsonv2.Unmarshal(b, &p.raw, unmarshalOptions)
 }
 
 type PatchItemInput struct {
