@@ -131,11 +131,11 @@ type ReplaceItemInput struct {
 // so a rule written once on ItemFields holds for create, replace and patch
 // alike; the fields here carry only their JSON names.
 type ItemPatch struct {
-	Name        *string  `json:"name,omitempty"`
-	Description *string  `json:"description,omitempty"`
-	Price       *int64   `json:"price,omitempty"`
-	Currency    *string  `json:"currency,omitempty"`
-	Tags        []string `json:"tags,omitempty"`
+	Name        *string      `json:"name,omitempty"`
+	Description *string      `json:"description,omitempty"`
+	Price       *int64       `json:"price,omitempty"`
+	Currency    *string      `json:"currency,omitempty"`
+	Tags        []models.Tag `json:"tags,omitempty"`
 
 	raw map[string]jsontext.Value // what the client sent, to tell null from absent
 }
@@ -211,7 +211,7 @@ func (in *PatchItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []e
 // checkText refuses control characters, which forge log lines and drive
 // the terminals of whoever prints an item: none in names and tags; in a
 // description only tabs and line breaks.
-func checkText(prefix *huma.PathBuffer, name, description *string, tags []string) []error {
+func checkText(prefix *huma.PathBuffer, name, description *string, tags []models.Tag) []error {
 	var errs []error
 	bad := func(loc, s string, allowed string) {
 		for _, r := range s {
@@ -228,7 +228,7 @@ func checkText(prefix *huma.PathBuffer, name, description *string, tags []string
 		bad("body.description", *description, "\t\n\r")
 	}
 	for i, t := range tags {
-		bad(fmt.Sprintf("body.tags[%d]", i), t, "")
+		bad(fmt.Sprintf("body.tags[%d]", i), string(t), "")
 	}
 	return errs
 }
@@ -248,7 +248,7 @@ func checkCurrency(code string, prefix *huma.PathBuffer) []error {
 
 func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput, error) {
 	tag := string(in.Tag)
-	q := models.ListQuery{Limit: in.Limit, Tag: tag, NamePrefix: in.Q}
+	q := models.ListQuery{Limit: in.Limit, Tag: in.Tag, NamePrefix: in.Q}
 	if in.Cursor != "" {
 		after, err := h.cursors.Decode(in.Cursor, tag, in.Q)
 		if err != nil {

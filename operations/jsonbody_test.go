@@ -285,8 +285,8 @@ func TestMarshalLikeEncodingJSON(t *testing.T) {
 			{Value: map[string]any{"name": "\x01", "price": math.MaxFloat64, "b": 1e-7, "a": 123456789.0}},
 		}},
 		models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", ItemFields: models.ItemFields{Name: "<b>Cup</b> & ☕", Price: 1250, Currency: "EUR",
-			Tags: []string{"a&b", "é"}}, CreatedAt: at, UpdatedAt: at.UTC(), Version: 3},
-		models.Item{ItemFields: models.ItemFields{Description: "d", Tags: []string{}}},
+			Tags: []models.Tag{"a&b", "é"}}, CreatedAt: at, UpdatedAt: at.UTC(), Version: 3},
+		models.Item{ItemFields: models.ItemFields{Description: "d", Tags: []models.Tag{}}},
 	} {
 		var got, want bytes.Buffer
 		if err := jsonFormat.Marshal(&got, v); err != nil {

@@ -161,9 +161,9 @@ func validate(f models.ItemFields) []fieldError {
 	if len(f.Tags) > 20 {
 		errs = append(errs, fieldError{"body.tags", "expected at most 20 items"})
 	}
-	seen := make(map[string]bool, len(f.Tags))
+	seen := make(map[models.Tag]bool, len(f.Tags))
 	for i, t := range f.Tags {
-		if n := utf8.RuneCountInString(t); n < 1 || n > 50 || seen[t] {
+		if n := utf8.RuneCountInString(string(t)); n < 1 || n > 50 || seen[t] {
 			errs = append(errs, fieldError{"body.tags[" + strconv.Itoa(i) + "]", "expected a unique tag of 1 to 50 characters"})
 		}
 		seen[t] = true

@@ -158,12 +158,12 @@ func TestRowKeys(t *testing.T) {
 	id := "01JDQ8Z6M3N4P5Q6R7S8T9V0WX"
 	cases := []struct {
 		name string
-		tags []string
+		tags []models.Tag
 		want []string
 	}{
-		{"Äpfel", []string{"a", "b"}, []string{"ITEM", "TAG#a", "TAG#b", "NAME#ä", "NAME#äp"}},
+		{"Äpfel", []models.Tag{"a", "b"}, []string{"ITEM", "TAG#a", "TAG#b", "NAME#ä", "NAME#äp"}},
 		{"X", nil, []string{"ITEM", "NAME#x"}},
-		{"ab", []string{"t", "t"}, []string{"ITEM", "TAG#t", "NAME#a", "NAME#ab"}},
+		{"ab", []models.Tag{"t", "t"}, []string{"ITEM", "TAG#t", "NAME#a", "NAME#ab"}},
 	}
 	for _, c := range cases {
 		var got []string
@@ -298,7 +298,7 @@ func TestUnavailable(t *testing.T) {
 
 func testItem() models.Item {
 	now := time.Now().UTC()
-	return models.Item{ID: itemid.New(time.Now()), ItemFields: models.ItemFields{Name: "n", Currency: "EUR", Tags: []string{}},
+	return models.Item{ID: itemid.New(time.Now()), ItemFields: models.ItemFields{Name: "n", Currency: "EUR", Tags: []models.Tag{}},
 		CreatedAt: now, UpdatedAt: now, Version: 1}
 }
 

@@ -97,10 +97,10 @@ func ctx(t *testing.T) context.Context {
 func nextID() string { return itemid.New(time.Now()) }
 
 // newItem builds a valid item at version 1 with a fresh ULID.
-func newItem(name string, tags ...string) models.Item {
+func newItem(name string, tags ...models.Tag) models.Item {
 	now := time.Now().UTC()
 	if tags == nil {
-		tags = []string{}
+		tags = []models.Tag{}
 	}
 	return models.Item{
 		ID: nextID(),
@@ -229,7 +229,7 @@ func testUpdate(t *testing.T, s Store) {
 		it.Description = ""
 		it.Price = 0
 		it.Currency = "USD"
-		it.Tags = []string{"office"}
+		it.Tags = []models.Tag{"office"}
 	})
 	got, err := s.Update(ctx(t), want, orig.Version)
 	if err != nil {
@@ -510,7 +510,7 @@ func testFilters(t *testing.T, s Store) {
 	var all []models.Item
 	for i := range 48 {
 		name := names[i%len(names)]
-		tags := []string{}
+		tags := []models.Tag{}
 		if i%3 == 0 {
 			tags = append(tags, "kitchen")
 		}
@@ -566,7 +566,7 @@ func testFiltersFollowChanges(t *testing.T, s Store) {
 	item := mustCreate(t, s, newItem("Alpha", "old", "both"))
 	moved := next(item, func(it *models.Item) {
 		it.Name = "Beta"
-		it.Tags = []string{"both", "new"}
+		it.Tags = []models.Tag{"both", "new"}
 	})
 	if _, err := s.Update(ctx(t), moved, item.Version); err != nil {
 		t.Fatal(err)
