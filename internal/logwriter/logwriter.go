@@ -1,40 +1,42 @@
 // Package logwriter takes log lines off the request path: Write appends a
-// line to a buffer and a background goroutine hands everything pending to
-// the process's output in one write. Under load many access lines share one
-// system call; when idle a line is written as soon as the goroutine runs,
-// with no timer in between. The HTTP server uses it; Lambda does not, since
+// line to a buffer, and a timer hands everything pending to the process's
+// output in one write a few milliseconds later. Under load many access
+// lines share one system call and one wake-up; an idle server's line
+// waits at most flushDelay. The HTTP server uses it; Lambda does not, since
 // Lambda freezes the process as soon as a response is returned.
 package logwriter
 
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// maxPending is how much may wait before Write writes itself, so a stalled
-// output slows callers down instead of growing memory without bound.
-const maxPending = 256 << 10
+const (
+	// flushDelay is how long a line may wait for others to join it.
+	flushDelay = 5 * time.Millisecond
+	// maxPending is how much may wait before Write writes itself, so a
+	// stalled output slows callers down instead of growing memory
+	// without bound.
+	maxPending = 256 << 10
+)
 
 // Writer batches whole writes (slog handlers write one line per call).
 type Writer struct {
-	out  io.Writer
-	wake chan struct{} // capacity 1: one pending wake-up stands for many lines
-	done chan struct{} // closed when the background goroutine has ended
+	out io.Writer
 
 	mu      sync.Mutex
 	pending []byte
 	spare   []byte
+	timer   *time.Timer // made on the first write, reset for each batch
+	armed   bool        // the timer will flush what is pending
 	closed  bool
 
 	flushMu sync.Mutex // one write to out at a time, so lines keep their order
 }
 
-// New starts a Writer on out. Close it to write what is pending.
-func New(out io.Writer) *Writer {
-	w := &Writer{out: out, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.loop()
-	return w
-}
+// New returns a Writer on out. Close it to write what is pending.
+func New(out io.Writer) *Writer { return &Writer{out: out} }
 
 // Write queues p, which it copies; it never returns an error of out's.
 func (w *Writer) Write(p []byte) (int, error) {
@@ -44,18 +46,29 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	w.pending = append(w.pending, p...)
-	full := len(w.pending) >= maxPending
-	if !full {
-		select { // under mu, so Close cannot close wake in between
-		case w.wake <- struct{}{}:
-		default: // a wake-up is pending already; it takes this line too
+	if len(w.pending) >= maxPending {
+		w.mu.Unlock()
+		_ = w.Flush()
+		return len(p), nil
+	}
+	if !w.armed {
+		w.armed = true
+		if w.timer == nil {
+			w.timer = time.AfterFunc(flushDelay, w.flushLater)
+		} else {
+			w.timer.Reset(flushDelay)
 		}
 	}
 	w.mu.Unlock()
-	if full {
-		_ = w.Flush()
-	}
 	return len(p), nil
+}
+
+// flushLater is the timer's: lines written from here on arm it again.
+func (w *Writer) flushLater() {
+	w.mu.Lock()
+	w.armed = false
+	w.mu.Unlock()
+	_ = w.Flush()
 }
 
 // Flush writes everything pending now.
@@ -71,7 +84,7 @@ func (w *Writer) Flush() error {
 	}
 	_, err := w.out.Write(b)
 	w.mu.Lock()
-	if cap(b) <= maxPending { // keep one buffer for reuse, never a huge one
+	if cap(b) <= 2*maxPending { // keep one buffer for reuse, never a huge one
 		w.spare = b[:0]
 	}
 	w.mu.Unlock()
@@ -86,15 +99,9 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	close(w.wake)
-	w.mu.Unlock()
-	<-w.done
-	return w.Flush()
-}
-
-func (w *Writer) loop() {
-	defer close(w.done)
-	for range w.wake {
-		_ = w.Flush()
+	if w.timer != nil {
+		w.timer.Stop()
 	}
+	w.mu.Unlock()
+	return w.Flush()
 }
