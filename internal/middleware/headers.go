@@ -7,23 +7,28 @@ import (
 	"strings"
 )
 
-// SecurityHeaders sets the headers every response carries unless the
-// handler replaces them: no MIME sniffing, no framing, no referrer, no
-// caching of API answers (the docs assets set their own Cache-Control and
-// Content-Security-Policy).
+// SecurityHeaders sets the headers every answer carries unless the handler
+// replaces them. For a JSON answer three matter: nosniff stops a browser
+// from reading it as HTML or script; the Content-Security-Policy forbids
+// everything should it be rendered anyway, and forbids framing
+// (frame-ancestors supersedes X-Frame-Options, which the /docs page still
+// sends for older browsers); no-store keeps answers out of shared caches.
+// Referrer-Policy governs the requests a document makes: a JSON answer
+// makes none, and the /docs page states its own. (Every header here is
+// paid for on every answer: net/http copies the header map when the status
+// is written.) The docs assets set their own Cache-Control and
+// Content-Security-Policy.
 func SecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The keys are already canonical, so they are set directly rather
-		// than through Header.Set, and the five values share one array
-		// (each slice is capped, so an Add elsewhere copies instead of
-		// writing into its neighbour): one allocation per request.
+		// than through Header.Set, and the values share one array (each
+		// slice is capped, so an Add elsewhere copies instead of writing
+		// into its neighbour).
 		h := w.Header()
-		v := &[...]string{"nosniff", "DENY", "no-referrer", "default-src 'none'; frame-ancestors 'none'", "no-store"}
+		v := &[...]string{"nosniff", "default-src 'none'; frame-ancestors 'none'", "no-store"}
 		h["X-Content-Type-Options"] = v[0:1:1]
-		h["X-Frame-Options"] = v[1:2:2]
-		h["Referrer-Policy"] = v[2:3:3]
-		h["Content-Security-Policy"] = v[3:4:4]
-		h["Cache-Control"] = v[4:5:5]
+		h["Content-Security-Policy"] = v[1:2:2]
+		h["Cache-Control"] = v[2:3:3]
 		next.ServeHTTP(w, r)
 	})
 }

@@ -89,6 +89,8 @@ func Handler(title, docsPath, specPath string) http.Handler {
 		case "", "/":
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			h.Set("Cache-Control", "no-cache")
+			// The CSP's frame-ancestors says the same to current browsers.
+			h.Set("X-Frame-Options", "DENY")
 			_, _ = io.WriteString(w, html)
 		case "/init.js":
 			h.Set("Content-Type", "text/javascript; charset=utf-8")
