@@ -22,7 +22,7 @@ const snapshotVersion = "dev"
 // file name → indented JSON with a final newline.
 func specs(t *testing.T) map[string][]byte {
 	t.Helper()
-	_, api := operations.New(operations.Options{Title: "typedapi", Version: snapshotVersion}, memory.New())
+	_, api := operations.New(operations.Options{Title: "typedapi", Version: snapshotVersion}, operations.StoresOf(memory.New()))
 	doc := api.OpenAPI()
 	v31, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package operations is the API surface: it builds the huma.API (config,
 // docs, error model, middleware), maps every route in routes.go, and holds
-// one file per resource. It depends only on models and on the Store
-// interface it declares; runtimes (HTTP server, Lambda) take the
+// one file per resource. It depends only on models and on the store
+// interfaces each resource declares (ItemStore, OrderStore); runtimes (HTTP server, Lambda) take the
 // http.Handler it returns.
 package operations
 
@@ -56,13 +56,37 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// Stores are the persistence of each resource. A nil store leaves its
+// resource out: its routes are not registered. Orders read the item they
+// name, so Orders needs Items.
+type Stores struct {
+	Items  ItemStore
+	Orders OrderStore
+	// Health answers /readyz; without it readiness checks nothing.
+	Health HealthChecker
+}
+
+// StoresOf is the Stores that one value implements: each field is set when
+// s has that resource's methods. A store package offers whichever
+// resources it holds.
+func StoresOf(s any) Stores {
+	var st Stores
+	st.Items, _ = s.(ItemStore)
+	st.Orders, _ = s.(OrderStore)
+	st.Health, _ = s.(HealthChecker)
+	return st
+}
+
 // strictFieldNames sets Huma's case-sensitive validation once (see New).
 var strictFieldNames sync.Once
 
-// New builds the API on store and returns the complete http.Handler
+// New builds the API on stores and returns the complete http.Handler
 // (middleware included) and the huma.API (for printing the spec; with
 // Options.Lazy its document holds only what has been registered so far).
-func New(opts Options, store Store) (http.Handler, huma.API) {
+func New(opts Options, stores Stores) (http.Handler, huma.API) {
+	if stores.Orders != nil && stores.Items == nil {
+		panic("operations: orders need the item store (Stores.Items) to read the item they name")
+	}
 	opts.setDefaults()
 	mux := newRouter(opts.Lazy)
 	api := humago.New(mux, apiConfig(opts))
@@ -76,7 +100,7 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 		// Huma setting.)
 		huma.ValidateStrictCasing = true
 	})
-	addRoutes(api, mux, opts, store)
+	addRoutes(api, mux, opts, stores)
 
 	handler := middleware.Chain(mux,
 		middleware.AccessLog(opts.Logger),
@@ -95,17 +119,18 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 // built-in docs page — ours is served from embedded assets (swaggerui).
 func apiConfig(opts Options) huma.Config {
 	cfg := huma.DefaultConfig(opts.Title, opts.Version)
-	cfg.Info.Description = "A typed items API. Every operation's input and output are Go structs: " +
+	cfg.Info.Description = "A typed API of items and their orders. Every operation's input and output are Go structs: " +
 		"they drive routing, validation (422 with the location and reason of each failing field), " +
 		"RFC 9457 problem+json errors and this document.\n\n" +
-		"Conditional requests: `GET /v1/items/{id}` returns an `ETag`; send it back in `If-None-Match` " +
-		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the item."
+		"Conditional requests: `GET /v1/items/{id}` and `GET /v1/orders/{id}` return an `ETag`; send it back in `If-None-Match` " +
+		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the resource."
 	cfg.Formats = jsonFormats(cfg.Formats)
 	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
 	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}
 	cfg.Tags = []*huma.Tag{
 		{Name: "Items", Description: "Create, read, list, change and delete items."},
+		{Name: "Orders", Description: "Order an item, follow the order from pending to paid and shipped, or cancel it."},
 		{Name: "Service", Description: "What this service is and whether it is healthy."},
 	}
 	return cfg

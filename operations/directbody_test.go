@@ -180,7 +180,7 @@ func FuzzItemBody(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		h, _ := operations.New(operations.Options{Logger: quietLogger()}, store)
+		h, _ := operations.New(operations.Options{Logger: quietLogger()}, operations.StoresOf(store))
 		restore := operations.FastBodies(false)
 		generic := serve(h, http.MethodGet, "/v1/items/"+it.ID, "", "Host", host)
 		restore()

@@ -20,12 +20,12 @@ import (
 
 // testAPI builds the real API on a fresh memory store and wraps it with
 // humatest; handler is the complete handler with middleware.
-func testAPI(t *testing.T, opts operations.Options, store operations.Store) (humatest.TestAPI, http.Handler) {
+func testAPI(t *testing.T, opts operations.Options, store any) (humatest.TestAPI, http.Handler) {
 	t.Helper()
 	if store == nil {
 		store = memory.New()
 	}
-	h, api := operations.New(opts, store)
+	h, api := operations.New(opts, operations.StoresOf(store))
 	return humatest.Wrap(t, api), h
 }
 

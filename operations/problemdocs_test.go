@@ -36,12 +36,27 @@ func (s failingStore) Update(context.Context, models.Item, int64) (models.Item, 
 }
 func (s failingStore) Delete(context.Context, string, int64) error { return s.err }
 func (s failingStore) Ping(context.Context) error                  { return s.err }
+func (s failingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
+	return models.Order{}, false, s.err
+}
+func (s failingStore) GetOrder(context.Context, string) (models.Order, error) {
+	return models.Order{}, s.err
+}
+func (s failingStore) ListOrders(context.Context, models.OrderQuery) (models.Page[models.Order], error) {
+	return models.Page[models.Order]{}, s.err
+}
+func (s failingStore) UpdateOrder(context.Context, models.Order, int64) (models.Order, error) {
+	return models.Order{}, s.err
+}
 
 // conflictingStore finds every new id taken and loses every update race.
 type conflictingStore struct{ *memory.Store }
 
 func (conflictingStore) Create(context.Context, models.Item, *models.Idempotency) (models.Item, bool, error) {
 	return models.Item{}, false, models.ErrAlreadyExists
+}
+func (conflictingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
+	return models.Order{}, false, models.ErrAlreadyExists
 }
 func (conflictingStore) Update(context.Context, models.Item, int64) (models.Item, error) {
 	return models.Item{}, models.ErrVersionConflict
@@ -56,14 +71,25 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	setup, _ := newHandler(t, operations.Options{}, mem)
 	created := serve(setup, "POST", "/v1/items", validBody)
 	id := strings.TrimPrefix(created.Header().Get("Location"), "/v1/items/")
+	// What a valid body is, and one that fails validation, per operation.
+	valid, invalid := validBody, `{"name":"","price":1250,"currency":"XYZ"}`
+	if strings.HasPrefix(path, "/v1/orders") {
+		valid = `{"item_id":"` + id + `","quantity":2}`
+		created = serve(setup, "POST", "/v1/orders", valid)
+		id = strings.TrimPrefix(created.Header().Get("Location"), "/v1/orders/")
+		invalid = `{"item_id":"01JDQ8Z6M3N4P5Q6R7S8T9V0WX","quantity":0,"status":"paid"}`
+		if method == http.MethodPatch {
+			valid, invalid = `{"status":"paid"}`, `{"status":"lost"}`
+		}
+	}
 	target := strings.Replace(path, "{id}", id, 1)
 	body := ""
 	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		body = validBody
+		body = valid
 	}
 	var headers []string
-	var store operations.Store = mem
-	usesStore := strings.HasPrefix(path, "/v1/items") || path == "/readyz"
+	var store any = mem
+	usesStore := strings.HasPrefix(path, "/v1/items") || strings.HasPrefix(path, "/v1/orders") || path == "/readyz"
 	switch status {
 	case http.StatusBadRequest:
 		if body != "" {
@@ -75,6 +101,9 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 		target = strings.Replace(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)
 	case http.StatusConflict:
 		store = conflictingStore{mem}
+		if method == http.MethodPatch && strings.HasPrefix(path, "/v1/orders") {
+			store, body = mem, `{"status":"shipped"}` // not from pending
+		}
 	case http.StatusPreconditionFailed:
 		headers = []string{"If-Match", `"` + id + `.9"`}
 	case http.StatusRequestEntityTooLarge:
@@ -84,7 +113,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	case http.StatusUnprocessableEntity:
 		switch {
 		case body != "":
-			body = `{"name":"","price":1250,"currency":"XYZ"}`
+			body = invalid
 		case strings.Contains(path, "{id}"):
 			target = strings.Replace(path, "{id}", "bad", 1)
 		default:
@@ -99,7 +128,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	default:
 		return nil, false
 	}
-	if store != operations.Store(mem) && !usesStore {
+	if store != any(mem) && !usesStore {
 		return nil, false
 	}
 	if status == http.StatusInternalServerError && path == "/readyz" {
@@ -114,7 +143,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 // title, status, detail and field errors. Each documented status is
 // provoked at least once.
 func TestProblemDocsAreRealAnswers(t *testing.T) {
-	_, api := operations.New(operations.Options{}, memory.New())
+	_, api := operations.New(operations.Options{}, operations.StoresOf(memory.New()))
 	provoked := map[int]bool{}
 	documented := map[int]bool{}
 	for path, item := range api.OpenAPI().Paths {

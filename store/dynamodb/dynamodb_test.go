@@ -23,7 +23,10 @@ import (
 	"github.com/typedapi/typedapi/store/storetest"
 )
 
-var _ operations.Store = (*Store)(nil)
+var (
+	_ operations.ItemStore  = (*Store)(nil)
+	_ operations.OrderStore = (*Store)(nil)
+)
 
 // endpoint is the DynamoDB Local that scripts/test starts. Without it the
 // tests skip, except in CI, where a skip would hide that they never ran.

@@ -102,34 +102,12 @@ func rowAttrs(k key, item map[string]types.AttributeValue) map[string]types.Attr
 // decodeItem reads itemAttrs back; a row that does not have that shape is
 // an error (someone else wrote to the table), never a zero item.
 func decodeItem(m map[string]types.AttributeValue) (models.Item, error) {
-	var it models.Item
-	var errs []error
-	s := func(name string) string {
-		v, ok := m[name].(*types.AttributeValueMemberS)
-		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is not a string", name))
-			return ""
-		}
-		return v.Value
-	}
-	n := func(name string) int64 {
-		v, ok := m[name].(*types.AttributeValueMemberN)
-		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is not a number", name))
-			return 0
-		}
-		i, err := strconv.ParseInt(v.Value, 10, 64)
-		errs = append(errs, err)
-		return i
-	}
-	t := func(name string) time.Time {
-		tm, err := time.Parse(time.RFC3339Nano, s(name))
-		errs = append(errs, err)
-		return tm
-	}
-	it.ID, it.Name, it.Description, it.Currency = s("id"), s("name"), s("description"), s("currency")
-	it.Price, it.Version = n("price"), n("version")
-	it.CreatedAt, it.UpdatedAt = t("created_at"), t("updated_at")
+	r := &attrReader{m: m}
+	it := models.Item{ID: r.s("id")}
+	it.Name, it.Description, it.Currency = r.s("name"), r.s("description"), r.s("currency")
+	it.Price, it.Version = r.n("price"), r.n("version")
+	it.CreatedAt, it.UpdatedAt = r.t("created_at"), r.t("updated_at")
+	errs := r.errs
 	it.Tags = []string{}
 	tags, ok := m["tags"].(*types.AttributeValueMemberL)
 	if !ok {
@@ -173,10 +151,20 @@ func isID(s string) bool {
 	return true
 }
 
-func idemKey(k string) key {
+// idemKey is where the idempotency record of key k lives for the create
+// whose scope is given (itemScope, orderScope), so one key sent to two
+// operations makes two records.
+func idemKey(scope, k string) key {
 	sum := sha256.Sum256([]byte(k))
-	return key{pkIdem + hex.EncodeToString(sum[:]), skIdem}
+	return key{pkIdem + scope + hex.EncodeToString(sum[:]), skIdem}
 }
+
+// Idempotency scopes. Items' is empty: their records predate scopes and
+// keep their keys.
+const (
+	itemScope  = ""
+	orderScope = "ORDER#"
+)
 
 // epochCeil is t in whole seconds, rounded up so that a record is never
 // forgotten before the time the caller asked for.
@@ -206,17 +194,7 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 		tx = append(tx, types.TransactWriteItem{Put: put})
 	}
 	if idem != nil {
-		rec := idemKey(idem.Key).attrs()
-		rec["request_hash"] = str(idem.RequestHash)
-		rec["item"] = &types.AttributeValueMemberM{Value: attrs}
-		rec[ttlAttribute] = num(epochCeil(idem.ExpiresAt))
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{
-			TableName:                           &s.table,
-			Item:                                rec,
-			ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(s.now().Unix())},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}})
+		tx = append(tx, s.idemPut(itemScope, idem, "item", attrs))
 	}
 	failed, err := s.transact(ctx, "create", tx)
 	if err != nil {
@@ -226,24 +204,12 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 		return item, false, nil
 	}
 	if idem != nil {
-		// Whichever condition failed, a live record for the key decides:
-		// the key is checked before the id, as in every store. The record
-		// is the transaction's last action.
-		old := failed[len(failed)-1].Item
-		if old == nil {
-			if old, err = s.getRow(ctx, "create", idemKey(idem.Key)); err != nil {
-				return models.Item{}, false, err
-			}
+		snap, err := s.firstResult(ctx, itemScope, idem, "item", failed)
+		if err != nil {
+			return models.Item{}, false, err
 		}
-		if old != nil && !s.expired(old) {
-			if h, _ := old["request_hash"].(*types.AttributeValueMemberS); h == nil || h.Value != idem.RequestHash {
-				return models.Item{}, false, models.ErrIdempotencyMismatch
-			}
-			snap, ok := old["item"].(*types.AttributeValueMemberM)
-			if !ok {
-				return models.Item{}, false, errors.New("dynamodb create: idempotency record without an item")
-			}
-			first, err := decodeItem(snap.Value)
+		if snap != nil {
+			first, err := decodeItem(snap)
 			return first, err == nil, err
 		}
 	}
@@ -253,6 +219,51 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 	// Only the record's condition failed, yet no live record is there: it
 	// expired between the write and the read. The caller may retry.
 	return models.Item{}, false, fmt.Errorf("%w: idempotency record changed during create", models.ErrUnavailable)
+}
+
+// idemPut is the transaction's action that writes the idempotency record of
+// idem in scope, holding the created resource's attributes under name. It
+// replaces only an expired record.
+func (s *Store) idemPut(scope string, idem *models.Idempotency, name string, attrs map[string]types.AttributeValue) types.TransactWriteItem {
+	rec := idemKey(scope, idem.Key).attrs()
+	rec["request_hash"] = str(idem.RequestHash)
+	rec[name] = &types.AttributeValueMemberM{Value: attrs}
+	rec[ttlAttribute] = num(epochCeil(idem.ExpiresAt))
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                           &s.table,
+		Item:                                rec,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(s.now().Unix())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+}
+
+// firstResult looks, after a keyed create's transaction failed a condition,
+// for a live record of the key: it returns the first result's attributes
+// (stored under name) to replay, models.ErrIdempotencyMismatch when the
+// request differs, or nil and no error when no live record decides.
+// Whichever condition failed, a live record decides: the key is checked
+// before anything else, as in every store. The record is the transaction's
+// last action.
+func (s *Store) firstResult(ctx context.Context, scope string, idem *models.Idempotency, name string, failed []types.CancellationReason) (map[string]types.AttributeValue, error) {
+	old := failed[len(failed)-1].Item
+	if old == nil {
+		var err error
+		if old, err = s.getRow(ctx, "create", idemKey(scope, idem.Key)); err != nil {
+			return nil, err
+		}
+	}
+	if old == nil || s.expired(old) {
+		return nil, nil
+	}
+	if h, _ := old["request_hash"].(*types.AttributeValueMemberS); h == nil || h.Value != idem.RequestHash {
+		return nil, models.ErrIdempotencyMismatch
+	}
+	snap, ok := old[name].(*types.AttributeValueMemberM)
+	if !ok {
+		return nil, errors.New("dynamodb create: idempotency record without its " + name)
+	}
+	return snap.Value, nil
 }
 
 // expired judges an idempotency record by its expires_at, not by whether
@@ -378,20 +389,20 @@ func (s *Store) Update(ctx context.Context, item models.Item, prevVersion int64)
 		return models.Item{}, err
 	}
 	if failed != nil {
-		return models.Item{}, s.whyVersionFailed(ctx, "update", item.ID, failed[0])
+		return models.Item{}, s.whyVersionFailed(ctx, "update", key{pkItems, item.ID}, failed[0])
 	}
 	return item, nil
 }
 
-// whyVersionFailed tells a vanished item from a changed one after a
-// version condition on the item row failed.
-func (s *Store) whyVersionFailed(ctx context.Context, op, id string, r types.CancellationReason) error {
+// whyVersionFailed tells a vanished row (item or order) from a changed one
+// after a version condition on the row at k failed.
+func (s *Store) whyVersionFailed(ctx context.Context, op string, k key, r types.CancellationReason) error {
 	if r.Item != nil {
 		return models.ErrVersionConflict
 	}
 	// The old row may be absent because it is gone, or because the server
 	// did not return it: read to be sure.
-	row, err := s.getRow(ctx, op, key{pkItems, id})
+	row, err := s.getRow(ctx, op, k)
 	if err != nil {
 		return err
 	}
@@ -441,7 +452,7 @@ func (s *Store) Delete(ctx context.Context, id string, prevVersion int64) error 
 		if failed == nil {
 			return nil
 		}
-		why := s.whyVersionFailed(ctx, "delete", id, failed[0])
+		why := s.whyVersionFailed(ctx, "delete", key{pkItems, id}, failed[0])
 		if prevVersion > 0 || !errors.Is(why, models.ErrVersionConflict) {
 			return why
 		}
@@ -478,44 +489,7 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 		in.FilterExpression = aws.String("begins_with(name_folded, :prefix)")
 		in.ExpressionAttributeValues[":prefix"] = str(prefix)
 	}
-	want := q.Limit + 1
-	items := make([]models.Item, 0, want)
-	for reads := 0; len(items) < want; reads++ {
-		if reads == maxQueryReads {
-			return models.ListPage{}, fmt.Errorf("dynamodb list: no full page after %d reads of %s", reads, pk)
-		}
-		// Without a filter every row read is a match: read exactly what is
-		// missing. With one, read more per trip, as many rows may not match.
-		limit := want - len(items)
-		if prefix != "" {
-			limit = min(limit*4, 1000)
-		}
-		in.Limit = aws.Int32(int32(limit))
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return models.ListPage{}, classify(ctx, "list", err)
-		}
-		for _, row := range out.Items {
-			if len(items) == want {
-				break
-			}
-			it, err := decodeItem(row)
-			if err != nil {
-				return models.ListPage{}, err
-			}
-			items = append(items, it)
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	page := models.ListPage{Items: items}
-	if len(items) > q.Limit {
-		page.Items = items[:q.Limit]
-		page.Next = page.Items[q.Limit-1].ID
-	}
-	return page, nil
+	return queryPage(ctx, s, in, q.Limit, prefix != "", decodeItem, func(it models.Item) string { return it.ID })
 }
 
 // partition picks the rows a listing reads and the folded name prefix still

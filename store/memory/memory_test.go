@@ -8,7 +8,10 @@ import (
 	"github.com/typedapi/typedapi/store/storetest"
 )
 
-var _ operations.Store = (*memory.Store)(nil)
+var (
+	_ operations.ItemStore  = (*memory.Store)(nil)
+	_ operations.OrderStore = (*memory.Store)(nil)
+)
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New() })
