@@ -73,6 +73,11 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
 }
 
+func TestOrderContract(t *testing.T) {
+	ep := endpoint(t)
+	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
+}
+
 func TestCreateTableIsIdempotent(t *testing.T) {
 	s := newTableStore(t, endpoint(t), Options{})
 	ctx := context.Background()

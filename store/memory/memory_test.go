@@ -16,3 +16,7 @@ var (
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New() })
 }
+
+func TestOrderContract(t *testing.T) {
+	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore { return memory.New() })
+}
