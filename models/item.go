@@ -4,7 +4,6 @@
 package models
 
 import (
-	"reflect"
 	"strconv"
 	"time"
 
@@ -17,15 +16,15 @@ const MaxSafePrice = 1<<53 - 1
 
 // ItemFields are the fields a client writes: the body of create and replace.
 type ItemFields struct {
-	Name        string   `json:"name" minLength:"1" maxLength:"200" doc:"Display name of the item, 1 to 200 characters." example:"Espresso cup"`
-	Description string   `json:"description,omitempty" maxLength:"2000" doc:"Optional free-text description, at most 2000 characters." example:"Porcelain cup, 80 ml, dishwasher safe."`
-	Price       int64    `json:"price" minimum:"0" maximum:"9007199254740991" doc:"Price as an integer amount in the currency's minor unit (cents for USD), never a float." example:"1250"`
-	Currency    string   `json:"currency" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"ISO 4217 currency code of the price, upper case." example:"EUR"`
-	Tags        []string `json:"tags" required:"false" maxItems:"20" uniqueItems:"true" doc:"Labels used to filter the list: at most 20, unique, each 1 to 50 characters." example:"[\"kitchen\",\"porcelain\"]"`
+	Name        string `json:"name" minLength:"1" maxLength:"200" doc:"Display name of the item, 1 to 200 characters." example:"Espresso cup"`
+	Description string `json:"description,omitempty" maxLength:"2000" doc:"Optional free-text description, at most 2000 characters." example:"Porcelain cup, 80 ml, dishwasher safe."`
+	Price       int64  `json:"price" minimum:"0" maximum:"9007199254740991" doc:"Price as an integer amount in the currency's minor unit (cents for USD), never a float." example:"1250"`
+	Currency    string `json:"currency" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"ISO 4217 currency code of the price, upper case." example:"EUR"`
+	Tags        []Tag  `json:"tags" required:"false" maxItems:"20" uniqueItems:"true" doc:"Labels used to filter the list: at most 20, unique, each 1 to 50 characters." example:"[\"kitchen\",\"porcelain\"]"`
 }
 
-// Tag is one label of an item. Its schema (the document's and the
-// validator's) is its own, so a list of tags gets the rule for each
+// Tag is one label of an item. It carries its own schema (the document's
+// and the validator's), so every list of tags gets the rule for each
 // element, which a struct tag on the list cannot state.
 type Tag string
 
@@ -39,19 +38,6 @@ func (Tag) Schema(huma.Registry) *huma.Schema {
 		Description: "A tag, 1 to 50 characters.",
 		Examples:    []any{"kitchen"},
 	}
-}
-
-// TransformSchema (huma.SchemaTransformer) makes each element of tags a
-// Tag. The field itself stays a []string because the stores and the
-// request codecs read it as one; Item embeds ItemFields, so its schema
-// gets the same rule through this method. (A pointer receiver: the
-// schema-link transformer copies Item with reflect.StructOf, which refuses
-// an embedded field whose value has methods.)
-func (*ItemFields) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
-	if tags := s.Properties["tags"]; tags != nil {
-		tags.Items = r.Schema(reflect.TypeFor[Tag](), true, "")
-	}
-	return s
 }
 
 // Item is a stored item as the API returns it.
@@ -72,6 +58,6 @@ func (it Item) ETag() string {
 // becomes empty so that every representation of an item has the same shape.
 func (f *ItemFields) Normalize() {
 	if f.Tags == nil {
-		f.Tags = []string{}
+		f.Tags = []Tag{}
 	}
 }

@@ -12,7 +12,7 @@ type ListQuery struct {
 	// After is the store-made position of the previous page's end, or "".
 	After string
 	// Tag, when set, keeps only items carrying exactly this tag.
-	Tag string
+	Tag Tag
 	// NamePrefix, when set, keeps only items whose name starts with it,
 	// compared case-insensitively (Unicode simple folding, see FoldName).
 	NamePrefix string

@@ -93,11 +93,10 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 	installErrorModel()
 	strictFieldNames.Do(func() {
 		// Huma matches body members to schema properties ignoring case
-		// unless told not to, and encoding/json decodes the same way: so
-		// {"NAME":…} was a name, and {"name":…,"Name":…} a duplicate that
-		// neither checkJSON nor the validator saw, which an exact-case
-		// parser in front of us would read differently. (A process-wide
-		// Huma setting.)
+		// unless told not to, while the JSON format (jsonbody.go) reads
+		// names exactly: {"NAME":…} would pass validation and then be
+		// dropped, and {"name":…,"Name":…} be one name to the validator
+		// and two to the decoder. (A process-wide Huma setting.)
 		huma.ValidateStrictCasing = true
 	})
 	addRoutes(api, mux, opts, stores)

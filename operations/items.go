@@ -16,7 +16,10 @@ import (
 	"unicode"
 
 	"github.com/danielgtaylor/huma/v2"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/models"
 )
@@ -153,13 +156,13 @@ type ReplaceItemInput struct {
 // so a rule written once on ItemFields holds for create, replace and patch
 // alike; the fields here carry only their JSON names.
 type ItemPatch struct {
-	Name        *string  `json:"name,omitempty"`
-	Description *string  `json:"description,omitempty"`
-	Price       *int64   `json:"price,omitempty"`
-	Currency    *string  `json:"currency,omitempty"`
-	Tags        []string `json:"tags,omitempty"`
+	Name        *string      `json:"name,omitempty"`
+	Description *string      `json:"description,omitempty"`
+	Price       *int64       `json:"price,omitempty"`
+	Currency    *string      `json:"currency,omitempty"`
+	Tags        []models.Tag `json:"tags,omitempty"`
 
-	raw map[string]json.RawMessage // what the client sent, to tell null from absent
+	raw map[string]jsontext.Value // what the client sent, to tell null from absent
 }
 
 // TransformSchema (huma.SchemaTransformer) replaces the members Huma made
@@ -188,13 +191,14 @@ func (ItemPatch) TransformSchema(r huma.Registry, s *huma.Schema) *huma.Schema {
 	return s
 }
 
-// UnmarshalJSON keeps the raw members next to the typed fields.
+// UnmarshalJSON keeps the raw members next to the typed fields, read as
+// the JSON format reads every body (jsonbody.go).
 func (p *ItemPatch) UnmarshalJSON(b []byte) error {
 	type plain ItemPatch
-	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+	if err := jsonv2.Unmarshal(b, (*plain)(p), unmarshalOptions); err != nil {
 		return err
 	}
-	return json.Unmarshal(b, &p.raw)
+	return jsonv2.Unmarshal(b, &p.raw, unmarshalOptions)
 }
 
 type PatchItemInput struct {
@@ -232,7 +236,7 @@ func (in *PatchItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []e
 // checkText refuses control characters, which forge log lines and drive
 // the terminals of whoever prints an item: none in names and tags; in a
 // description only tabs and line breaks.
-func checkText(prefix *huma.PathBuffer, name, description *string, tags []string) []error {
+func checkText(prefix *huma.PathBuffer, name, description *string, tags []models.Tag) []error {
 	var errs []error
 	bad := func(loc, s string, allowed string) {
 		for _, r := range s {
@@ -249,7 +253,7 @@ func checkText(prefix *huma.PathBuffer, name, description *string, tags []string
 		bad("body.description", *description, "\t\n\r")
 	}
 	for i, t := range tags {
-		bad(fmt.Sprintf("body.tags[%d]", i), t, "")
+		bad(fmt.Sprintf("body.tags[%d]", i), string(t), "")
 	}
 	return errs
 }
@@ -269,7 +273,7 @@ func checkCurrency(code string, prefix *huma.PathBuffer) []error {
 
 func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput, error) {
 	tag := string(in.Tag)
-	q := models.ListQuery{Limit: in.Limit, Tag: tag, NamePrefix: in.Q}
+	q := models.ListQuery{Limit: in.Limit, Tag: in.Tag, NamePrefix: in.Q}
 	if in.Cursor != "" {
 		after, err := h.cursors.Decode(in.Cursor, tag, in.Q)
 		if err != nil {
@@ -300,7 +304,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	in.Body.Normalize()
 	now := h.now().UTC().Truncate(time.Millisecond)
 	item := models.Item{
-		ID:         newID(now),
+		ID:         itemid.New(now),
 		ItemFields: in.Body,
 		CreatedAt:  now,
 		UpdatedAt:  now,

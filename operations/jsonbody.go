@@ -1,21 +1,18 @@
 package operations
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
-
-	"github.com/typedapi/typedapi/models"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // maxJSONDepth bounds the nesting of a request body. An item is two levels
@@ -23,235 +20,98 @@ import (
 // before any decoder recurses into it.
 const maxJSONDepth = 32
 
-// jsonFormats wraps the JSON formats so that request bodies which JSON
-// parsers read differently are refused (400) before anything reads them:
-// invalid UTF-8 (Go would quietly turn it into U+FFFD), duplicate member
-// names (Go keeps the last one, other parsers the first), and nesting
-// deeper than maxJSONDepth. Huma's decode into an any for validation is
-// done by decodeAny (jsonany.go), its decode of item bodies into the input
-// struct by decodeItemFields (itemdecode.go), and item and problem bodies
-// are written directly (directbody.go).
+// jsonFormats returns formats with JSON read and written by JSON v2, so
+// that every resource gets the same strict reading: member names match
+// exactly, and a body that JSON parsers read differently (invalid UTF-8, a
+// lone UTF-16 surrogate, a member name given twice) is refused with 400
+// before anything reads it.
+//
+// Huma reads any "…+json" type, application/merge-patch+json among them,
+// with the "json" key. The merge-patch type gets no key of its own: Huma
+// also offers every key to a client's Accept header, and would then answer
+// a GET with Content-Type: application/merge-patch+json.
 func jsonFormats(formats map[string]huma.Format) map[string]huma.Format {
-	out := make(map[string]huma.Format, len(formats))
+	out := make(map[string]huma.Format, len(formats)+2)
 	for ct, f := range formats {
-		if ct == "application/json" || ct == "json" {
-			f.Marshal = marshalDirect(f.Marshal)
-			unmarshal := f.Unmarshal
-			f.Unmarshal = func(data []byte, v any) error {
-				// The direct decoders take only what checkJSON accepts.
-				switch v := v.(type) {
-				case *any: // Huma's decode for validation
-					if val, ok := decodeAny(data); ok {
-						*v = val
-						return nil
-					}
-				case *models.ItemFields: // the body of a create or replace
-					if decodeItemFields(data, v) {
-						return nil
-					}
-				}
-				if err := checkJSON(data); err != nil {
-					return err
-				}
-				return plainDecodeError(unmarshal(data, v))
-			}
-		}
 		out[ct] = f
 	}
+	out["application/json"] = jsonFormat
+	out["json"] = jsonFormat
 	return out
 }
 
-// plainDecodeError words encoding/json's type errors for a client, without
-// Go type names: a number out of range, or a value of the wrong JSON type
-// (with where it was, when encoding/json knows).
-func plainDecodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if !errors.As(err, &te) {
+var jsonFormat = huma.Format{Marshal: marshalJSON, Unmarshal: unmarshalJSON}
+
+// unmarshalOptions are JSON v2's defaults, spelled out because the API's
+// promises rest on them.
+var unmarshalOptions = json.JoinOptions(
+	json.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// marshalOptions keep responses as encoding/json wrote them where clients
+// could tell: fields tagged omitempty (Huma's ErrorModel has them on
+// numbers) are left out when zero; map keys are sorted (a problem can echo
+// a whole rejected object); and text that is not valid UTF-8, which a
+// store could hold or a truncated echo could end in, becomes U+FFFD
+// instead of failing the response. HTML is not escaped, as Huma's own
+// format does not.
+var marshalOptions = json.JoinOptions(
+	jsonv1.OmitEmptyWithLegacySemantics(true),
+	json.Deterministic(true),
+	jsontext.AllowInvalidUTF8(true),
+	jsontext.EscapeForHTML(false),
+)
+
+func unmarshalJSON(data []byte, v any) error {
+	if tooDeep(data) {
+		return fmt.Errorf("the body is nested too deeply (more than %d levels)", maxJSONDepth)
+	}
+	return plainDecodeError(json.Unmarshal(data, v, unmarshalOptions), v)
+}
+
+// marshalJSON ends the value with a newline, as Huma's default format
+// (a json.Encoder) does.
+func marshalJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v, marshalOptions)
+	if err != nil {
 		return err
 	}
-	where := ""
-	if te.Field != "" {
-		where = " at " + te.Field
-	}
-	k := te.Type.Kind()
-	integer := k >= reflect.Int && k <= reflect.Uint64
-	digits, number := strings.CutPrefix(te.Value, "number ")
-	switch {
-	case number && integer && strings.ContainsAny(digits, ".eE"):
-		// JSON Schema calls 1.0 an integer; a Go integer field does not.
-		return fmt.Errorf("%s%s: write an integer without a fraction or exponent", te.Value, where)
-	case number && (integer || k == reflect.Float32 || k == reflect.Float64):
-		return fmt.Errorf("%s%s is out of range", te.Value, where)
-	default:
-		return fmt.Errorf("unexpected %s%s", te.Value, where)
-	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
-// loneSurrogate reports whether the raw text of a JSON string escapes a
-// UTF-16 surrogate that is not half of a pair (\ud800 alone, or a low half
-// first). Such a string holds no valid Unicode text: encoding/json makes
-// it U+FFFD, other parsers keep it or fail, so it is refused as invalid
-// UTF-8 is. A malformed escape is left to the decoder.
-func loneSurrogate(s []byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			continue
-		}
-		i++ // the escaped character
-		if i >= len(s) || s[i] != 'u' {
-			continue
-		}
-		r, ok := hex4(s, i+1)
-		if !ok {
-			return false
-		}
-		i += 4 // the last hex digit
-		switch {
-		case r >= 0xdc00 && r <= 0xdfff:
-			return true // a low half with no high half before it
-		case r >= 0xd800 && r <= 0xdbff:
-			if i+2 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
-				return true
-			}
-			lo, ok := hex4(s, i+3)
-			if !ok || lo < 0xdc00 || lo > 0xdfff {
-				return true
-			}
-			i += 6
-		}
-	}
-	return false
-}
-
-// hex4 reads the four hex digits at s[i:].
-func hex4(s []byte, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
-// checkJSON reports the first reason data is not a body this API accepts.
-// It is one pass over the bytes that tracks only nesting and member names
-// (Huma decodes a body twice, so this runs twice per request: it must be
-// cheap). Syntax errors are left to the decoder, which words them better:
-// on anything malformed the scan just stops without an error.
-func checkJSON(data []byte) error {
-	if !utf8.Valid(data) {
-		return errors.New("the body is not valid UTF-8")
-	}
-	// One frame per open container. In an object, a string right after '{'
-	// or ',' is a member name.
-	type frame struct {
-		object bool
-		names  [][]byte            // member names so far (slices of data), while few
-		many   map[string]struct{} // and once there are many
-	}
-	var buf [4]frame // an item body nests two deep: no allocation for the stack
-	stack := buf[:0]
-	prev := byte(0) // the last structural character seen
+// tooDeep reports whether data nests arrays and objects more than
+// maxJSONDepth levels deep (brackets inside strings do not count). It runs
+// before the decoder, which would otherwise recurse ten thousand levels
+// into a hostile body before giving up.
+func tooDeep(data []byte) bool {
+	depth := 0
+	inString := false
 	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
-		case ' ', '\t', '\r', '\n':
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // the escaped character cannot end the string
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
 		case '{', '[':
-			if len(stack) == maxJSONDepth {
-				return fmt.Errorf("the body is nested too deeply (more than %d levels)", maxJSONDepth)
-			}
-			stack = append(stack, frame{object: c == '{'})
-			prev = c
-		case '}', ']':
-			if len(stack) == 0 {
-				return nil
-			}
-			stack = stack[:len(stack)-1]
-			prev = 'v'
-		case ',', ':':
-			prev = c
-		case '"':
-			end, escaped := scanString(data, i+1)
-			if end < 0 {
-				return nil
-			}
-			if escaped && loneSurrogate(data[i+1:end]) {
-				return errors.New(`the body escapes a lone UTF-16 surrogate (such as \ud800), which is no Unicode character`)
-			}
-			if top := len(stack) - 1; top >= 0 && stack[top].object && (prev == '{' || prev == ',') {
-				name := data[i+1 : end]
-				if escaped { // compare names as decoded: "a" and "\u0061" are one name
-					var decoded string
-					if json.Unmarshal(data[i:end+1], &decoded) != nil {
-						return nil //nolint:nilerr // a malformed name is a syntax error: the decoder reports it
-					}
-					name = []byte(decoded)
-				}
-				if dupName(&stack[top].names, &stack[top].many, name) {
-					return fmt.Errorf("duplicate member %q in a JSON object", name)
-				}
-			}
-			i = end
-			prev = 'v'
-		default: // numbers, true, false, null (or garbage the decoder reports)
-			prev = 'v'
-		}
-	}
-	return nil
-}
-
-// scanString returns the index of the quote that closes the string whose
-// content starts at i (-1 if none) and whether it holds escapes.
-func scanString(data []byte, i int) (end int, escaped bool) {
-	for ; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
-			return i, escaped
-		}
-	}
-	return -1, escaped
-}
-
-// dupName records name among an object's member names and reports whether
-// it was there already: a slice while the object is small, a map beyond.
-func dupName(names *[][]byte, many *map[string]struct{}, name []byte) bool {
-	const small = 16
-	if *many == nil {
-		for _, n := range *names {
-			if bytes.Equal(n, name) {
+			depth++
+			if depth > maxJSONDepth {
 				return true
 			}
+		case '}', ']':
+			depth--
 		}
-		if *names == nil {
-			*names = make([][]byte, 0, 8)
-		}
-		*names = append(*names, name)
-		if len(*names) <= small {
-			return false
-		}
-		*many = make(map[string]struct{}, 2*small)
-		for _, n := range *names {
-			(*many)[string(n)] = struct{}{}
-		}
-		return false
 	}
-	if _, dup := (*many)[string(name)]; dup {
-		return true
-	}
-	(*many)[string(name)] = struct{}{}
 	return false
 }
 

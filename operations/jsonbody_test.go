@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -14,9 +17,10 @@ import (
 	"github.com/typedapi/typedapi/models"
 )
 
-// referenceCheck is checkJSON written the obvious way, with encoding/json's
-// tokenizer: slow (it allocates per token) but easy to trust. checkJSON
-// must agree with it on every syntactically valid body.
+// referenceCheck is the strict rules written the obvious way, with
+// encoding/json's tokenizer: slow (it allocates per token) but easy to
+// trust. The JSON format must agree with it on every syntactically valid
+// body (FuzzJSONBody).
 func referenceCheck(data []byte) error {
 	if !utf8.Valid(data) {
 		return errors.New("utf8")
@@ -67,7 +71,7 @@ func referenceCheck(data []byte) error {
 	}
 }
 
-// hasLoneSurrogate is loneSurrogate's rule done another way, on a whole
+// hasLoneSurrogate is the lone-surrogate rule done without a decoder, on a whole
 // valid body (where \u appears inside strings only): with escaped
 // backslashes blanked out, every surrogate pair removed, any surrogate
 // escape left is a lone one.
@@ -82,7 +86,7 @@ var (
 	surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
 )
 
-var checkJSONCases = []struct {
+var strictCases = []struct {
 	body string
 	want string // "" accepted, else a substring of the error
 }{
@@ -102,52 +106,117 @@ var checkJSONCases = []struct {
 	{`{"name":"a\ud800"}`, "lone UTF-16 surrogate"},
 	{`{"\udc00":1}`, "lone UTF-16 surrogate"},
 	{`{"name":"\ud83d\ude00 \\ud800"}`, ""},
-	{`{"name":`, ""}, // a syntax error: left to the decoder
-	{`}}}]]]`, ""},
-	{`"unterminated`, ""},
+	{`{"name":`, "unexpected end of JSON input"},
+	{`}}}]]]`, "invalid character '}'"},
+	{`"unterminated`, "unexpected end of JSON input"},
+	{`[` + strings.Repeat(`"[",`, 40) + `1]`, ""}, // brackets in strings are no nesting
+	{`["\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]`, ""},
+	{"\xff", "invalid character"}, // outside a string, a bad byte is a syntax error
 }
 
-func TestCheckJSON(t *testing.T) {
-	for _, c := range checkJSONCases {
-		err := checkJSON([]byte(c.body))
+// decodeBody reads data as the API reads every JSON body.
+func decodeBody(data []byte, into any) error { return jsonFormat.Unmarshal(data, into) }
+
+// TestStrictRules: the JSON format refuses exactly what the strict rules
+// refuse (duplicate names, also when escaped; invalid UTF-8; lone
+// surrogates; nesting beyond maxJSONDepth), in plain words.
+func TestStrictRules(t *testing.T) {
+	for _, c := range strictCases {
+		err := decodeBody([]byte(c.body), new(any))
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%.60q: got %v, want %q", c.body, err, c.want)
 		}
 	}
-	// Many members: past the slice, the map still finds a duplicate.
+	// Many members: a duplicate among them is still found.
 	var b strings.Builder
 	b.WriteString("{")
 	for i := range 100 {
 		b.WriteString(`"k` + strings.Repeat("x", i) + `":1,`)
 	}
 	b.WriteString(`"kxxxxx":2}`)
-	if err := checkJSON([]byte(b.String())); err == nil {
-		t.Error("duplicate among 100 members not found")
+	if err := decodeBody([]byte(b.String()), new(any)); err == nil || err.Error() != `duplicate member "kxxxxx" in a JSON object` {
+		t.Errorf("duplicate among 100 members: %v", err)
+	}
+	// Every JSON media type, and Huma's key for "…+json", reads this way.
+	for ct, f := range jsonFormats(huma.DefaultFormats) {
+		if err := f.Unmarshal([]byte(`{"a":1,"a":2}`), new(any)); err == nil {
+			t.Errorf("%s: a duplicate member was accepted", ct)
+		}
 	}
 }
 
-// FuzzCheckJSON: on every valid JSON body the scanner and the tokenizer
-// agree on accepting it.
-func FuzzCheckJSON(f *testing.F) {
-	for _, c := range checkJSONCases {
+// TestExactNames: a member is read into a field only when its name is the
+// field's JSON name exactly; "NAME" is another member (which validation
+// refuses as unknown), not a second "name".
+func TestExactNames(t *testing.T) {
+	var f models.ItemFields
+	if err := decodeBody([]byte(`{"NAME":"x","name":"y","Price":5}`), &f); err != nil || f.Name != "y" || f.Price != 0 {
+		t.Errorf("got %+v, %v; want only name read", f, err)
+	}
+}
+
+// plainWording matches every error text a client can get from the JSON
+// format for a body decoded into an untyped value.
+var plainWording = regexp.MustCompile(`^(` + strings.Join([]string{
+	regexp.QuoteMeta(invalidUTF8Text),
+	regexp.QuoteMeta(loneSurrogateText),
+	regexp.QuoteMeta(unexpectedEndText),
+	`the body is nested too deeply \(more than 32 levels\)`,
+	`duplicate member ".*" in a JSON object`,
+	`invalid character .*`,
+	`invalid escape sequence .* in string`,
+	`object member name must be a string`,
+	`missing value after object name`,
+	`number \S+ is out of range`,
+}, "|") + `)$`)
+
+// FuzzJSONBody: whatever the bytes, decoding never panics; a body is
+// accepted exactly when it is JSON that encoding/json reads and the strict
+// rules allow (referenceCheck), and then both decoders read the same
+// value; a refusal is in plain words. Typed targets (the create and patch
+// bodies) never panic and never name Go types.
+func FuzzJSONBody(f *testing.F) {
+	for _, c := range strictCases {
 		f.Add([]byte(c.body))
 	}
+	f.Add([]byte(`{"name":"Cup","price":1.0,"currency":"EUR","tags":["a"]}`))
+	f.Add([]byte(`{"price":1e400,"description":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got := checkJSON(data)
-		if !json.Valid(data) {
-			return // malformed: the decoder's error wins, whatever the scan said
+		var got any
+		err := decodeBody(data, &got)
+		var want any
+		wantErr := json.Unmarshal(data, &want)
+		if wantErr == nil {
+			wantErr = referenceCheck(data)
 		}
-		if want := referenceCheck(data); (got == nil) != (want == nil) {
-			t.Fatalf("%q: scanner %v, reference %v", data, got, want)
+		switch {
+		case err == nil && wantErr != nil:
+			t.Fatalf("%q accepted; the strict rules refuse it: %v", data, wantErr)
+		case err != nil && wantErr == nil:
+			t.Fatalf("%q refused (%v); the strict rules allow it", data, err)
+		case err == nil && !reflect.DeepEqual(got, want):
+			t.Fatalf("%q: read as %#v, encoding/json reads %#v", data, got, want)
+		case err != nil && !plainWording.MatchString(err.Error()):
+			t.Fatalf("%q: refused in words a client should not see: %q", data, err)
+		}
+		for _, into := range []any{new(models.ItemFields), new(ItemPatch)} {
+			if err := decodeBody(data, into); err != nil && strings.Contains(err.Error(), "Go ") {
+				t.Fatalf("%q into %T: %q names Go types", data, into, err)
+			}
 		}
 	})
 }
 
-func BenchmarkCheckJSON(b *testing.B) {
+func BenchmarkJSONBody(b *testing.B) {
 	body := []byte(`{"name":"Espresso cup","description":"80 ml","price":1250,"currency":"EUR","tags":["kitchen","porcelain"]}`)
 	b.ReportAllocs()
-	for b.Loop() {
-		if err := checkJSON(body); err != nil {
+	for b.Loop() { // as Huma reads a create: for validation, then into the input
+		var v any
+		var fields models.ItemFields
+		if err := decodeBody(body, &v); err != nil {
+			b.Fatal(err)
+		}
+		if err := decodeBody(body, &fields); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -176,8 +245,8 @@ func TestPlainDecodeError(t *testing.T) {
 	}
 }
 
-// A lone surrogate escape is refused by every decoder, as invalid UTF-8
-// is; a pair is one character.
+// A lone surrogate escape is refused, as invalid UTF-8 is, whatever the
+// body is decoded into; a pair is one character.
 func TestLoneSurrogates(t *testing.T) {
 	for _, c := range []struct {
 		s    string
@@ -185,17 +254,62 @@ func TestLoneSurrogates(t *testing.T) {
 	}{
 		{`a\ud800`, true}, {`\udc00x`, true}, {`\ud800\u0041`, true}, {`\ud800\ud800`, true}, {`\ud83d`, true},
 		{`\ud83d\ude00`, false}, {`\uD83D\uDE00`, false}, {`\u00e9\\u`, false}, {`\\ud800`, false}, {`plain`, false},
-		{`\ud83d\ude00\udc00`, true}, {`\u12`, false},
+		{`\ud83d\ude00\udc00`, true},
 	} {
-		if got := loneSurrogate([]byte(c.s)); got != c.lone {
-			t.Errorf("loneSurrogate(%s) = %v, want %v", c.s, got, c.lone)
+		if hasLoneSurrogate([]byte(c.s)) != c.lone {
+			t.Fatalf("%s: the test's own rule disagrees with the table", c.s)
 		}
 		body := []byte(`{"name":"` + c.s + `"}`)
-		_, anyOK := decodeAny(body)
-		var fields models.ItemFields
-		checked := checkJSON(body)
-		if c.lone && (anyOK || decodeItemFields(body, &fields) || checked == nil) {
-			t.Errorf("%s: decodeAny %v, decodeItemFields %v, checkJSON %v: want all to refuse", c.s, anyOK, decodeItemFields(body, &fields), checked)
+		for _, into := range []any{new(any), new(models.ItemFields), new(ItemPatch)} {
+			err := decodeBody(body, into)
+			if c.lone && (err == nil || err.Error() != loneSurrogateText) || !c.lone && err != nil {
+				t.Errorf("%s into %T: %v", c.s, into, err)
+			}
 		}
+	}
+}
+
+// TestMarshalLikeEncodingJSON: responses keep the bytes Huma's default
+// format (encoding/json) wrote for them: an ErrorModel's zero fields left
+// out, map keys sorted, HTML not escaped, a newline at the end. Two known
+// differences are left out of the values: nil slices (now [] instead of
+// null) and U+2028/U+2029 (now written as they are, not escaped).
+func TestMarshalLikeEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.FixedZone("", 3600))
+	for _, v := range []any{
+		&huma.ErrorModel{},
+		&huma.ErrorModel{Status: 404, Title: "Not Found", Detail: "No item has this id."},
+		&huma.ErrorModel{Type: "https://example.com/p", Title: "<&>", Status: 422, Detail: "d\x01\"\\", Instance: "urn:x", Errors: []*huma.ErrorDetail{
+			nil, {}, {Message: "m"}, {Location: "body.a"}, {Value: ""}, {Value: -1.5e-9}, {Value: 3}, {Value: int64(-4)}, {Value: true},
+			{Message: "expected array items to be unique", Location: "body.tags", Value: []any{"a", "<a>", 1.0, 1e21, nil, map[string]any{"z": 1.0, "a": []any{}}}},
+			{Value: map[string]any{"name": "\x01", "price": math.MaxFloat64, "b": 1e-7, "a": 123456789.0}},
+		}},
+		models.Item{ID: "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", ItemFields: models.ItemFields{Name: "<b>Cup</b> & ☕", Price: 1250, Currency: "EUR",
+			Tags: []models.Tag{"a&b", "é"}}, CreatedAt: at, UpdatedAt: at.UTC(), Version: 3},
+		models.Item{ItemFields: models.ItemFields{Description: "d", Tags: []models.Tag{}}},
+	} {
+		var got, want bytes.Buffer
+		if err := jsonFormat.Marshal(&got, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := huma.DefaultJSONFormat.Marshal(&want, v); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("\n got %s\nwant %s", got.String(), want.String())
+		}
+	}
+}
+
+// TestMarshalInvalidUTF8: text that is not UTF-8 (a value echoed in a
+// problem is cut at a byte count) is written with U+FFFD, as
+// encoding/json wrote it, instead of failing the response.
+func TestMarshalInvalidUTF8(t *testing.T) {
+	var got bytes.Buffer
+	if err := jsonFormat.Marshal(&got, &huma.ErrorModel{Detail: "caf\xc3"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\"detail\":\"caf\ufffd\"}\n"; got.String() != want {
+		t.Errorf("got %q, want %q", got.String(), want)
 	}
 }

@@ -50,7 +50,7 @@ func newLazyTestAPI(t *testing.T, lazy bool) (http.Handler, huma.API) {
 	store := memory.New()
 	at := time.Date(2026, 11, 25, 16, 10, 0, 0, time.UTC)
 	for i, id := range []string{lazySeedID, "01JDQ8Z6M3N4P5Q6R7S8T9V0WY"} {
-		it := models.Item{ID: id, ItemFields: models.ItemFields{Name: "Item " + id[25:], Price: int64(i), Currency: "EUR", Tags: []string{"kitchen"}},
+		it := models.Item{ID: id, ItemFields: models.ItemFields{Name: "Item " + id[25:], Price: int64(i), Currency: "EUR", Tags: []models.Tag{"kitchen"}},
 			CreatedAt: at, UpdatedAt: at, Version: 1}
 		if _, _, err := store.Create(context.Background(), it, nil); err != nil {
 			t.Fatal(err)

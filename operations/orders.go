@@ -12,6 +12,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -181,7 +182,7 @@ func (h *orders) create(ctx context.Context, in *CreateOrderInput) (*CreateOrder
 		}
 		now := h.now().UTC().Truncate(time.Millisecond)
 		order := models.Order{
-			ID:            newID(now),
+			ID:            itemid.New(now), // the same ids as items: ULIDs, in creation order
 			ItemID:        item.ID,
 			Quantity:      in.Body.Quantity,
 			Status:        models.OrderPending,

@@ -136,13 +136,8 @@ func (c prefixedContext) AppendHeader(name, value string) {
 func schemaLinks(c huma.Config) huma.Config {
 	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
 	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
-	direct := directBodies(c)
 	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
-		pc := prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}
-		if body := direct(pc, v); body != nil {
-			return body, nil
-		}
-		return lt.Transform(pc, status, v)
+		return lt.Transform(prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}, status, v)
 	})
 	return c
 }

@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/internal/lambdalocal"
 	"github.com/typedapi/typedapi/internal/serve"
-	"github.com/typedapi/typedapi/internal/ulid"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/store/memory"
 )
@@ -161,9 +161,9 @@ func validate(f models.ItemFields) []fieldError {
 	if len(f.Tags) > 20 {
 		errs = append(errs, fieldError{"body.tags", "expected at most 20 items"})
 	}
-	seen := make(map[string]bool, len(f.Tags))
+	seen := make(map[models.Tag]bool, len(f.Tags))
 	for i, t := range f.Tags {
-		if n := utf8.RuneCountInString(t); n < 1 || n > 50 || seen[t] {
+		if n := utf8.RuneCountInString(string(t)); n < 1 || n > 50 || seen[t] {
 			errs = append(errs, fieldError{"body.tags[" + strconv.Itoa(i) + "]", "expected a unique tag of 1 to 50 characters"})
 		}
 		seen[t] = true
@@ -189,7 +189,7 @@ func (f *floor) create(ctx context.Context, body []byte) (int, []byte, string) {
 	}
 	in.Normalize()
 	now := time.Now().UTC()
-	it := models.Item{ID: ulid.New(now), ItemFields: in, CreatedAt: now, UpdatedAt: now, Version: 1}
+	it := models.Item{ID: itemid.New(now), ItemFields: in, CreatedAt: now, UpdatedAt: now, Version: 1}
 	stored, _, err := f.store.Create(ctx, it, nil)
 	if err != nil {
 		return http.StatusInternalServerError, problem(http.StatusInternalServerError, nil), ""

@@ -10,7 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/typedapi/typedapi/internal/ulid"
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -47,7 +47,7 @@ func bareHuma(f *floor) lambda.Handler {
 		func(ctx context.Context, in *createIn) (*createOut, error) {
 			in.Body.Normalize()
 			now := time.Now().UTC()
-			it := models.Item{ID: ulid.New(now), ItemFields: in.Body,
+			it := models.Item{ID: itemid.New(now), ItemFields: in.Body,
 				CreatedAt: now, UpdatedAt: now, Version: 1}
 			stored, _, err := f.store.Create(ctx, it, nil)
 			if err != nil {

@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-
-	_ "github.com/typedapi/typedapi/internal/mainstack" // a grown main stack, before Huma's init (cold start)
 )
 
 func main() {

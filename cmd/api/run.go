@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/internal/jsonlog"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
@@ -121,7 +120,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(jsonlog.New(w, opts)) // slog.JSONHandler's lines, the access line faster
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func buildVersion() string {

@@ -122,9 +122,9 @@ func valid(f models.ItemFields) bool {
 	if f.Price < 0 || f.Price > models.MaxSafePrice || !currency.MatchString(f.Currency) || len(f.Tags) > 20 {
 		return false
 	}
-	seen := map[string]bool{}
+	seen := map[models.Tag]bool{}
 	for _, t := range f.Tags {
-		if l := utf8.RuneCountInString(t); l < 1 || l > 50 || seen[t] {
+		if l := utf8.RuneCountInString(string(t)); l < 1 || l > 50 || seen[t] {
 			return false
 		}
 		seen[t] = true

@@ -1,17 +1,15 @@
 package serve
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/typedapi/typedapi/internal/jsonbytes"
 )
 
 // kind is the shape of an event, which also decides the response's shape.
@@ -48,12 +46,19 @@ func albToMultiValue(payload []byte) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-// encode builds the response event for the kind of event that asked. The
-// JSON is appended by hand, as encoding/json would write the union of the
-// response shapes (same keys in the same order, empty maps and lists left
-// out, map keys sorted) but without its reflection, the per-kind header
-// maps and their sorting allocations: this runs once per invocation.
-//
+// response is the union of the response events of every kind; each kind
+// fills the fields its front door reads, and the empty ones are left out.
+type response struct {
+	StatusCode        int                 `json:"statusCode"`
+	StatusDescription string              `json:"statusDescription,omitempty"` // ALB
+	Headers           map[string]string   `json:"headers,omitempty"`           // HTTP API, Function URL, single-value ALB
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"` // REST, multi-value ALB
+	Cookies           []string            `json:"cookies,omitempty"`           // HTTP API, Function URL
+	Body              string              `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+// encode builds the response event for the kind of event that asked.
 // REST and ALB use multiValueHeaders (ALB in single-value mode uses
 // headers), HTTP APIs and Function URLs use headers plus cookies.
 func (c *capture) encode() ([]byte, error) {
@@ -61,110 +66,56 @@ func (c *capture) encode() ([]byte, error) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	keys := sortedKeys(c.header)
-	b := make([]byte, 0, c.body.Len()*4/3+128+64*len(keys))
-	b = append(b, `{"statusCode":`...)
-	b = strconv.AppendInt(b, int64(status), 10)
+	r := response{StatusCode: status}
 	if c.kind == kindALB || c.kind == kindALBSingle {
-		b = append(b, `,"statusDescription":"`...)
-		b = strconv.AppendInt(b, int64(status), 10)
-		b = append(b, ' ')
-		b = append(b, http.StatusText(status)...)
-		b = append(b, '"')
+		r.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
 	}
 	switch c.kind {
-	case kindV2, kindALBSingle:
-		b = c.appendSingleValueHeaders(b, keys)
-		if cookies := c.header["Set-Cookie"]; c.kind == kindV2 && len(cookies) > 0 {
-			b = append(b, `,"cookies":`...)
-			b = appendJSONStrings(b, cookies)
-		}
+	case kindV2:
+		r.Headers = c.singleValueHeaders()
+		r.Cookies = c.header["Set-Cookie"]
+	case kindALBSingle:
+		r.Headers = c.singleValueHeaders()
 	default:
-		if len(keys) > 0 {
-			b = append(b, `,"multiValueHeaders":{`...)
-			for i, k := range keys {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = jsonbytes.String(b, k)
-				b = append(b, ':')
-				b = appendJSONStrings(b, c.header[k])
-			}
-			b = append(b, '}')
-		}
+		r.MultiValueHeaders = c.header
 	}
-	b = append(b, `,"body":`...)
 	if isText(c.header) {
-		b = jsonbytes.String(b, c.body.String())
-		b = append(b, `,"isBase64Encoded":false}`...)
+		r.Body = c.body.String()
 	} else {
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, c.body.Bytes())
-		b = append(b, `","isBase64Encoded":true}`...)
+		r.Body = base64.StdEncoding.EncodeToString(c.body.Bytes())
+		r.IsBase64Encoded = true
 	}
-	return b, nil
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	// The body is the API's bytes: escaped for HTML, every <, > and & of
+	// the /docs page would grow to six bytes, against Lambda's size limit.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil // Encode ends the value with a newline
 }
 
-// appendSingleValueHeaders writes the "headers" object of an HTTP API or
+// singleValueHeaders is the "headers" object of an HTTP API or
 // single-value ALB response: several values of one header joined with
 // commas. Set-Cookie cannot be joined: an HTTP API takes cookies apart (in
 // "cookies"), and a single-value ALB carries only one, so the last one
 // wins there (turn multi-value headers on to send several).
-func (c *capture) appendSingleValueHeaders(b []byte, keys []string) []byte {
-	n := 0
-	for _, k := range keys {
-		vs := c.header[k]
+func (c *capture) singleValueHeaders() map[string]string {
+	var h map[string]string
+	for k, vs := range c.header {
 		if k == "Set-Cookie" {
 			if c.kind == kindV2 || len(vs) == 0 {
 				continue
 			}
 			vs = vs[len(vs)-1:]
 		}
-		if n == 0 {
-			b = append(b, `,"headers":{`...)
-		} else {
-			b = append(b, ',')
+		if h == nil {
+			h = make(map[string]string, len(c.header))
 		}
-		n++
-		b = jsonbytes.String(b, k)
-		b = append(b, ':', '"')
-		for i, v := range vs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonbytes.Escape(b, v)
-		}
-		b = append(b, '"')
+		h[k] = strings.Join(vs, ",")
 	}
-	if n > 0 {
-		b = append(b, '}')
-	}
-	return b
-}
-
-// sortedKeys is m's keys in order, in one allocation (slices.Sorted grows
-// its slice step by step).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func appendJSONStrings(b []byte, ss []string) []byte {
-	if ss == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonbytes.String(b, s)
-	}
-	return append(b, ']')
+	return h
 }
 
 // isText reports whether a body can travel as a JSON string unchanged:

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/typedapi/typedapi/internal/ulid"
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/storetest"
@@ -46,7 +46,7 @@ var tableSeq atomic.Int64
 func newTableStore(t *testing.T, ep string, o Options) *Store {
 	t.Helper()
 	o.Endpoint = ep
-	o.Table = fmt.Sprintf("test-%d-%d-%s", os.Getpid(), tableSeq.Add(1), ulid.New(time.Now())[20:])
+	o.Table = fmt.Sprintf("test-%d-%d-%s", os.Getpid(), tableSeq.Add(1), itemid.New(time.Now())[20:])
 	s, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,9 @@ func TestContract(t *testing.T) {
 
 func TestOrderContract(t *testing.T) {
 	ep := endpoint(t)
-	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
+	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore {
+		return newTableStore(t, ep, Options{AttemptTimeout: time.Minute})
+	})
 }
 
 func TestCreateTableIsIdempotent(t *testing.T) {
@@ -114,7 +116,7 @@ func TestDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
-	_, err := s.Get(ctx, ulid.New(time.Now()))
+	_, err := s.Get(ctx, itemid.New(time.Now()))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Get with an expired context: %v, want context.DeadlineExceeded", err)
 	}
@@ -166,12 +168,12 @@ func TestRowKeys(t *testing.T) {
 	id := "01JDQ8Z6M3N4P5Q6R7S8T9V0WX"
 	cases := []struct {
 		name string
-		tags []string
+		tags []models.Tag
 		want []string
 	}{
-		{"Äpfel", []string{"a", "b"}, []string{"ITEM", "TAG#a", "TAG#b", "NAME#ä", "NAME#äp"}},
+		{"Äpfel", []models.Tag{"a", "b"}, []string{"ITEM", "TAG#a", "TAG#b", "NAME#ä", "NAME#äp"}},
 		{"X", nil, []string{"ITEM", "NAME#x"}},
-		{"ab", []string{"t", "t"}, []string{"ITEM", "TAG#t", "NAME#a", "NAME#ab"}},
+		{"ab", []models.Tag{"t", "t"}, []string{"ITEM", "TAG#t", "NAME#a", "NAME#ab"}},
 	}
 	for _, c := range cases {
 		var got []string
@@ -199,10 +201,10 @@ func TestUnavailable(t *testing.T) {
 	calls := func(s *Store) map[string]func(context.Context) error {
 		return map[string]func(context.Context) error{
 			"Ping": s.Ping,
-			"Get":  func(ctx context.Context) error { _, err := s.Get(ctx, ulid.New(time.Now())); return err },
+			"Get":  func(ctx context.Context) error { _, err := s.Get(ctx, itemid.New(time.Now())); return err },
 			"List": func(ctx context.Context) error { _, err := s.List(ctx, models.ListQuery{Limit: 5}); return err },
 			"Create": func(ctx context.Context) error {
-				_, _, err := s.Create(ctx, testItem(), &models.Idempotency{Key: ulid.New(time.Now()), RequestHash: "h", ExpiresAt: time.Now().Add(time.Hour)})
+				_, _, err := s.Create(ctx, testItem(), &models.Idempotency{Key: itemid.New(time.Now()), RequestHash: "h", ExpiresAt: time.Now().Add(time.Hour)})
 				return err
 			},
 		}
@@ -251,7 +253,7 @@ func TestUnavailable(t *testing.T) {
 		short := time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), short)
 		began := time.Now()
-		_, err := s.Get(ctx, ulid.New(time.Now()))
+		_, err := s.Get(ctx, itemid.New(time.Now()))
 		took := time.Since(began)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, models.ErrUnavailable) {
@@ -264,7 +266,7 @@ func TestUnavailable(t *testing.T) {
 		// is DynamoDB not answering, an outage, not the caller's deadline.
 		ctx, cancel = context.WithTimeout(context.Background(), deadline)
 		began = time.Now()
-		_, err = s.Get(ctx, ulid.New(time.Now()))
+		_, err = s.Get(ctx, itemid.New(time.Now()))
 		took = time.Since(began)
 		cancel()
 		if !errors.Is(err, models.ErrUnavailable) {
@@ -306,7 +308,7 @@ func TestUnavailable(t *testing.T) {
 
 func testItem() models.Item {
 	now := time.Now().UTC()
-	return models.Item{ID: ulid.New(time.Now()), ItemFields: models.ItemFields{Name: "n", Currency: "EUR", Tags: []string{}},
+	return models.Item{ID: itemid.New(time.Now()), ItemFields: models.ItemFields{Name: "n", Currency: "EUR", Tags: []models.Tag{}},
 		CreatedAt: now, UpdatedAt: now, Version: 1}
 }
 

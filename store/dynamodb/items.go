@@ -50,7 +50,7 @@ func rowKeys(item models.Item) []key {
 		// A repeated tag would make a transaction touch one row twice,
 		// which DynamoDB rejects; the API forbids repeats, this keeps the
 		// store safe without them.
-		if k := (key{pkTag + tag, item.ID}); !containsKey(keys, k) {
+		if k := (key{pkTag + string(tag), item.ID}); !containsKey(keys, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -75,7 +75,7 @@ func num(n int64) types.AttributeValue {
 func itemAttrs(it models.Item) map[string]types.AttributeValue {
 	tags := make([]types.AttributeValue, len(it.Tags))
 	for i, t := range it.Tags {
-		tags[i] = str(t)
+		tags[i] = str(string(t))
 	}
 	return map[string]types.AttributeValue{
 		"id":          str(it.ID),
@@ -108,7 +108,7 @@ func decodeItem(m map[string]types.AttributeValue) (models.Item, error) {
 	it.Price, it.Version = r.n("price"), r.n("version")
 	it.CreatedAt, it.UpdatedAt = r.t("created_at"), r.t("updated_at")
 	errs := r.errs
-	it.Tags = []string{}
+	it.Tags = []models.Tag{}
 	tags, ok := m["tags"].(*types.AttributeValueMemberL)
 	if !ok {
 		errs = append(errs, errors.New("attribute tags is not a list"))
@@ -119,7 +119,7 @@ func decodeItem(m map[string]types.AttributeValue) (models.Item, error) {
 				errs = append(errs, errors.New("a tag is not a string"))
 				continue
 			}
-			it.Tags = append(it.Tags, tag.Value)
+			it.Tags = append(it.Tags, models.Tag(tag.Value))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -130,7 +130,7 @@ func decodeItem(m map[string]types.AttributeValue) (models.Item, error) {
 
 func normalize(it models.Item) models.Item {
 	if it.Tags == nil {
-		it.Tags = []string{}
+		it.Tags = []models.Tag{}
 	}
 	return it
 }
@@ -498,7 +498,7 @@ func partition(q models.ListQuery) (pk, filter string) {
 	prefix := []rune(models.FoldName(q.NamePrefix))
 	switch {
 	case q.Tag != "":
-		return pkTag + q.Tag, string(prefix)
+		return pkTag + string(q.Tag), string(prefix)
 	case len(prefix) == 0:
 		return pkItems, ""
 	case len(prefix) <= nameRunes:

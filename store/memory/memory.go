@@ -205,7 +205,7 @@ func (s *Store) Delete(ctx context.Context, id string, prevVersion int64) error 
 func clone(item models.Item) models.Item {
 	item.Tags = slices.Clone(item.Tags)
 	if item.Tags == nil {
-		item.Tags = []string{}
+		item.Tags = []models.Tag{}
 	}
 	return item
 }

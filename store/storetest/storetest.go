@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/typedapi/typedapi/internal/ulid"
+	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -93,15 +93,15 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// nextID makes an item id. ulid.New ids strictly increase in creation
+// nextID makes an item id. itemid.New ids strictly increase in creation
 // order, which the listing expectations rely on.
-func nextID() string { return ulid.New(time.Now()) }
+func nextID() string { return itemid.New(time.Now()) }
 
 // newItem builds a valid item at version 1 with a fresh ULID.
-func newItem(name string, tags ...string) models.Item {
+func newItem(name string, tags ...models.Tag) models.Item {
 	now := time.Now().UTC()
 	if tags == nil {
-		tags = []string{}
+		tags = []models.Tag{}
 	}
 	return models.Item{
 		ID: nextID(),
@@ -187,7 +187,7 @@ func testCreateGet(t *testing.T, s Store) {
 }
 
 func testGetMissing(t *testing.T, s Store) {
-	_, err := s.Get(ctx(t), ulid.New(time.Now()))
+	_, err := s.Get(ctx(t), itemid.New(time.Now()))
 	requireErr(t, "Get(unknown id)", err, models.ErrNotFound)
 }
 
@@ -230,7 +230,7 @@ func testUpdate(t *testing.T, s Store) {
 		it.Description = ""
 		it.Price = 0
 		it.Currency = "USD"
-		it.Tags = []string{"office"}
+		it.Tags = []models.Tag{"office"}
 	})
 	got, err := s.Update(ctx(t), want, orig.Version)
 	if err != nil {
@@ -311,8 +311,8 @@ func testDeleteConditions(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	requireErr(t, "Delete(stale version)", s.Delete(ctx(t), item.ID, 1), models.ErrVersionConflict)
-	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), ulid.New(time.Now()), 1), models.ErrNotFound)
-	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), ulid.New(time.Now()), 0), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, version)", s.Delete(ctx(t), itemid.New(time.Now()), 1), models.ErrNotFound)
+	requireErr(t, "Delete(unknown id, any version)", s.Delete(ctx(t), itemid.New(time.Now()), 0), models.ErrNotFound)
 	if _, err := s.Get(ctx(t), item.ID); err != nil {
 		t.Fatalf("a failed conditional delete removed the item: %v", err)
 	}
@@ -522,7 +522,7 @@ func testFilters(t *testing.T, s Store) {
 	var all []models.Item
 	for i := range 48 {
 		name := names[i%len(names)]
-		tags := []string{}
+		tags := []models.Tag{}
 		if i%3 == 0 {
 			tags = append(tags, "kitchen")
 		}
@@ -578,7 +578,7 @@ func testFiltersFollowChanges(t *testing.T, s Store) {
 	item := mustCreate(t, s, newItem("Alpha", "old", "both"))
 	moved := next(item, func(it *models.Item) {
 		it.Name = "Beta"
-		it.Tags = []string{"both", "new"}
+		it.Tags = []models.Tag{"both", "new"}
 	})
 	if _, err := s.Update(ctx(t), moved, item.Version); err != nil {
 		t.Fatal(err)
