@@ -70,14 +70,8 @@ func TestContract(t *testing.T) {
 	ep := endpoint(t)
 	// One attempt may wait a minute: DynamoDB Local on two cores queues the
 	// 1000 concurrent creates for many seconds, which real DynamoDB does not.
-	storetest.Run(t, func(t *testing.T) storetest.Store { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
-}
-
-func TestOrderContract(t *testing.T) {
-	ep := endpoint(t)
-	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore {
-		return newTableStore(t, ep, Options{AttemptTimeout: time.Minute})
-	})
+	// Every resource the store holds is run (storetest.RunAll).
+	storetest.RunAll(t, func(t *testing.T) any { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
 }
 
 func TestCreateTableIsIdempotent(t *testing.T) {

@@ -13,10 +13,7 @@ var (
 	_ operations.OrderStore = (*memory.Store)(nil)
 )
 
+// TestContract runs the contract of every resource the store holds.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New() })
-}
-
-func TestOrderContract(t *testing.T) {
-	storetest.RunOrders(t, func(t *testing.T) storetest.OrderStore { return memory.New() })
+	storetest.RunAll(t, func(t *testing.T) any { return memory.New() })
 }

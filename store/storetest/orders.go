@@ -28,6 +28,8 @@ type OrderStore interface {
 	UpdateOrder(ctx context.Context, order models.Order, prevVersion int64) (models.Order, error)
 }
 
+var _ = contract("orders", RunOrders)
+
 // RunOrders runs the orders contract. newStore must return an empty store
 // that nothing else uses; it is called once per subtest.
 func RunOrders(t *testing.T, newStore func(t *testing.T) OrderStore) {

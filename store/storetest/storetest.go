@@ -40,7 +40,9 @@ type Options struct {
 	Creates int
 }
 
-// Run runs the whole contract. newStore must return an empty store that
+var _ = contract("items", Run)
+
+// Run runs the items contract. newStore must return an empty store that
 // nothing else uses; it is called once per subtest.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	RunWith(t, Options{}, newStore)
