@@ -56,27 +56,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Stores are the persistence of each resource. A nil store leaves its
-// resource out: its routes are not registered. Orders read the item they
-// name, so Orders needs Items.
-type Stores struct {
-	Items  ItemStore
-	Orders OrderStore
-	// Health answers /readyz; without it readiness checks nothing.
-	Health HealthChecker
-}
-
-// StoresOf is the Stores that one value implements: each field is set when
-// s has that resource's methods. A store package offers whichever
-// resources it holds.
-func StoresOf(s any) Stores {
-	var st Stores
-	st.Items, _ = s.(ItemStore)
-	st.Orders, _ = s.(OrderStore)
-	st.Health, _ = s.(HealthChecker)
-	return st
-}
-
 // strictFieldNames sets Huma's case-sensitive validation once (see New).
 var strictFieldNames sync.Once
 
@@ -127,9 +106,8 @@ func apiConfig(opts Options) huma.Config {
 	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
 	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}
+	// Each resource adds its own tag with its routes (routes.go).
 	cfg.Tags = []*huma.Tag{
-		{Name: "Items", Description: "Create, read, list, change and delete items."},
-		{Name: "Orders", Description: "Order an item, follow the order from pending to paid and shipped, or cancel it."},
 		{Name: "Service", Description: "What this service is and whether it is healthy."},
 	}
 	return cfg

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -137,13 +138,10 @@ func truncate(v any) any {
 	return string(b[:min(len(b), maxEchoedValue)]) + "…(truncated)"
 }
 
-// noun names a resource in the problems about it ("No order has this id.").
+// noun names a resource in the problems about it ("No order has this id."):
+// the singular of its collection's path segment (nounOf), declared in the
+// resource's file.
 type noun string
-
-const (
-	itemNoun  noun = "item"
-	orderNoun noun = "order"
-)
 
 // storeError turns what a store reported about a resource (n) into the
 // problem a client should see. Causes of 5xx answers are logged with the
@@ -192,9 +190,17 @@ func clientError(ctx context.Context, n noun, err error) error {
 
 func errNotFound(n noun) error { return huma.Error404NotFound("No " + string(n) + " has this id.") }
 
-// Both nouns start with a vowel; a third that does not gets its article here.
 func errExists(n noun) error {
-	return huma.Error409Conflict("An " + string(n) + " with this id already exists.")
+	return huma.Error409Conflict(article(n) + " " + string(n) + " with this id already exists.")
+}
+
+// article is the indefinite article of n, by its first letter: enough for
+// resource names (an item, an order, a customer).
+func article(n noun) string {
+	if n != "" && strings.ContainsRune("aeiou", rune(n[0])) {
+		return "An"
+	}
+	return "A"
 }
 
 // errTooBusy answers a write without If-Match that kept losing races: the

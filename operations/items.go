@@ -27,6 +27,9 @@ import (
 // itemsPath is where the items collection lives; a later /v2 can sit beside it.
 const itemsPath = "/v1/items"
 
+// itemNoun names an item in its problems.
+const itemNoun noun = "item"
+
 // ItemStore is what the item operations need from persistence.
 // Implementations live under store/ and report failures with the
 // models.Err* values (wrapped as they like); anything else becomes a 500

@@ -19,6 +19,9 @@ import (
 // ordersPath is where the orders collection lives.
 const ordersPath = "/v1/orders"
 
+// orderNoun names an order in its problems.
+const orderNoun noun = "order"
+
 // OrderStore is what the order operations need from persistence, with the
 // same error values as ItemStore. Method names carry "Order" so that one
 // store type can hold items and orders side by side.

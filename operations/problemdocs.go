@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -77,13 +77,15 @@ var problemDocs = map[int]problemDoc{
 	},
 }
 
-// nounOf is the resource op acts on, named by its tag; the service's own
-// operations use no store but readiness, whose problems name none.
+// nounOf is the resource op acts on: the singular of its collection's
+// segment, /v1/orders/{id} → order. The service's own operations name no
+// resource.
 func nounOf(op *huma.Operation) noun {
-	if slices.Contains(op.Tags, "Orders") {
-		return orderNoun
+	parts := strings.Split(strings.Trim(op.Path, "/"), "/")
+	if len(parts) < 2 {
+		return ""
 	}
-	return itemNoun
+	return noun(strings.TrimSuffix(parts[1], "s"))
 }
 
 // conflictExample is the 409 of op: a taken id on create, the transition
@@ -105,20 +107,29 @@ const malformedBody = `{"name":`
 var (
 	invalidParams = map[string]any{"path.id": "bad", "query.limit": 101}
 	// invalidBodies are the bodies of the 422 examples, as JSON decodes
-	// them, by operation; the item operations share one.
-	invalidBodies = map[string]map[string]any{
-		"create-order": {"item_id": "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", "quantity": 0.0, "status": "paid"},
-		"patch-order":  {"status": "lost"},
+	// them, by resource; a resource not listed gets invalidAnyBody.
+	invalidBodies = map[noun]map[string]map[string]any{
+		"item": {"": {"name": "", "price": 1250.0, "currency": "XYZ"}},
+		"order": {
+			http.MethodPost:  {"item_id": "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", "quantity": 0.0, "status": "paid"},
+			http.MethodPatch: {"status": "lost"},
+		},
 	}
-	invalidItemBody = map[string]any{"name": "", "price": 1250.0, "currency": "XYZ"}
+	// invalidAnyBody breaks every body's schema: a member no body has.
+	invalidAnyBody = map[string]any{"colour": "red"}
 )
 
-// invalidBody is the body of op's 422 example.
+// invalidBody is the body of op's 422 example: its resource's for its
+// method, or for any method (""), or invalidAnyBody.
 func invalidBody(op *huma.Operation) map[string]any {
-	if b, ok := invalidBodies[op.OperationID]; ok {
+	bodies := invalidBodies[nounOf(op)]
+	if b, ok := bodies[op.Method]; ok {
 		return b
 	}
-	return invalidItemBody
+	if b, ok := bodies[""]; ok {
+		return b
+	}
+	return invalidAnyBody
 }
 
 // malformedExample is the 400 of op: for a body, what the API's own JSON
@@ -191,7 +202,7 @@ func problemExample(err error) map[string]any {
 func documentProblems(api huma.API) {
 	oapi := api.OpenAPI()
 	// A field error for the ErrorDetail schema: the first of an item
-	// body's 422 example (invalidItemBody's empty name).
+	// body's 422 example (its empty name).
 	var detailExample map[string]any
 	for _, item := range oapi.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {

@@ -11,6 +11,27 @@ import (
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
+// Stores are the persistence of each resource. A nil store leaves its
+// resource out: its routes are not registered. Orders read the item they
+// name, so Orders needs Items.
+type Stores struct {
+	Items  ItemStore
+	Orders OrderStore
+	// Health answers /readyz; without it readiness checks nothing.
+	Health HealthChecker
+}
+
+// StoresOf is the Stores that one value implements: each field is set when
+// s has that resource's methods. A store package offers whichever
+// resources it holds.
+func StoresOf(s any) Stores {
+	var st Stores
+	st.Items, _ = s.(ItemStore)
+	st.Orders, _ = s.(OrderStore)
+	st.Health, _ = s.(HealthChecker)
+	return st
+}
+
 // addRoutes maps the whole API surface. Besides these, Huma serves the JSON
 // Schemas of every body under /schemas/.
 //
@@ -83,6 +104,7 @@ var (
 
 // addItemRoutes maps /v1/items.
 func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
+	addTag(api, "Items", "Create, read, list, change and delete items.")
 	register(api, mux, opts, huma.Operation{
 		OperationID: "list-items",
 		Method:      http.MethodGet,
@@ -147,6 +169,7 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 
 // addOrderRoutes maps /v1/orders: one register per route.
 func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
+	addTag(api, "Orders", "Order an item, follow the order from pending to paid and shipped, or cancel it.")
 	register(api, mux, opts, huma.Operation{
 		OperationID: "list-orders",
 		Method:      http.MethodGet,
@@ -189,6 +212,13 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Tags:   []string{"Orders"},
 		Errors: writeErrors,
 	}, ord.patch)
+}
+
+// addTag describes a resource's tag in the document, next to its routes,
+// so that a resource left out (its store is nil) leaves no empty tag.
+func addTag(api huma.API, name, description string) {
+	oapi := api.OpenAPI()
+	oapi.Tags = append(oapi.Tags, &huma.Tag{Name: name, Description: description})
 }
 
 // readinessOperation answers 503 in its own words (notReadyDetail), which
