@@ -61,6 +61,14 @@ func nextLink(h http.Header) string {
 	return ""
 }
 
+var _ = probeFor("/v1/items", func(t *testing.T, h http.Handler) resourceProbe {
+	return resourceProbe{
+		id:      createdItem(t, h, validBody).ID,
+		valid:   map[string]string{"": validBody},
+		invalid: map[string]string{"": `{"name":"","price":1250,"currency":"XYZ"}`},
+	}
+})
+
 func validItem(name string, tags ...string) map[string]any {
 	if tags == nil {
 		tags = []string{}

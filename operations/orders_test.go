@@ -1,6 +1,7 @@
 package operations_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -288,3 +289,39 @@ func TestStoresChooseRoutes(t *testing.T) {
 		t.Errorf("readyz with no store: %d", rec.Code)
 	}
 }
+
+// Order operations, failing as a store in trouble does and as a store that
+// finds every new id taken (see provoke).
+func (s failingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
+	return models.Order{}, false, s.err
+}
+func (s failingStore) GetOrder(context.Context, string) (models.Order, error) {
+	return models.Order{}, s.err
+}
+func (s failingStore) ListOrders(context.Context, models.OrderQuery) (models.Page[models.Order], error) {
+	return models.Page[models.Order]{}, s.err
+}
+func (s failingStore) UpdateOrder(context.Context, models.Order, int64) (models.Order, error) {
+	return models.Order{}, s.err
+}
+
+func (conflictingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
+	return models.Order{}, false, models.ErrAlreadyExists
+}
+
+var _ = probeFor("/v1/orders", func(t *testing.T, h http.Handler) resourceProbe {
+	item := createdItem(t, h, validBody)
+	order := createdOrder(t, h, item.ID, 2)
+	return resourceProbe{
+		id: order.ID,
+		valid: map[string]string{
+			http.MethodPost:  `{"item_id":"` + item.ID + `","quantity":2}`,
+			http.MethodPatch: `{"status":"paid"}`,
+		},
+		invalid: map[string]string{
+			http.MethodPost:  `{"item_id":"01JDQ8Z6M3N4P5Q6R7S8T9V0WX","quantity":0,"status":"paid"}`,
+			http.MethodPatch: `{"status":"lost"}`,
+		},
+		conflict: map[string]string{http.MethodPatch: `{"status":"shipped"}`}, // not from pending
+	}
+})

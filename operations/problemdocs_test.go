@@ -36,18 +36,6 @@ func (s failingStore) Update(context.Context, models.Item, int64) (models.Item, 
 }
 func (s failingStore) Delete(context.Context, string, int64) error { return s.err }
 func (s failingStore) Ping(context.Context) error                  { return s.err }
-func (s failingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
-	return models.Order{}, false, s.err
-}
-func (s failingStore) GetOrder(context.Context, string) (models.Order, error) {
-	return models.Order{}, s.err
-}
-func (s failingStore) ListOrders(context.Context, models.OrderQuery) (models.Page[models.Order], error) {
-	return models.Page[models.Order]{}, s.err
-}
-func (s failingStore) UpdateOrder(context.Context, models.Order, int64) (models.Order, error) {
-	return models.Order{}, s.err
-}
 
 // conflictingStore finds every new id taken and loses every update race.
 type conflictingStore struct{ *memory.Store }
@@ -55,11 +43,34 @@ type conflictingStore struct{ *memory.Store }
 func (conflictingStore) Create(context.Context, models.Item, *models.Idempotency) (models.Item, bool, error) {
 	return models.Item{}, false, models.ErrAlreadyExists
 }
-func (conflictingStore) CreateOrder(context.Context, models.Order, int64, *models.Idempotency) (models.Order, bool, error) {
-	return models.Order{}, false, models.ErrAlreadyExists
-}
 func (conflictingStore) Update(context.Context, models.Item, int64) (models.Item, error) {
 	return models.Item{}, models.ErrVersionConflict
+}
+
+// A resourceProbe is what provoking the operations of one collection
+// needs, made on a fresh handler: the id of a resource that exists, and per
+// method ("" for any) a valid body, one that fails validation, and one that
+// makes the real store answer 409 (without it, conflictingStore does).
+type resourceProbe struct {
+	id                       string
+	valid, invalid, conflict map[string]string
+}
+
+// probes are the resourceProbe makers by collection path, each declared in
+// its resource's test file (probeFor), so a new resource adds its own.
+var probes = map[string]func(t *testing.T, h http.Handler) resourceProbe{}
+
+func probeFor(collection string, probe func(t *testing.T, h http.Handler) resourceProbe) bool {
+	probes[collection] = probe
+	return true
+}
+
+// forMethod is m's entry for method, or its entry for any method.
+func forMethod(m map[string]string, method string) string {
+	if v, ok := m[method]; ok {
+		return v
+	}
+	return m[""]
 }
 
 // provoke sends method path, made to fail with status the way a client or
@@ -69,27 +80,20 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	t.Helper()
 	mem := memory.New()
 	setup, _ := newHandler(t, operations.Options{}, mem)
-	created := serve(setup, "POST", "/v1/items", validBody)
-	id := strings.TrimPrefix(created.Header().Get("Location"), "/v1/items/")
-	// What a valid body is, and one that fails validation, per operation.
-	valid, invalid := validBody, `{"name":"","price":1250,"currency":"XYZ"}`
-	if strings.HasPrefix(path, "/v1/orders") {
-		valid = `{"item_id":"` + id + `","quantity":2}`
-		created = serve(setup, "POST", "/v1/orders", valid)
-		id = strings.TrimPrefix(created.Header().Get("Location"), "/v1/orders/")
-		invalid = `{"item_id":"01JDQ8Z6M3N4P5Q6R7S8T9V0WX","quantity":0,"status":"paid"}`
-		if method == http.MethodPatch {
-			valid, invalid = `{"status":"paid"}`, `{"status":"lost"}`
-		}
+	var p resourceProbe
+	collection, _, _ := strings.Cut(strings.TrimPrefix(path, "/v1/"), "/")
+	probe, usesStore := probes["/v1/"+collection]
+	if usesStore {
+		p = probe(t, setup)
 	}
-	target := strings.Replace(path, "{id}", id, 1)
+	target := strings.Replace(path, "{id}", p.id, 1)
 	body := ""
 	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		body = valid
+		body = forMethod(p.valid, method)
 	}
 	var headers []string
 	var store any = mem
-	usesStore := strings.HasPrefix(path, "/v1/items") || strings.HasPrefix(path, "/v1/orders") || path == "/readyz"
+	usesStore = usesStore || path == "/readyz"
 	switch status {
 	case http.StatusBadRequest:
 		if body != "" {
@@ -101,11 +105,11 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 		target = strings.Replace(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)
 	case http.StatusConflict:
 		store = conflictingStore{mem}
-		if method == http.MethodPatch && strings.HasPrefix(path, "/v1/orders") {
-			store, body = mem, `{"status":"shipped"}` // not from pending
+		if conflict := forMethod(p.conflict, method); conflict != "" {
+			store, body = mem, conflict
 		}
 	case http.StatusPreconditionFailed:
-		headers = []string{"If-Match", `"` + id + `.9"`}
+		headers = []string{"If-Match", `"` + p.id + `.9"`}
 	case http.StatusRequestEntityTooLarge:
 		body = strings.Repeat(" ", 1<<20+1) // one byte over the default body_limit
 	case http.StatusUnsupportedMediaType:
@@ -113,7 +117,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	case http.StatusUnprocessableEntity:
 		switch {
 		case body != "":
-			body = invalid
+			body = forMethod(p.invalid, method)
 		case strings.Contains(path, "{id}"):
 			target = strings.Replace(path, "{id}", "bad", 1)
 		default:
