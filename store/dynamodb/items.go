@@ -159,12 +159,9 @@ func idemKey(scope, k string) key {
 	return key{pkIdem + scope + hex.EncodeToString(sum[:]), skIdem}
 }
 
-// Idempotency scopes. Items' is empty: their records predate scopes and
-// keep their keys.
-const (
-	itemScope  = ""
-	orderScope = "ORDER#"
-)
+// itemScope is the idempotency scope of item creates: empty, as item
+// records predate scopes and keep their keys.
+const itemScope = ""
 
 // epochCeil is t in whole seconds, rounded up so that a record is never
 // forgotten before the time the caller asked for.

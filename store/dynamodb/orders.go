@@ -24,6 +24,9 @@ const (
 	pkOrderStatus = "ORDER#STATUS#" // + status: a copy of each order in the status
 )
 
+// orderScope is the idempotency scope of order creates (see idemKey).
+const orderScope = "ORDER#"
+
 // orderKeys are the keys of every row that stores order; all are written
 // and removed together.
 func orderKeys(o models.Order) []key {
