@@ -181,36 +181,18 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 		return models.Item{}, false, fmt.Errorf("dynamodb create: item id %q is not a ULID", item.ID)
 	}
 	item = normalize(item)
-	attrs := itemAttrs(item)
-	var tx []types.TransactWriteItem
-	for i, k := range rowKeys(item) {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 { // the item row; index rows follow it in or out
-			put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	if idem != nil {
-		tx = append(tx, s.idemPut(itemScope, idem, "item", attrs))
-	}
-	failed, err := s.transact(ctx, "create", tx)
-	if err != nil {
+	replay, failed, err := createRows(ctx, s, newRows[models.Item]{
+		op: "create", keys: rowKeys(item), attrs: itemAttrs(item), scope: itemScope, name: "item", decode: decodeItem,
+	}, idem)
+	switch {
+	case err != nil:
 		return models.Item{}, false, err
-	}
-	if failed == nil {
+	case replay != nil:
+		return *replay, true, nil
+	case failed == nil:
 		return item, false, nil
 	}
-	if idem != nil {
-		snap, err := s.firstResult(ctx, itemScope, idem, "item", failed)
-		if err != nil {
-			return models.Item{}, false, err
-		}
-		if snap != nil {
-			first, err := decodeItem(snap)
-			return first, err == nil, err
-		}
-	}
-	if failed[0].Code != nil && *failed[0].Code == "ConditionalCheckFailed" {
+	if conditionFailed(failed[0]) { // the item row; its copies follow it in or out
 		return models.Item{}, false, models.ErrAlreadyExists
 	}
 	// Only the record's condition failed, yet no live record is there: it

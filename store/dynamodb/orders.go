@@ -137,39 +137,23 @@ func (s *Store) CreateOrder(ctx context.Context, order models.Order, itemVersion
 	if !isID(order.ID) || !isID(order.ItemID) {
 		return models.Order{}, false, fmt.Errorf("dynamodb create order: id %q or item id %q is not a ULID", order.ID, order.ItemID)
 	}
-	attrs := orderAttrs(order)
-	tx := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName:                 &s.table,
 		Key:                       key{pkItems, order.ItemID}.attrs(),
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(itemVersion)},
-	}}}
-	for i, k := range orderKeys(order) {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 {
-			put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	if idem != nil {
-		tx = append(tx, s.idemPut(orderScope, idem, "order", attrs))
-	}
-	failed, err := s.transact(ctx, "create order", tx)
-	if err != nil {
+	}}
+	replay, failed, err := createRows(ctx, s, newRows[models.Order]{
+		op: "create order", checks: []types.TransactWriteItem{check}, keys: orderKeys(order), attrs: orderAttrs(order),
+		scope: orderScope, name: "order", decode: decodeOrder,
+	}, idem)
+	switch {
+	case err != nil:
 		return models.Order{}, false, err
-	}
-	if failed == nil {
+	case replay != nil:
+		return *replay, true, nil
+	case failed == nil:
 		return order, false, nil
-	}
-	if idem != nil {
-		snap, err := s.firstResult(ctx, orderScope, idem, "order", failed)
-		if err != nil {
-			return models.Order{}, false, err
-		}
-		if snap != nil {
-			first, err := decodeOrder(snap)
-			return first, err == nil, err
-		}
 	}
 	if conditionFailed(failed[0]) {
 		// The item changed or is gone: a read tells which.
