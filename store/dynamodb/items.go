@@ -346,29 +346,8 @@ func (s *Store) Update(ctx context.Context, item models.Item, prevVersion int64)
 	if cur.Version != prevVersion {
 		return models.Item{}, models.ErrVersionConflict
 	}
-	attrs := itemAttrs(item)
-	newKeys := rowKeys(item)
-	tx := make([]types.TransactWriteItem, 0, 2*len(newKeys))
-	for i, k := range newKeys {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 {
-			put.ConditionExpression = aws.String("version = :prev")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(prevVersion)}
-			put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	for _, k := range rowKeys(cur) {
-		if !containsKey(newKeys, k) {
-			tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.attrs()}})
-		}
-	}
-	failed, err := s.transact(ctx, "update", tx)
-	if err != nil {
+	if err := s.replaceRows(ctx, "update", rowKeys(cur), rowKeys(item), itemAttrs(item), prevVersion); err != nil {
 		return models.Item{}, err
-	}
-	if failed != nil {
-		return models.Item{}, s.whyVersionFailed(ctx, "update", key{pkItems, item.ID}, failed[0])
 	}
 	return item, nil
 }

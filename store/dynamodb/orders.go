@@ -194,29 +194,8 @@ func (s *Store) UpdateOrder(ctx context.Context, order models.Order, prevVersion
 	if cur.Version != prevVersion {
 		return models.Order{}, models.ErrVersionConflict
 	}
-	attrs := orderAttrs(order)
-	newKeys := orderKeys(order)
-	var tx []types.TransactWriteItem
-	for i, k := range newKeys {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 {
-			put.ConditionExpression = aws.String("version = :prev")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(prevVersion)}
-			put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	for _, k := range orderKeys(cur) {
-		if !containsKey(newKeys, k) {
-			tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.attrs()}})
-		}
-	}
-	failed, err := s.transact(ctx, "update order", tx)
-	if err != nil {
+	if err := s.replaceRows(ctx, "update order", orderKeys(cur), orderKeys(order), orderAttrs(order), prevVersion); err != nil {
 		return models.Order{}, err
-	}
-	if failed != nil {
-		return models.Order{}, s.whyVersionFailed(ctx, "update order", key{pkOrders, order.ID}, failed[0])
 	}
 	return order, nil
 }

@@ -55,3 +55,35 @@ func createRows[T any](ctx context.Context, s *Store, c newRows[T], idem *models
 	}
 	return &first, nil, nil
 }
+
+// replaceRows writes a changed resource's rows at newKeys (the first is its
+// own row, written only while it is at prevVersion) and deletes those of
+// oldKeys it no longer has, in one transaction. The old keys come from a
+// read just before; the version condition guarantees that read is still
+// current when the write applies. A failed condition is ErrNotFound when
+// the row is gone, ErrVersionConflict otherwise.
+func (s *Store) replaceRows(ctx context.Context, op string, oldKeys, newKeys []key, attrs map[string]types.AttributeValue, prevVersion int64) error {
+	tx := make([]types.TransactWriteItem, 0, len(newKeys)+len(oldKeys))
+	for i, k := range newKeys {
+		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
+		if i == 0 {
+			put.ConditionExpression = aws.String("version = :prev")
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(prevVersion)}
+			put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		}
+		tx = append(tx, types.TransactWriteItem{Put: put})
+	}
+	for _, k := range oldKeys {
+		if !containsKey(newKeys, k) {
+			tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.attrs()}})
+		}
+	}
+	failed, err := s.transact(ctx, op, tx)
+	if err != nil {
+		return err
+	}
+	if failed != nil {
+		return s.whyVersionFailed(ctx, op, newKeys[0], failed[0])
+	}
+	return nil
+}
