@@ -433,16 +433,7 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 		return models.ListPage{}, fmt.Errorf("dynamodb list: limit %d is below 1", q.Limit)
 	}
 	pk, prefix := partition(q)
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            aws.Bool(true),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}
-	if q.After != "" {
-		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :after")
-		in.ExpressionAttributeValues[":after"] = str(q.After)
-	}
+	in := s.partitionQuery(pk, q.After)
 	if prefix != "" {
 		in.FilterExpression = aws.String("begins_with(name_folded, :prefix)")
 		in.ExpressionAttributeValues[":prefix"] = str(prefix)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/typedapi/typedapi/models"
@@ -218,16 +217,7 @@ func (s *Store) ListOrders(ctx context.Context, q models.OrderQuery) (models.Pag
 	case q.Status != "":
 		pk = pkOrderStatus + string(q.Status)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            aws.Bool(true),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}
-	if q.After != "" {
-		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :after")
-		in.ExpressionAttributeValues[":after"] = str(q.After)
-	}
+	in := s.partitionQuery(pk, q.After)
 	if filter {
 		in.FilterExpression = aws.String("#status = :status")
 		in.ExpressionAttributeNames = map[string]string{"#status": "status"} // a reserved word

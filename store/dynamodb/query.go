@@ -11,6 +11,22 @@ import (
 	"github.com/typedapi/typedapi/models"
 )
 
+// partitionQuery reads the partition pk in id order, strongly consistent,
+// after the position after ("" for the start).
+func (s *Store) partitionQuery(pk, after string) *dynamodb.QueryInput {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
+	}
+	if after != "" {
+		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
+	}
+	return in
+}
+
 // queryPage reads one page of limit rows with the query in, which reads one
 // partition in id order (items or orders). It reads one row past the page
 // to know whether another page follows. When filtered, many rows read may
