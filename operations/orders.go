@@ -173,10 +173,15 @@ func (h *orders) create(ctx context.Context, in *CreateOrderInput) (*CreateOrder
 	}
 	for attempt := 1; ; attempt++ {
 		item, err := h.items.Get(ctx, in.Body.ItemID)
-		if errors.Is(err, models.ErrNotFound) {
+		if errors.Is(err, models.ErrNotFound) && idem != nil {
+			// The item may have been deleted after a first request with
+			// this key made its order: asked for an order of the missing
+			// item, the store answers with that first order, or writes
+			// nothing (the item check fails) and says the item is gone.
+			item = models.Item{ID: in.Body.ItemID}
+		} else if errors.Is(err, models.ErrNotFound) {
 			return nil, errUnknownItem(in.Body.ItemID)
-		}
-		if err != nil {
+		} else if err != nil {
 			return nil, storeError(ctx, orderNoun, err)
 		}
 		total := item.Price * in.Body.Quantity // at most (2^53-1) * 1000, within int64

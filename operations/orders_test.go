@@ -272,6 +272,20 @@ func TestOrderIdempotency(t *testing.T) {
 	if rec.Code != http.StatusUnprocessableEntity || !problemAt(t, rec, "header.Idempotency-Key", "") {
 		t.Fatalf("key with another body: %d %s", rec.Code, rec.Body)
 	}
+	// The item deleted, the same request with the key still answers the
+	// first order; a new key gets the 422 of an unknown item.
+	if rec := serve(h, "DELETE", "/v1/items/"+item.ID, ""); rec.Code != http.StatusNoContent {
+		t.Fatal(rec.Body)
+	}
+	rec = serve(h, "POST", "/v1/orders", `{"item_id":"`+item.ID+`","quantity":2}`, "Idempotency-Key", "k-1")
+	_ = json.Unmarshal(rec.Body.Bytes(), &again)
+	if rec.Code != http.StatusCreated || rec.Header().Get("Idempotent-Replayed") != "true" || again.ID != first.ID {
+		t.Fatalf("replay after the item was deleted: %d %s", rec.Code, rec.Body)
+	}
+	rec = serve(h, "POST", "/v1/orders", `{"item_id":"`+item.ID+`","quantity":2}`, "Idempotency-Key", "k-2")
+	if rec.Code != http.StatusUnprocessableEntity || !problemAt(t, rec, "body.item_id", "no item") {
+		t.Fatalf("new key, deleted item: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // TestStoresChooseRoutes: a store that holds items only gets no order

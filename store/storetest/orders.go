@@ -295,7 +295,11 @@ func testOrderInvalidPositions(t *testing.T, s OrderStore) {
 // their own price and currency, readable and listed under the item's id.
 func testOrderOutlivesItem(t *testing.T, s OrderStore) {
 	item := mustItem(t, s, "Cup")
-	o := mustOrder(t, s, newOrder(item, 2))
+	idem := &models.Idempotency{Key: "key-" + nextID(), RequestHash: "h", ExpiresAt: time.Now().Add(time.Hour)}
+	o, _, err := s.CreateOrder(ctx(t), newOrder(item, 2), 1, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Delete(ctx(t), item.ID, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +313,13 @@ func testOrderOutlivesItem(t *testing.T, s OrderStore) {
 	}
 	_, _, err = s.CreateOrder(ctx(t), newOrder(item, 1), 1, nil)
 	requireErr(t, "CreateOrder for the deleted item", err, models.ErrNotFound)
+	// The key of an order made before the item went still replays it,
+	// whatever item version the caller names (it could read none).
+	replay, replayed, err := s.CreateOrder(ctx(t), newOrder(item, 2), 0, idem)
+	if err != nil || !replayed {
+		t.Fatalf("keyed CreateOrder for the deleted item: replayed %v, err %v", replayed, err)
+	}
+	requireSameOrder(t, replay, o)
 }
 
 // testOrderConcurrentUpdates: 20 writers change one order from the same
