@@ -3,6 +3,8 @@ package models
 import (
 	"strconv"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // OrderStatus is where an order is in its life.
@@ -27,6 +29,17 @@ var nextStatuses = map[OrderStatus][]OrderStatus{
 	OrderPaid:    {OrderShipped, OrderCancelled},
 }
 
+// Schema implements huma.SchemaProvider: every field and parameter of this
+// type gets the enum from the one list of statuses.
+func (OrderStatus) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{
+		Type:        huma.TypeString,
+		Enum:        []any{string(OrderPending), string(OrderPaid), string(OrderShipped), string(OrderCancelled)},
+		Description: "The status of an order: pending, paid, shipped or cancelled.",
+		Examples:    []any{string(OrderPending)},
+	}
+}
+
 // CanBecome reports whether an order in status s may change to next.
 func (s OrderStatus) CanBecome(next OrderStatus) bool {
 	for _, n := range nextStatuses[s] {
@@ -48,7 +61,7 @@ type NewOrder struct {
 
 // StatusChange is one entry of an order's status history.
 type StatusChange struct {
-	Status OrderStatus `json:"status" enum:"pending,paid,shipped,cancelled" doc:"The status the order took." example:"paid"`
+	Status OrderStatus `json:"status" doc:"The status the order took." example:"paid"`
 	At     time.Time   `json:"at" doc:"When the order took it (RFC 3339, UTC)." example:"2026-11-25T16:12:30Z"`
 }
 
@@ -58,7 +71,7 @@ type Order struct {
 	ID            string         `json:"id" readOnly:"true" doc:"Server-made identifier (a ULID): unique, and sorts by creation time." example:"01JDQ9A1B2C3D4E5F6G7H8J9K0"`
 	ItemID        string         `json:"item_id" doc:"Id of the item ordered. The order keeps its own copy of the price, so it stays valid if the item later changes or is deleted." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Quantity      int64          `json:"quantity" minimum:"1" maximum:"1000" doc:"How many units of the item." example:"2"`
-	Status        OrderStatus    `json:"status" enum:"pending,paid,shipped,cancelled" doc:"pending, then paid, then shipped; pending or paid orders can be cancelled." example:"pending"`
+	Status        OrderStatus    `json:"status" doc:"pending, then paid, then shipped; pending or paid orders can be cancelled." example:"pending"`
 	UnitPrice     int64          `json:"unit_price" readOnly:"true" minimum:"0" maximum:"9007199254740991" doc:"The item's price when the order was made, in the currency's minor unit." example:"1250"`
 	Currency      string         `json:"currency" readOnly:"true" doc:"ISO 4217 code of unit_price and total, copied from the item." example:"EUR"`
 	Total         int64          `json:"total" readOnly:"true" minimum:"0" maximum:"9007199254740991" doc:"unit_price × quantity, in the currency's minor unit." example:"2500"`
