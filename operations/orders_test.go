@@ -298,6 +298,9 @@ func TestStoresChooseRoutes(t *testing.T) {
 	if rec := serve(itemsOnly, "GET", "/v1/items", ""); rec.Code != http.StatusOK {
 		t.Errorf("items: %d", rec.Code)
 	}
+	if rec := serve(itemsOnly, "GET", "/", ""); strings.Contains(rec.Body.String(), "/v1/orders") || !strings.Contains(rec.Body.String(), "/v1/items") {
+		t.Errorf("GET / links what is not served, or not what is: %s", rec.Body)
+	}
 	none, _ := operations.New(operations.Options{}, operations.Stores{})
 	if rec := serve(none, "GET", "/readyz", ""); rec.Code != http.StatusOK {
 		t.Errorf("readyz with no store: %d", rec.Code)

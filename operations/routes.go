@@ -37,7 +37,7 @@ func StoresOf(s any) Stores {
 //
 // A resource whose store is nil is left out: its routes are not registered.
 func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
-	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health}
+	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health, collections: map[string]string{}}
 	cursors := newCursorCodec(opts.CursorSecret)
 
 	register(api, mux, opts, huma.Operation{
@@ -68,10 +68,12 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 	if stores.Items != nil {
 		it := &items{store: stores.Items, cursors: cursors.forListing("items"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
 		addItemRoutes(api, mux, opts, it)
+		svc.collections["items"] = itemsPath
 	}
 	if stores.Orders != nil {
 		ord := &orders{store: stores.Orders, items: stores.Items, cursors: cursors.forListing("orders"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
 		addOrderRoutes(api, mux, opts, ord)
+		svc.collections["orders"] = ordersPath
 	}
 
 	mux.afterRegistration(func() { documentProblems(api) })

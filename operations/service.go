@@ -13,6 +13,8 @@ import (
 type service struct {
 	title, version string
 	health         HealthChecker
+	// collections are the resources served, name → path, for the links.
+	collections map[string]string
 }
 
 // HealthChecker is what readiness needs from persistence.
@@ -33,7 +35,7 @@ type ServiceInfoOutput struct {
 }
 
 func (s *service) info(ctx context.Context, _ *struct{}) (*ServiceInfoOutput, error) {
-	return &ServiceInfoOutput{Body: ServiceInfo{
+	out := &ServiceInfoOutput{Body: ServiceInfo{
 		Name:    s.title,
 		Version: s.version,
 		Links: map[string]string{
@@ -41,10 +43,12 @@ func (s *service) info(ctx context.Context, _ *struct{}) (*ServiceInfoOutput, er
 			"openapi":      publicPath(ctx, "/openapi.json"),
 			"openapi_yaml": publicPath(ctx, "/openapi.yaml"),
 			"openapi_3_0":  publicPath(ctx, "/openapi-3.0.json"),
-			"items":        publicPath(ctx, itemsPath),
-			"orders":       publicPath(ctx, ordersPath),
 		},
-	}}, nil
+	}}
+	for name, path := range s.collections {
+		out.Body.Links[name] = publicPath(ctx, path)
+	}
+	return out, nil
 }
 
 // Health is the body of /healthz and /readyz.
