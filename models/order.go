@@ -19,9 +19,6 @@ const (
 	OrderCancelled OrderStatus = "cancelled"
 )
 
-// MaxOrderQuantity is the most units of an item one order may hold.
-const MaxOrderQuantity = 1000
-
 // nextStatuses are the allowed changes: pending→paid→shipped, and
 // pending or paid→cancelled. Shipped and cancelled are final.
 var nextStatuses = map[OrderStatus][]OrderStatus{
