@@ -18,15 +18,20 @@ type ListQuery struct {
 	NamePrefix string
 }
 
-// ListPage is one page of a listing.
-type ListPage struct {
-	Items []Item
+// Page is one page of a listing of T, in id order.
+type Page[T any] struct {
+	Items []T
 	// Next is the position to pass as After for the following page; "" when
 	// this page is the last one.
 	Next string
 }
 
-// Idempotency ties a create request to its first result for a while.
+// ListPage is one page of items.
+type ListPage = Page[Item]
+
+// Idempotency ties a create request to its first result for a while. A
+// key is scoped to its operation: each store keeps the keys of each create
+// apart, so one key sent to two operations makes two records.
 type Idempotency struct {
 	// Key is the client's Idempotency-Key header.
 	Key string

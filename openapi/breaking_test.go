@@ -53,6 +53,11 @@ func TestBreakingChangeCheck(t *testing.T) {
 		return b
 	}
 	dropDelete := edit(func(p map[string]any) { delete(obj(p["/v1/items/{id}"]), "delete") })
+	// The spec before orders: adding a resource's endpoints breaks no client.
+	noOrders := edit(func(p map[string]any) {
+		delete(p, "/v1/orders")
+		delete(p, "/v1/orders/{id}")
+	})
 	// /v2 appears with an operation that a later revision removes again.
 	withV2 := edit(func(p map[string]any) { p["/v2/items/{id}"] = p["/v1/items/{id}"] })
 	withV2NoDelete := edit(func(p map[string]any) {
@@ -72,6 +77,8 @@ func TestBreakingChangeCheck(t *testing.T) {
 		{"unchanged", current, current, false},
 		{"operation removed from /v1", current, dropDelete, true},
 		{"operation added", dropDelete, current, false},
+		{"resource added (orders)", noOrders, current, false},
+		{"resource removed (orders)", current, noOrders, true},
 		{"new /v2 prefix differs from /v1", current, withV2NoDelete, false},
 		{"operation removed from an existing /v2", withV2, withV2NoDelete, true},
 	}

@@ -22,7 +22,7 @@ const snapshotVersion = "dev"
 // file name → indented JSON with a final newline.
 func specs(t *testing.T) map[string][]byte {
 	t.Helper()
-	_, api := operations.New(operations.Options{Title: "typedapi", Version: snapshotVersion}, memory.New())
+	_, api := operations.New(operations.Options{Title: "typedapi", Version: snapshotVersion}, operations.StoresOf(memory.New()))
 	doc := api.OpenAPI()
 	v31, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -75,4 +75,45 @@ func firstDiffLine(a, b []byte) int {
 		}
 	}
 	return line
+}
+
+// TestOrderRules: the order operations' rules reach the document (and so
+// /docs and the generated client): the status enums, the quantity bounds,
+// the filters of the listing.
+func TestOrderRules(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(specs(t)["openapi.json"], &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemas := obj(obj(doc["components"])["schemas"])
+	prop := func(schema, name string) map[string]any { return obj(obj(obj(schemas[schema])["properties"])[name]) }
+	param := func(path, name string) map[string]any {
+		for _, p := range list(obj(obj(obj(doc["paths"])[path])["get"])["parameters"]) {
+			if str(obj(p)["name"]) == name {
+				return obj(obj(p)["schema"])
+			}
+		}
+		return nil
+	}
+	all := `["pending","paid","shipped","cancelled"]`
+	for _, c := range []struct {
+		where string
+		got   map[string]any
+		key   string
+		want  string
+	}{
+		{"Order.status", prop("Order", "status"), "enum", all},
+		{"OrderPatch.status", prop("OrderPatch", "status"), "enum", all},
+		{"NewOrder.status", prop("NewOrder", "status"), "enum", `["pending"]`},
+		{"NewOrder.quantity", prop("NewOrder", "quantity"), "minimum", "1"},
+		{"NewOrder.quantity", prop("NewOrder", "quantity"), "maximum", "1000"},
+		{"Order.total", prop("Order", "total"), "maximum", "9007199254740991"},
+		{"GET /v1/orders status", param("/v1/orders", "status"), "enum", all},
+		{"GET /v1/orders item_id", param("/v1/orders", "item_id"), "pattern", `"^[0-9A-HJKMNP-TV-Z]{26}$"`},
+	} {
+		got, _ := json.Marshal(c.got[c.key])
+		if string(got) != c.want {
+			t.Errorf("%s %s = %s, want %s", c.where, c.key, got, c.want)
+		}
+	}
 }

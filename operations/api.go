@@ -1,7 +1,7 @@
 // Package operations is the API surface: it builds the huma.API (config,
 // docs, error model, middleware), maps every route in routes.go, and holds
-// one file per resource. It depends only on models and on the Store
-// interface it declares; runtimes (HTTP server, Lambda) take the
+// one file per resource. It depends only on models and on the store
+// interfaces each resource declares (ItemStore, OrderStore); runtimes (HTTP server, Lambda) take the
 // http.Handler it returns.
 package operations
 
@@ -59,10 +59,13 @@ func (o *Options) setDefaults() {
 // strictFieldNames sets Huma's case-sensitive validation once (see New).
 var strictFieldNames sync.Once
 
-// New builds the API on store and returns the complete http.Handler
+// New builds the API on stores and returns the complete http.Handler
 // (middleware included) and the huma.API (for printing the spec; with
 // Options.Lazy its document holds only what has been registered so far).
-func New(opts Options, store Store) (http.Handler, huma.API) {
+func New(opts Options, stores Stores) (http.Handler, huma.API) {
+	if stores.Orders != nil && stores.Items == nil {
+		panic("operations: orders need the item store (Stores.Items) to read the item they name")
+	}
 	opts.setDefaults()
 	mux := newRouter(opts.Lazy)
 	api := humago.New(mux, apiConfig(opts))
@@ -75,7 +78,7 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 		// and two to the decoder. (A process-wide Huma setting.)
 		huma.ValidateStrictCasing = true
 	})
-	addRoutes(api, mux, opts, store)
+	addRoutes(api, mux, opts, stores)
 
 	handler := middleware.Chain(mux,
 		middleware.AccessLog(opts.Logger),
@@ -94,17 +97,17 @@ func New(opts Options, store Store) (http.Handler, huma.API) {
 // built-in docs page — ours is served from embedded assets (swaggerui).
 func apiConfig(opts Options) huma.Config {
 	cfg := huma.DefaultConfig(opts.Title, opts.Version)
-	cfg.Info.Description = "A typed items API. Every operation's input and output are Go structs: " +
+	cfg.Info.Description = "A typed API of items and their orders. Every operation's input and output are Go structs: " +
 		"they drive routing, validation (422 with the location and reason of each failing field), " +
 		"RFC 9457 problem+json errors and this document.\n\n" +
-		"Conditional requests: `GET /v1/items/{id}` returns an `ETag`; send it back in `If-None-Match` " +
-		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the item."
+		"Conditional requests: `GET /v1/items/{id}` and `GET /v1/orders/{id}` return an `ETag`; send it back in `If-None-Match` " +
+		"to get 304, or in `If-Match` on PUT, PATCH and DELETE to fail with 412 if someone else changed the resource."
 	cfg.Formats = jsonFormats(cfg.Formats)
 	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
 	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
 	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}
+	// Each resource adds its own tag with its routes (routes.go).
 	cfg.Tags = []*huma.Tag{
-		{Name: "Items", Description: "Create, read, list, change and delete items."},
 		{Name: "Service", Description: "What this service is and whether it is healthy."},
 	}
 	return cfg

@@ -15,9 +15,14 @@ import (
 const defaultCursorKey = "typedapi-cursor-v1"
 
 // cursorCodec makes the opaque `cursor` of a list page: the store's own
-// position plus a fingerprint of the filters, signed with HMAC-SHA256 so a
-// tampered, truncated or foreign cursor is a 400, never a store error.
-type cursorCodec struct{ key []byte }
+// position plus a fingerprint of the listing's name and filters, signed with
+// HMAC-SHA256 so a tampered, truncated or foreign cursor is a 400, never a
+// store error. The listing's name is in what is signed, so a cursor of one
+// listing is refused by every other without a key of its own.
+type cursorCodec struct {
+	key     []byte
+	listing string
+}
 
 func newCursorCodec(secret string) cursorCodec {
 	if secret == "" {
@@ -26,13 +31,23 @@ func newCursorCodec(secret string) cursorCodec {
 	return cursorCodec{key: []byte(secret)}
 }
 
-const cursorVersion = "1"
+// forListing is the codec of the listing called name ("items", "orders").
+func (c cursorCodec) forListing(name string) cursorCodec {
+	c.listing = name
+	return c
+}
+
+// cursorVersion 2 binds the listing's name; a version 1 cursor (filters
+// only) gets the "older version" answer.
+const cursorVersion = "2"
 
 // cursorForeign is why a cursor that is no cursor of ours is refused.
 const cursorForeign = "it is not a cursor this service made"
 
-func filterPrint(tag, q string) string {
-	sum := sha256.Sum256([]byte(tag + "\x00" + q))
+// filterPrint fingerprints the listing and its filters, in the order the
+// listing passes them.
+func (c cursorCodec) filterPrint(filters []string) string {
+	sum := sha256.Sum256([]byte(c.listing + "\x00" + strings.Join(filters, "\x00")))
 	return base64.RawURLEncoding.EncodeToString(sum[:6])
 }
 
@@ -42,15 +57,15 @@ func (c cursorCodec) mac(payload string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
-// Encode wraps a store position for a listing filtered by tag and q.
-func (c cursorCodec) Encode(position, tag, q string) string {
-	payload := cursorVersion + "." + filterPrint(tag, q) + "." + position
+// Encode wraps a store position for this listing with these filters.
+func (c cursorCodec) Encode(position string, filters ...string) string {
+	payload := cursorVersion + "." + c.filterPrint(filters) + "." + position
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + c.mac(payload)
 }
 
 // Decode returns the store position inside cursor, or a 400 problem when the
-// cursor was not made by this service for the same filters.
-func (c cursorCodec) Decode(cursor, tag, q string) (string, error) {
+// cursor was not made by this service for the same listing and filters.
+func (c cursorCodec) Decode(cursor string, filters ...string) (string, error) {
 	body, sig, ok := strings.Cut(cursor, ".")
 	if !ok {
 		return "", invalidCursor(cursorForeign)
@@ -69,8 +84,8 @@ func (c cursorCodec) Decode(cursor, tag, q string) (string, error) {
 	if len(parts) != 3 || parts[0] != cursorVersion {
 		return "", invalidCursor("it comes from an older version of this API")
 	}
-	if parts[1] != filterPrint(tag, q) {
-		return "", invalidCursor("it belongs to a listing with other tag or q filters; repeat the filters of the first page")
+	if parts[1] != c.filterPrint(filters) {
+		return "", invalidCursor("it belongs to another listing, or to other filters; repeat the filters of the first page")
 	}
 	return parts[2], nil
 }

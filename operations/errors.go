@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -137,10 +138,16 @@ func truncate(v any) any {
 	return string(b[:min(len(b), maxEchoedValue)]) + "…(truncated)"
 }
 
-// storeError turns what a store reported into the problem a client should
-// see. Causes of 5xx answers are logged with the request id, never shown.
-func storeError(ctx context.Context, err error) error {
-	se := clientError(ctx, err)
+// noun names a resource in the problems about it ("No order has this id."):
+// the singular of its collection's path segment (nounOf), declared in the
+// resource's file.
+type noun string
+
+// storeError turns what a store reported about a resource (n) into the
+// problem a client should see. Causes of 5xx answers are logged with the
+// request id, never shown.
+func storeError(ctx context.Context, n noun, err error) error {
+	se := clientError(ctx, n, err)
 	if se == nil {
 		logCause(ctx, http.StatusInternalServerError, "store failure", err)
 		return huma.Error500InternalServerError(genericDetail)
@@ -153,14 +160,14 @@ func storeError(ctx context.Context, err error) error {
 }
 
 // clientError maps the store errors a client can act on; nil for the rest.
-func clientError(ctx context.Context, err error) error {
+func clientError(ctx context.Context, n noun, err error) error {
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		return errNotFound()
+		return errNotFound(n)
 	case errors.Is(err, models.ErrVersionConflict):
-		return huma.Error412PreconditionFailed("The item changed since the version this request is based on; GET it again and retry with its new ETag.")
+		return huma.Error412PreconditionFailed("The " + string(n) + " changed since the version this request is based on; GET it again and retry with its new ETag.")
 	case errors.Is(err, models.ErrAlreadyExists):
-		return errItemExists()
+		return errExists(n)
 	case errors.Is(err, models.ErrIdempotencyMismatch):
 		return huma.Error422UnprocessableEntity("This Idempotency-Key was already used with a different request body; use a new key for a new request.",
 			&huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "reused with a different request body"})
@@ -181,23 +188,34 @@ func clientError(ctx context.Context, err error) error {
 // them and the problem docs (problemdocs.go) show them as examples, so
 // /docs cannot promise a wording the server does not send.
 
-func errNotFound() error { return huma.Error404NotFound("No item has this id.") }
+func errNotFound(n noun) error { return huma.Error404NotFound("No " + string(n) + " has this id.") }
 
-func errItemExists() error { return huma.Error409Conflict("An item with this id already exists.") }
+func errExists(n noun) error {
+	return huma.Error409Conflict(article(n) + " " + string(n) + " with this id already exists.")
+}
+
+// article is the indefinite article of n, by its first letter: enough for
+// resource names (an item, an order, a customer).
+func article(n noun) string {
+	if n != "" && strings.ContainsRune("aeiou", rune(n[0])) {
+		return "An"
+	}
+	return "A"
+}
 
 // errTooBusy answers a write without If-Match that kept losing races: the
 // client set no precondition, so a 412 would make no sense to it.
-func errTooBusy() error {
+func errTooBusy(n noun) error {
 	return huma.ErrorWithHeaders(
-		huma.Error409Conflict("Other requests kept changing this item; nothing was written. Retry, or send If-Match to make the change conditional."),
+		huma.Error409Conflict("Other requests kept changing this "+string(n)+"; nothing was written. Retry, or send If-Match to make the change conditional."),
 		http.Header{"Retry-After": {"1"}})
 }
 
-// errPreconditionFailed answers an If-Match that does not list the item's
-// current ETag, which it sends along.
-func errPreconditionFailed(current string) error {
+// errPreconditionFailed answers an If-Match that does not list the
+// resource's current ETag, which it sends along.
+func errPreconditionFailed(n noun, current string) error {
 	return huma.ErrorWithHeaders(
-		huma.Error412PreconditionFailed("If-Match does not list the item's current ETag: it changed since you read it. GET it again and retry with the new ETag.",
+		huma.Error412PreconditionFailed("If-Match does not list the "+string(n)+"'s current ETag: it changed since you read it. GET it again and retry with the new ETag.",
 			&huma.ErrorDetail{Location: "header.If-Match", Message: "stale or unknown ETag"}),
 		http.Header{"ETag": {current}})
 }

@@ -70,7 +70,7 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-func newHandler(t *testing.T, opts operations.Options, store operations.Store) (http.Handler, *syncBuffer) {
+func newHandler(t *testing.T, opts operations.Options, store any) (http.Handler, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -80,7 +80,7 @@ func newHandler(t *testing.T, opts operations.Options, store operations.Store) (
 	if store == nil {
 		store = memory.New()
 	}
-	h, _ := operations.New(opts, store)
+	h, _ := operations.New(opts, operations.StoresOf(store))
 	return h, logs
 }
 

@@ -27,9 +27,37 @@ import (
 // itemsPath is where the items collection lives; a later /v2 can sit beside it.
 const itemsPath = "/v1/items"
 
+// itemNoun names an item in its problems.
+const itemNoun noun = "item"
+
+// ItemStore is what the item operations need from persistence.
+// Implementations live under store/ and report failures with the
+// models.Err* values (wrapped as they like); anything else becomes a 500
+// whose cause is only logged.
+type ItemStore interface {
+	// Create stores a new item and never overwrites. With idem set, a key
+	// seen before (and not expired) returns that first result and
+	// replayed=true, or models.ErrIdempotencyMismatch when the request
+	// differs; the record is written atomically with the item.
+	Create(ctx context.Context, item models.Item, idem *models.Idempotency) (stored models.Item, replayed bool, err error)
+	// Get returns models.ErrNotFound when there is no such item.
+	Get(ctx context.Context, id string) (models.Item, error)
+	// List returns one page in id order; a position it did not make is
+	// models.ErrInvalidPosition. A page holds Limit items unless it is the
+	// last one; Next is "" exactly when there are no more matches.
+	List(ctx context.Context, q models.ListQuery) (models.ListPage, error)
+	// Update writes item (whose Version is prevVersion+1) only if the stored
+	// version is still prevVersion: models.ErrVersionConflict otherwise,
+	// models.ErrNotFound when the item is gone.
+	Update(ctx context.Context, item models.Item, prevVersion int64) (models.Item, error)
+	// Delete removes the item; with prevVersion > 0 only at that version.
+	// Orders that name the item keep their own copy of its price and stay.
+	Delete(ctx context.Context, id string, prevVersion int64) error
+}
+
 // items implements the /v1/items operations.
 type items struct {
-	store   Store
+	store   ItemStore
 	cursors cursorCodec
 	idemTTL time.Duration
 	now     func() time.Time
@@ -44,7 +72,7 @@ type ItemID struct {
 
 // IfMatch makes a write conditional on the item's current ETag.
 type IfMatch struct {
-	IfMatch string `header:"If-Match" doc:"Apply the change only if the item's current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+	IfMatch string `header:"If-Match" doc:"Apply the change only if the current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
 }
 
 // Resolve reads every If-Match line (inputs with a Resolve of their own
@@ -258,7 +286,7 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 	}
 	page, err := h.store.List(ctx, q)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, storeError(ctx, itemNoun, err)
 	}
 	out := &ListItemsOutput{Body: ItemPage{Items: page.Items}}
 	if page.Next != "" {
@@ -295,7 +323,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	}
 	stored, replayed, err := h.store.Create(ctx, item, idem)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, storeError(ctx, itemNoun, err)
 	}
 	out := &CreateItemOutput{
 		Location: publicPath(ctx, itemsPath+"/"+stored.ID),
@@ -320,7 +348,7 @@ func requestHash(f models.ItemFields) string {
 func (h *items) get(ctx context.Context, in *GetItemInput) (*ItemOutput, error) {
 	item, err := h.store.Get(ctx, in.ID)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, storeError(ctx, itemNoun, err)
 	}
 	etag := item.ETag()
 	if in.IfNoneMatch != "" && etagListed(in.IfNoneMatch, etag, true) {
@@ -357,10 +385,10 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 	for attempt := 1; ; attempt++ {
 		cur, err := h.store.Get(ctx, id)
 		if err != nil {
-			return nil, storeError(ctx, err)
+			return nil, storeError(ctx, itemNoun, err)
 		}
 		if ifMatch != "" && !etagListed(ifMatch, cur.ETag(), false) {
-			return nil, errPreconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(itemNoun, cur.ETag())
 		}
 		fields, err := edit(cur)
 		if err != nil {
@@ -375,10 +403,10 @@ func (h *items) change(ctx context.Context, id, ifMatch string, edit func(models
 			if attempt < maxWriteAttempts {
 				continue
 			}
-			return nil, errTooBusy()
+			return nil, errTooBusy(itemNoun)
 		}
 		if err != nil {
-			return nil, storeError(ctx, err)
+			return nil, storeError(ctx, itemNoun, err)
 		}
 		return &ItemOutput{ETag: stored.ETag(), Body: stored}, nil
 	}
@@ -389,15 +417,15 @@ func (h *items) delete(ctx context.Context, in *DeleteItemInput) (*struct{}, err
 	if in.IfMatch.IfMatch != "" {
 		cur, err := h.store.Get(ctx, in.ID)
 		if err != nil {
-			return nil, storeError(ctx, err)
+			return nil, storeError(ctx, itemNoun, err)
 		}
 		if !etagListed(in.IfMatch.IfMatch, cur.ETag(), false) {
-			return nil, errPreconditionFailed(cur.ETag())
+			return nil, errPreconditionFailed(itemNoun, cur.ETag())
 		}
 		version = cur.Version
 	}
 	if err := h.store.Delete(ctx, in.ID, version); err != nil {
-		return nil, storeError(ctx, err)
+		return nil, storeError(ctx, itemNoun, err)
 	}
 	return nil, nil
 }

@@ -21,12 +21,12 @@ import (
 
 // testAPI builds the real API on a fresh memory store and wraps it with
 // humatest; handler is the complete handler with middleware.
-func testAPI(t *testing.T, opts operations.Options, store operations.Store) (humatest.TestAPI, http.Handler) {
+func testAPI(t *testing.T, opts operations.Options, store any) (humatest.TestAPI, http.Handler) {
 	t.Helper()
 	if store == nil {
 		store = memory.New()
 	}
-	h, api := operations.New(opts, store)
+	h, api := operations.New(opts, operations.StoresOf(store))
 	return humatest.Wrap(t, api), h
 }
 
@@ -60,6 +60,14 @@ func nextLink(h http.Header) string {
 	}
 	return ""
 }
+
+var _ = probeFor("/v1/items", func(t *testing.T, h http.Handler) resourceProbe {
+	return resourceProbe{
+		id:      createdItem(t, h, validBody).ID,
+		valid:   map[string]string{"": validBody},
+		invalid: map[string]string{"": `{"name":"","price":1250,"currency":"XYZ"}`},
+	}
+})
 
 func validItem(name string, tags ...string) map[string]any {
 	if tags == nil {

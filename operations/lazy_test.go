@@ -57,7 +57,7 @@ func newLazyTestAPI(t *testing.T, lazy bool) (http.Handler, huma.API) {
 		}
 	}
 	return operations.New(operations.Options{Lazy: lazy, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Now: func() time.Time { return at }}, store)
+		Now: func() time.Time { return at }}, operations.StoresOf(store))
 }
 
 var ulidRe = regexp.MustCompile(`[0-9A-HJKMNP-TV-Z]{26}`)

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/typedapi/typedapi/models"
 )
 
 // problemDoc is what /docs says about one error status: when it happens,
@@ -25,21 +28,19 @@ var problemDocs = map[int]problemDoc{
 		malformedExample,
 	},
 	http.StatusNotFound: {
-		"No item has this id (it never existed or was deleted).",
-		func(huma.API, *huma.Operation) error { return errNotFound() },
+		"Nothing of this kind has this id (it never existed or was deleted).",
+		func(_ huma.API, op *huma.Operation) error { return errNotFound(nounOf(op)) },
 	},
 	http.StatusConflict: {
-		"The write conflicts with the item's state: on create, an item with this id exists; on PUT or PATCH without If-Match, other requests kept changing the item (retry after Retry-After).",
-		func(_ huma.API, op *huma.Operation) error {
-			if op.Method == http.MethodPost {
-				return errItemExists()
-			}
-			return errTooBusy()
-		},
+		"The write conflicts with the resource's state: on create, one with this id exists (or, for an order, the item kept changing); " +
+			"on a change without If-Match, other requests kept changing it (retry after Retry-After); an order's status cannot make that move.",
+		conflictExample,
 	},
 	http.StatusPreconditionFailed: {
-		"If-Match does not list the item's current ETag: someone changed it since you read it. The current ETag is in the ETag header.",
-		func(huma.API, *huma.Operation) error { return errPreconditionFailed(`"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.2"`) },
+		"If-Match does not list the current ETag: someone changed the resource since you read it. The current ETag is in the ETag header.",
+		func(_ huma.API, op *huma.Operation) error {
+			return errPreconditionFailed(nounOf(op), `"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.2"`)
+		},
 	},
 	http.StatusRequestEntityTooLarge: {
 		"The body is larger than the configured body_limit.",
@@ -76,14 +77,60 @@ var problemDocs = map[int]problemDoc{
 	},
 }
 
+// nounOf is the resource op acts on: the singular of its collection's
+// segment, /v1/orders/{id} → order. The service's own operations name no
+// resource.
+func nounOf(op *huma.Operation) noun {
+	parts := strings.Split(strings.Trim(op.Path, "/"), "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	return noun(strings.TrimSuffix(parts[1], "s"))
+}
+
+// conflictExample is the 409 of op: a taken id on create, the transition
+// refused on an order's PATCH, a lost race on the other writes.
+func conflictExample(_ huma.API, op *huma.Operation) error {
+	switch {
+	case op.Method == http.MethodPost:
+		return errExists(nounOf(op))
+	case nounOf(op) == orderNoun:
+		return errTransition(models.OrderPending, models.OrderShipped)
+	}
+	return errTooBusy(nounOf(op))
+}
+
 // Inputs the examples of 400 and 422 are made from: what a client might
 // send, put through the same decoder and validator as a request.
 const malformedBody = `{"name":`
 
 var (
-	invalidBody   = map[string]any{"name": "", "price": 1250.0, "currency": "XYZ"} // as JSON decodes it
 	invalidParams = map[string]any{"path.id": "bad", "query.limit": 101}
+	// invalidBodies are the bodies of the 422 examples, as JSON decodes
+	// them, by resource; a resource not listed gets invalidAnyBody.
+	invalidBodies = map[noun]map[string]map[string]any{
+		"item": {"": {"name": "", "price": 1250.0, "currency": "XYZ"}},
+		"order": {
+			http.MethodPost:  {"item_id": "01JDQ8Z6M3N4P5Q6R7S8T9V0WX", "quantity": 0.0, "status": "paid"},
+			http.MethodPatch: {"status": "lost"},
+		},
+	}
+	// invalidAnyBody breaks every body's schema: a member no body has.
+	invalidAnyBody = map[string]any{"colour": "red"}
 )
+
+// invalidBody is the body of op's 422 example: its resource's for its
+// method, or for any method (""), or invalidAnyBody.
+func invalidBody(op *huma.Operation) map[string]any {
+	bodies := invalidBodies[nounOf(op)]
+	if b, ok := bodies[op.Method]; ok {
+		return b
+	}
+	if b, ok := bodies[""]; ok {
+		return b
+	}
+	return invalidAnyBody
+}
 
 // malformedExample is the 400 of op: for a body, what the API's own JSON
 // decoder says of a cut-off one (as Huma reports it); otherwise a cursor
@@ -108,10 +155,14 @@ func invalidExample(api huma.API, op *huma.Operation) error {
 	res := &huma.ValidateResult{}
 	pb := huma.NewPathBuffer(nil, 0)
 	if op.RequestBody != nil {
+		body := invalidBody(op)
 		pb.Push("body")
-		huma.Validate(schemas, op.RequestBody.Content[acceptedMediaType(op)].Schema, pb, huma.ModeWriteToServer, invalidBody, res)
+		huma.Validate(schemas, op.RequestBody.Content[acceptedMediaType(op)].Schema, pb, huma.ModeWriteToServer, body, res)
 		pb.Reset()
-		errs := append(res.Errors, checkCurrency(invalidBody["currency"].(string), pb)...)
+		errs := res.Errors
+		if currency, ok := body["currency"].(string); ok {
+			errs = append(errs, checkCurrency(currency, pb)...)
+		}
 		return huma.Error422UnprocessableEntity(humaValidationFailed, errs...)
 	}
 	for _, p := range op.Parameters {
@@ -150,8 +201,8 @@ func problemExample(err error) map[string]any {
 // status text; struct tags cannot reach them.
 func documentProblems(api huma.API) {
 	oapi := api.OpenAPI()
-	// A field error for the ErrorDetail schema: the first of a body's 422
-	// example, the same for every operation (invalidBody's empty name).
+	// A field error for the ErrorDetail schema: the first of an item
+	// body's 422 example (its empty name).
 	var detailExample map[string]any
 	for _, item := range oapi.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
@@ -175,7 +226,7 @@ func documentProblems(api huma.API) {
 					resp.Description = pd.description
 				}
 				example := problemExample(pd.example(api, op))
-				if errs, ok := example["errors"].([]any); ok && status == http.StatusUnprocessableEntity && op.RequestBody != nil && detailExample == nil {
+				if errs, ok := example["errors"].([]any); ok && status == http.StatusUnprocessableEntity && op.RequestBody != nil && nounOf(op) == itemNoun && detailExample == nil {
 					detailExample, _ = errs[0].(map[string]any)
 				}
 				for _, mt := range resp.Content {

@@ -47,6 +47,32 @@ func (conflictingStore) Update(context.Context, models.Item, int64) (models.Item
 	return models.Item{}, models.ErrVersionConflict
 }
 
+// A resourceProbe is what provoking the operations of one collection
+// needs, made on a fresh handler: the id of a resource that exists, and per
+// method ("" for any) a valid body, one that fails validation, and one that
+// makes the real store answer 409 (without it, conflictingStore does).
+type resourceProbe struct {
+	id                       string
+	valid, invalid, conflict map[string]string
+}
+
+// probes are the resourceProbe makers by collection path, each declared in
+// its resource's test file (probeFor), so a new resource adds its own.
+var probes = map[string]func(t *testing.T, h http.Handler) resourceProbe{}
+
+func probeFor(collection string, probe func(t *testing.T, h http.Handler) resourceProbe) bool {
+	probes[collection] = probe
+	return true
+}
+
+// forMethod is m's entry for method, or its entry for any method.
+func forMethod(m map[string]string, method string) string {
+	if v, ok := m[method]; ok {
+		return v
+	}
+	return m[""]
+}
+
 // provoke sends method path, made to fail with status the way a client or
 // a store would make it fail; false when this operation cannot be made to
 // answer status (a route that uses no store has no 500 to provoke).
@@ -54,16 +80,20 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	t.Helper()
 	mem := memory.New()
 	setup, _ := newHandler(t, operations.Options{}, mem)
-	created := serve(setup, "POST", "/v1/items", validBody)
-	id := strings.TrimPrefix(created.Header().Get("Location"), "/v1/items/")
-	target := strings.Replace(path, "{id}", id, 1)
+	var p resourceProbe
+	collection, _, _ := strings.Cut(strings.TrimPrefix(path, "/v1/"), "/")
+	probe, usesStore := probes["/v1/"+collection]
+	if usesStore {
+		p = probe(t, setup)
+	}
+	target := strings.Replace(path, "{id}", p.id, 1)
 	body := ""
 	if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		body = validBody
+		body = forMethod(p.valid, method)
 	}
 	var headers []string
-	var store operations.Store = mem
-	usesStore := strings.HasPrefix(path, "/v1/items") || path == "/readyz"
+	var store any = mem
+	usesStore = usesStore || path == "/readyz"
 	switch status {
 	case http.StatusBadRequest:
 		if body != "" {
@@ -75,8 +105,11 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 		target = strings.Replace(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)
 	case http.StatusConflict:
 		store = conflictingStore{mem}
+		if conflict := forMethod(p.conflict, method); conflict != "" {
+			store, body = mem, conflict
+		}
 	case http.StatusPreconditionFailed:
-		headers = []string{"If-Match", `"` + id + `.9"`}
+		headers = []string{"If-Match", `"` + p.id + `.9"`}
 	case http.StatusRequestEntityTooLarge:
 		body = strings.Repeat(" ", 1<<20+1) // one byte over the default body_limit
 	case http.StatusUnsupportedMediaType:
@@ -84,7 +117,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	case http.StatusUnprocessableEntity:
 		switch {
 		case body != "":
-			body = `{"name":"","price":1250,"currency":"XYZ"}`
+			body = forMethod(p.invalid, method)
 		case strings.Contains(path, "{id}"):
 			target = strings.Replace(path, "{id}", "bad", 1)
 		default:
@@ -99,7 +132,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	default:
 		return nil, false
 	}
-	if store != operations.Store(mem) && !usesStore {
+	if store != any(mem) && !usesStore {
 		return nil, false
 	}
 	if status == http.StatusInternalServerError && path == "/readyz" {
@@ -114,7 +147,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 // title, status, detail and field errors. Each documented status is
 // provoked at least once.
 func TestProblemDocsAreRealAnswers(t *testing.T) {
-	_, api := operations.New(operations.Options{}, memory.New())
+	_, api := operations.New(operations.Options{}, operations.StoresOf(memory.New()))
 	provoked := map[int]bool{}
 	documented := map[int]bool{}
 	for path, item := range api.OpenAPI().Paths {

@@ -11,24 +11,34 @@ import (
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
+// Stores are the persistence of each resource. A nil store leaves its
+// resource out: its routes are not registered. Orders read the item they
+// name, so Orders needs Items.
+type Stores struct {
+	Items  ItemStore
+	Orders OrderStore
+	// Health answers /readyz; without it readiness checks nothing.
+	Health HealthChecker
+}
+
+// StoresOf is the Stores that one value implements: each field is set when
+// s has that resource's methods. A store package offers whichever
+// resources it holds.
+func StoresOf(s any) Stores {
+	var st Stores
+	st.Items, _ = s.(ItemStore)
+	st.Orders, _ = s.(OrderStore)
+	st.Health, _ = s.(HealthChecker)
+	return st
+}
+
 // addRoutes maps the whole API surface. Besides these, Huma serves the JSON
 // Schemas of every body under /schemas/.
-func addRoutes(api huma.API, mux router, opts Options, store Store) {
-	svc := &service{title: opts.Title, version: opts.Version, store: store}
-	it := &items{store: store, cursors: newCursorCodec(opts.CursorSecret), idemTTL: opts.IdempotencyTTL, now: opts.Now}
-
-	// The errors each kind of operation can answer (Huma adds 500 to every
-	// operation). Every item operation reads the store, which
-	// can be unavailable (503) or outlive the deadline (504); an operation
-	// with a body adds what a body can get wrong: malformed (400), too large
-	// (413), of another media type (415).
-	storeErrors := []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}
-	bodyErrors := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
-	listErrors := slices.Concat([]int{http.StatusBadRequest, http.StatusUnprocessableEntity}, storeErrors)
-	createErrors := slices.Concat(bodyErrors, []int{http.StatusConflict}, storeErrors)
-	readErrors := slices.Concat([]int{http.StatusNotModified, http.StatusNotFound, http.StatusUnprocessableEntity}, storeErrors)
-	writeErrors := slices.Concat(bodyErrors, []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed}, storeErrors)
-	deleteErrors := slices.Concat([]int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity}, storeErrors)
+//
+// A resource whose store is nil is left out: its routes are not registered.
+func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
+	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health, collections: map[string]string{}}
+	cursors := newCursorCodec(opts.CursorSecret)
 
 	register(api, mux, opts, huma.Operation{
 		OperationID: "get-service-info",
@@ -55,7 +65,48 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Tags:        []string{"Service"},
 		Errors:      []int{http.StatusServiceUnavailable},
 	}, svc.readyz)
+	if stores.Items != nil {
+		it := &items{store: stores.Items, cursors: cursors.forListing("items"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
+		addItemRoutes(api, mux, opts, it)
+		svc.collections["items"] = itemsPath
+	}
+	if stores.Orders != nil {
+		ord := &orders{store: stores.Orders, items: stores.Items, cursors: cursors.forListing("orders"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
+		addOrderRoutes(api, mux, opts, ord)
+		svc.collections["orders"] = ordersPath
+	}
 
+	mux.afterRegistration(func() { documentProblems(api) })
+
+	spec := &specHandler{api: api, cache: map[string][]byte{}}
+	mux.Handle("GET /openapi.json", spec.serve("json"))
+	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
+	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
+	mux.Handle("GET /openapi-3.0.yaml", spec.serve("3.0.yaml"))
+
+	docs := swaggerui.Handler(opts.Title+" — API docs", "/docs", "openapi.json")
+	mux.Handle("GET /docs", docs)
+	mux.Handle("GET /docs/{asset}", docs)
+}
+
+// The errors each kind of operation can answer (Huma adds 500 to every
+// operation). Every item and order operation reads the store, which can be
+// unavailable (503) or outlive the deadline (504); an operation with a body
+// adds what a body can get wrong: malformed (400), too large (413), of
+// another media type (415).
+var (
+	storeErrors  = []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+	bodyErrors   = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+	listErrors   = slices.Concat([]int{http.StatusBadRequest, http.StatusUnprocessableEntity}, storeErrors)
+	createErrors = slices.Concat(bodyErrors, []int{http.StatusConflict}, storeErrors)
+	readErrors   = slices.Concat([]int{http.StatusNotModified, http.StatusNotFound, http.StatusUnprocessableEntity}, storeErrors)
+	writeErrors  = slices.Concat(bodyErrors, []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed}, storeErrors)
+	deleteErrors = slices.Concat([]int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity}, storeErrors)
+)
+
+// addItemRoutes maps /v1/items.
+func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
+	addTag(api, "Items", "Create, read, list, change and delete items.")
 	register(api, mux, opts, huma.Operation{
 		OperationID: "list-items",
 		Method:      http.MethodGet,
@@ -116,18 +167,60 @@ func addRoutes(api huma.API, mux router, opts Options, store Store) {
 		Tags:          []string{"Items"},
 		Errors:        deleteErrors,
 	}, it.delete)
+}
 
-	mux.afterRegistration(func() { documentProblems(api) })
+// addOrderRoutes maps /v1/orders: one register per route.
+func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
+	addTag(api, "Orders", "Order an item, follow the order from pending to paid and shipped, or cancel it.")
+	register(api, mux, opts, huma.Operation{
+		OperationID: "list-orders",
+		Method:      http.MethodGet,
+		Path:        ordersPath,
+		Summary:     "List orders",
+		Description: "Orders in creation order, a page at a time, as items are listed. " +
+			"Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.",
+		Tags:   []string{"Orders"},
+		Errors: listErrors,
+	}, ord.list)
+	register(api, mux, opts, huma.Operation{
+		OperationID:   "create-order",
+		Method:        http.MethodPost,
+		Path:          ordersPath,
+		DefaultStatus: http.StatusCreated,
+		Summary:       "Order an item",
+		Description: "Creates a pending order of `quantity` units of the item, at the item's current price and currency, " +
+			"and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. " +
+			"With an `Idempotency-Key` the create is safe to retry, as for items.",
+		Tags:   []string{"Orders"},
+		Errors: createErrors,
+	}, ord.create)
+	register(api, mux, opts, huma.Operation{
+		OperationID: "get-order",
+		Method:      http.MethodGet,
+		Path:        ordersPath + "/{id}",
+		Summary:     "Get an order",
+		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.",
+		Tags:        []string{"Orders"},
+		Errors:      readErrors,
+	}, ord.get)
+	register(api, mux, opts, huma.Operation{
+		OperationID: "patch-order",
+		Method:      http.MethodPatch,
+		Path:        ordersPath + "/{id}",
+		Summary:     "Change the status of an order",
+		Description: "Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change " +
+			"in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still " +
+			"at that ETag (412 otherwise).",
+		Tags:   []string{"Orders"},
+		Errors: writeErrors,
+	}, ord.patch)
+}
 
-	spec := &specHandler{api: api, cache: map[string][]byte{}}
-	mux.Handle("GET /openapi.json", spec.serve("json"))
-	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
-	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
-	mux.Handle("GET /openapi-3.0.yaml", spec.serve("3.0.yaml"))
-
-	docs := swaggerui.Handler(opts.Title+" — API docs", "/docs", "openapi.json")
-	mux.Handle("GET /docs", docs)
-	mux.Handle("GET /docs/{asset}", docs)
+// addTag describes a resource's tag in the document, next to its routes,
+// so that a resource left out (its store is nil) leaves no empty tag.
+func addTag(api huma.API, name, description string) {
+	oapi := api.OpenAPI()
+	oapi.Tags = append(oapi.Tags, &huma.Tag{Name: name, Description: description})
 }
 
 // readinessOperation answers 503 in its own words (notReadyDetail), which

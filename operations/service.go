@@ -12,14 +12,22 @@ import (
 // service implements the operations about the service itself.
 type service struct {
 	title, version string
-	store          Store
+	health         HealthChecker
+	// collections are the resources served, name → path, for the links.
+	collections map[string]string
+}
+
+// HealthChecker is what readiness needs from persistence.
+type HealthChecker interface {
+	// Ping checks that the store can serve requests.
+	Ping(ctx context.Context) error
 }
 
 // ServiceInfo is what GET / answers: where to start.
 type ServiceInfo struct {
 	Name    string            `json:"name" doc:"Name of the service." example:"typedapi"`
 	Version string            `json:"version" doc:"Version of the running build." example:"v1.4.0"`
-	Links   map[string]string `json:"links" doc:"Where to go next: the interactive docs, the OpenAPI document and the items collection." example:"{\"docs\":\"/docs\",\"openapi\":\"/openapi.json\",\"items\":\"/v1/items\"}"`
+	Links   map[string]string `json:"links" doc:"Where to go next: the interactive docs, the OpenAPI document and the collections." example:"{\"docs\":\"/docs\",\"openapi\":\"/openapi.json\",\"items\":\"/v1/items\",\"orders\":\"/v1/orders\"}"`
 }
 
 type ServiceInfoOutput struct {
@@ -27,7 +35,7 @@ type ServiceInfoOutput struct {
 }
 
 func (s *service) info(ctx context.Context, _ *struct{}) (*ServiceInfoOutput, error) {
-	return &ServiceInfoOutput{Body: ServiceInfo{
+	out := &ServiceInfoOutput{Body: ServiceInfo{
 		Name:    s.title,
 		Version: s.version,
 		Links: map[string]string{
@@ -35,9 +43,12 @@ func (s *service) info(ctx context.Context, _ *struct{}) (*ServiceInfoOutput, er
 			"openapi":      publicPath(ctx, "/openapi.json"),
 			"openapi_yaml": publicPath(ctx, "/openapi.yaml"),
 			"openapi_3_0":  publicPath(ctx, "/openapi-3.0.json"),
-			"items":        publicPath(ctx, itemsPath),
 		},
-	}}, nil
+	}}
+	for name, path := range s.collections {
+		out.Body.Links[name] = publicPath(ctx, path)
+	}
+	return out, nil
 }
 
 // Health is the body of /healthz and /readyz.
@@ -71,7 +82,10 @@ func notReadyDetail(timedOut bool) string {
 func (s *service) readyz(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	if s.health == nil {
+		return &HealthOutput{Body: Health{Status: "ok"}}, nil
+	}
+	if err := s.health.Ping(ctx); err != nil {
 		msg := notReadyDetail(errors.Is(err, context.DeadlineExceeded))
 		logCause(ctx, http.StatusServiceUnavailable, msg, err)
 		return nil, huma.Error503ServiceUnavailable(msg)

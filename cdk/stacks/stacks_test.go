@@ -619,3 +619,23 @@ func TestStoreActionsMatchStore(t *testing.T) {
 		t.Errorf("store/dynamodb.IAMActions = %q, cdk StoreActions = %q: change both together", got, StoreActions)
 	}
 }
+
+// TestStoreActionsAreLeast: the role gets named actions only, no wildcard
+// and nothing the store does not call: orders added ConditionCheckItem (the
+// check, inside TransactWriteItems, that an ordered item is still at the
+// version read) and no index, since orders are listed from copy rows with
+// the table's own Query.
+func TestStoreActionsAreLeast(t *testing.T) {
+	want := []string{
+		"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem",
+		"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+	}
+	if !slices.Equal(StoreActions, want) {
+		t.Errorf("StoreActions = %q, want exactly %q", StoreActions, want)
+	}
+	for _, a := range StoreActions {
+		if strings.Contains(a, "*") || !strings.HasPrefix(a, "dynamodb:") {
+			t.Errorf("action %q is not one named DynamoDB action", a)
+		}
+	}
+}

@@ -27,7 +27,9 @@ import (
 
 // badInput is one hostile request. In target, header values and body,
 // {id} is an existing item, {etag} its ETag, {missing} a well-formed id no
-// item has, and {cursor} a valid cursor of an unfiltered listing.
+// item or order has, {cursor} a valid cursor of the unfiltered item
+// listing, {order} an existing pending order, {ordercursor} a valid cursor
+// of the unfiltered order listing, and {dear} an item at the largest price.
 type badInput struct {
 	name    string
 	method  string
@@ -152,7 +154,7 @@ var badInputs = []badInput{
 	{name: "cursor garbage", method: "GET", target: "/v1/items?cursor=garbage", status: 400, says: "Invalid cursor"},
 	{name: "cursor tampered", method: "GET", target: "/v1/items?cursor=X{cursor}", status: 400, says: "Invalid cursor"},
 	{name: "cursor signature cut", method: "GET", target: "/v1/items?cursor={cursor}&cut=1", status: 400, says: "Invalid cursor"},
-	{name: "cursor of other filters", method: "GET", target: "/v1/items?cursor={cursor}&tag=kitchen", status: 400, says: "other tag or q filters"},
+	{name: "cursor of other filters", method: "GET", target: "/v1/items?cursor={cursor}&tag=kitchen", status: 400, says: "other filters"},
 	{name: "cursor not base64", method: "GET", target: "/v1/items?cursor=%25%25%25.abc", status: 400, says: "Invalid cursor"},
 	{name: "cursor too long", method: "GET", target: "/v1/items?cursor=" + strings.Repeat("A", 600), status: 422, says: "expected length <= 512"},
 
@@ -196,15 +198,34 @@ var badInputs = []badInput{
 	{name: "If-Match huge list", method: "DELETE", target: "/v1/items/{id}", header: []string{"If-Match", strings.Repeat(`"x", `, 2000) + `"y"`}, status: 412, says: "If-Match"},
 	{name: "If-Match on unknown id", method: "PUT", target: "/v1/items/{missing}", header: []string{"Content-Type", jsonCT, "If-Match", "*"}, body: okBody, status: 404, says: "No item"},
 	{name: "If-Match with stale version", method: "PUT", target: "/v1/items/{id}", header: []string{"Content-Type", jsonCT, "If-Match", `"{id}.0"`}, body: okBody, status: 412, says: "If-Match"},
+
+	// Orders (issue 15).
+	{name: "order of an unknown item", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{missing}","quantity":1}`, status: 422, says: "body.item_id: no item has this id"},
+	{name: "order of quantity 0", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":0}`, status: 422, says: "body.quantity"},
+	{name: "order of quantity 1001", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":1001}`, status: 422, says: "body.quantity"},
+	{name: "order created paid", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":1,"status":"paid"}`, status: 422, says: "body.status"},
+	{name: "order total above 2^53-1", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{dear}","quantity":2}`, status: 422, says: "would exceed 9007199254740991"},
+	{name: "order with a price", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":1,"unit_price":1}`, status: 422, says: "unexpected property"},
+	{name: "order member in another case", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","Quantity":1,"quantity":1}`, status: 422, says: "body.Quantity"},
+	{name: "order pending to shipped", method: "PATCH", target: "/v1/orders/{order}", header: ct(patchCT), body: `{"status":"shipped"}`, status: 409, says: "from pending to shipped"},
+	{name: "order stale If-Match", method: "PATCH", target: "/v1/orders/{order}", header: []string{"Content-Type", patchCT, "If-Match", `"{order}.0"`}, body: `{"status":"paid"}`, status: 412, says: "If-Match"},
+	{name: "order quantity changed", method: "PATCH", target: "/v1/orders/{order}", header: ct(patchCT), body: `{"status":"paid","quantity":9}`, status: 422, says: "unexpected property"},
+	{name: "items cursor on orders", method: "GET", target: "/v1/orders?cursor={cursor}", status: 400, says: "another listing"},
+	{name: "orders cursor on items", method: "GET", target: "/v1/items?cursor={ordercursor}", status: 400, says: "another listing"},
+	{name: "orders cursor of other filters", method: "GET", target: "/v1/orders?cursor={ordercursor}&status=paid", status: 400, says: "other filters"},
+	{name: "orders cursor forged", method: "GET", target: "/v1/orders?cursor=X{ordercursor}", status: 400, says: "Invalid cursor"},
+	{name: "order id not a ULID", method: "GET", target: "/v1/orders/not-an-order", status: 422, says: "path.id"},
+	{name: "unknown order", method: "GET", target: "/v1/orders/{missing}", status: 404, says: "No order has this id"},
 }
 
 // fixture is what the cases refer to: items created before the suite.
 type fixture struct {
-	id, etag, cursor string
+	id, etag, cursor, order, orderCursor, dear string
 }
 
 func (f fixture) expand(s string) string {
-	return strings.NewReplacer("{id}", f.id, "{etag}", f.etag, "{missing}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "{cursor}", f.cursor).Replace(s)
+	return strings.NewReplacer("{id}", f.id, "{etag}", f.etag, "{missing}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "{cursor}", f.cursor,
+		"{order}", f.order, "{ordercursor}", f.orderCursor, "{dear}", f.dear).Replace(s)
 }
 
 // cut drops the last character of the cursor when the target asks for it.
@@ -289,22 +310,41 @@ func runBadInputs(t *testing.T, runtime string, rt roundTrip) {
 			f.id, f.etag = it.ID, a.header.Get("ETag")
 		}
 	}
-	a := rt(t, "GET", "/v1/items?limit=1", nil, nil, false)
-	var page struct {
-		NextCursor string `json:"next_cursor"`
+	nextCursor := func(target string) string {
+		a := rt(t, "GET", target, nil, nil, false)
+		var page struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		_ = json.Unmarshal(a.body, &page)
+		return page.NextCursor
 	}
-	_ = json.Unmarshal(a.body, &page)
-	f.cursor = page.NextCursor
-	if f.id == "" || f.cursor == "" {
+	f.cursor = nextCursor("/v1/items?limit=1")
+	created := func(target, body string) string {
+		a := rt(t, "POST", target, jsonH, []byte(body), false)
+		var v struct{ ID string }
+		if err := json.Unmarshal(a.body, &v); a.status != 201 || err != nil {
+			t.Fatalf("seed %s: %d %s", target, a.status, a.body)
+		}
+		return v.ID
+	}
+	f.dear = created("/v1/items", `{"name":"Dear","price":9007199254740991,"currency":"EUR"}`)
+	f.order = created("/v1/orders", `{"item_id":"`+f.id+`","quantity":1}`)
+	created("/v1/orders", `{"item_id":"`+f.id+`","quantity":2}`)
+	f.orderCursor = nextCursor("/v1/orders?limit=1")
+	if f.id == "" || f.cursor == "" || f.orderCursor == "" {
 		t.Fatalf("fixture incomplete: %+v", f)
 	}
-	snapshot := func() string { // the items, without $schema (its URL varies by front door)
-		a := rt(t, "GET", "/v1/items?limit=100", nil, nil, false)
-		var page struct{ Items json.RawMessage }
-		if err := json.Unmarshal(a.body, &page); a.status != 200 || err != nil {
-			t.Fatalf("list: %d %s", a.status, a.body)
+	snapshot := func() string { // the items and orders, without $schema (its URL varies by front door)
+		var out string
+		for _, target := range []string{"/v1/items?limit=100", "/v1/orders?limit=100"} {
+			a := rt(t, "GET", target, nil, nil, false)
+			var page struct{ Items, Orders json.RawMessage }
+			if err := json.Unmarshal(a.body, &page); a.status != 200 || err != nil {
+				t.Fatalf("list: %d %s", a.status, a.body)
+			}
+			out += string(page.Items) + string(page.Orders)
 		}
-		return string(page.Items)
+		return out
 	}
 	ran := 0
 	for _, c := range badInputs {
@@ -318,7 +358,7 @@ func runBadInputs(t *testing.T, runtime string, rt roundTrip) {
 			for i := 0; i+1 < len(c.header); i += 2 {
 				h.Set(c.header[i], f.expand(c.header[i+1]))
 			}
-			a := rt(t, c.method, f.target(c.target), h, []byte(c.body), c.chunked)
+			a := rt(t, c.method, f.target(c.target), h, []byte(f.expand(c.body)), c.chunked)
 			checkProblem(t, c, a, c.method)
 			if got := a.header.Get("X-Request-Id"); len(c.header) == 2 && c.header[0] == "X-Request-Id" && got == c.header[1] {
 				t.Errorf("an unsafe X-Request-Id was echoed: %q", got)

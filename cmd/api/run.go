@@ -180,11 +180,15 @@ func lazyOperations(getenv func(string) string) bool {
 
 // newStore makes the configured store. The DynamoDB client is built here,
 // once per process, without touching the network (Lambda cold starts).
-func newStore(cfg config.Config, getenv func(string) string, logger *slog.Logger) (operations.Store, error) {
+func newStore(cfg config.Config, getenv func(string) string, logger *slog.Logger) (operations.Stores, error) {
 	if cfg.Store == "dynamodb" {
-		return dynamodbStore(cfg, getenv, logger)
+		s, err := dynamodbStore(cfg, getenv, logger)
+		if err != nil {
+			return operations.Stores{}, err
+		}
+		return operations.StoresOf(s), nil
 	}
-	return memory.New(), nil
+	return operations.StoresOf(memory.New()), nil
 }
 
 func dynamodbStore(cfg config.Config, getenv func(string) string, logger *slog.Logger) (*dynamodb.Store, error) {
@@ -253,7 +257,7 @@ func printSpec(cfg config.Config, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, api := operations.New(operations.Options{Title: "typedapi", Version: buildVersion(), BodyLimit: cfg.BodyLimit}, memory.New())
+	_, api := operations.New(operations.Options{Title: "typedapi", Version: buildVersion(), BodyLimit: cfg.BodyLimit}, operations.StoresOf(memory.New()))
 	doc := api.OpenAPI()
 	var out []byte
 	var err error

@@ -33,7 +33,7 @@ func BenchmarkStartup(b *testing.B) {
 	b.Run("step=operations.New", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			operations.New(operations.Options{Logger: logger}, memory.New())
+			operations.New(operations.Options{Logger: logger}, operations.StoresOf(memory.New()))
 		}
 	})
 	b.Run("step=dynamodb.New", func(b *testing.B) {
@@ -54,7 +54,7 @@ func BenchmarkStartup(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			h, _ := operations.New(operations.Options{Logger: logger}, memory.New())
+			h, _ := operations.New(operations.Options{Logger: logger}, operations.StoresOf(memory.New()))
 			rec := httptest.NewRecorder()
 			b.StartTimer()
 			h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
@@ -63,7 +63,7 @@ func BenchmarkStartup(b *testing.B) {
 			}
 		}
 	})
-	h, _ := operations.New(operations.Options{Logger: logger}, memory.New())
+	h, _ := operations.New(operations.Options{Logger: logger}, operations.StoresOf(memory.New()))
 	b.Run("step=serve.NewLambdaHandler", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -1,4 +1,4 @@
-// Package dynamodb is the durable store: items in one DynamoDB table, every
+// Package dynamodb is the durable store: items and orders in one DynamoDB table, every
 // write conditional and transactional, listings served by Query in id order.
 // docs/DYNAMODB.md describes the table: keys, rows, access patterns and what a
 // page guarantees.
@@ -24,14 +24,15 @@ import (
 
 // IAMActions are all the actions the running service calls on its table;
 // the deployment grants exactly these (on the table ARN). Transactions are
-// authorised per write kind, so TransactWriteItems needs PutItem and
-// DeleteItem rather than an action of its own.
+// authorised per action kind, so TransactWriteItems needs PutItem,
+// DeleteItem and ConditionCheckItem rather than an action of its own.
 var IAMActions = []string{
-	"dynamodb:DescribeTable", // Ping (/readyz)
-	"dynamodb:GetItem",       // Get, and the read before Update/Delete
-	"dynamodb:Query",         // List
-	"dynamodb:PutItem",       // Create/Update (inside TransactWriteItems)
-	"dynamodb:DeleteItem",    // Update/Delete (inside TransactWriteItems)
+	"dynamodb:DescribeTable",      // Ping (/readyz)
+	"dynamodb:GetItem",            // Get/GetOrder, and the read before every write
+	"dynamodb:Query",              // List/ListOrders
+	"dynamodb:PutItem",            // creates and updates (inside TransactWriteItems)
+	"dynamodb:DeleteItem",         // updates and deletes (inside TransactWriteItems)
+	"dynamodb:ConditionCheckItem", // CreateOrder: the item is still at the version read
 }
 
 // TableAdminActions are what CreateTable needs in addition: the `table

@@ -23,7 +23,10 @@ import (
 	"github.com/typedapi/typedapi/store/storetest"
 )
 
-var _ operations.Store = (*Store)(nil)
+var (
+	_ operations.ItemStore  = (*Store)(nil)
+	_ operations.OrderStore = (*Store)(nil)
+)
 
 // endpoint is the DynamoDB Local that scripts/test starts. Without it the
 // tests skip, except in CI, where a skip would hide that they never ran.
@@ -67,7 +70,8 @@ func TestContract(t *testing.T) {
 	ep := endpoint(t)
 	// One attempt may wait a minute: DynamoDB Local on two cores queues the
 	// 1000 concurrent creates for many seconds, which real DynamoDB does not.
-	storetest.Run(t, func(t *testing.T) storetest.Store { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
+	// Every resource the store holds is run (storetest.RunAll).
+	storetest.RunAll(t, func(t *testing.T) any { return newTableStore(t, ep, Options{AttemptTimeout: time.Minute}) })
 }
 
 func TestCreateTableIsIdempotent(t *testing.T) {

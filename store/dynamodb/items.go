@@ -102,34 +102,12 @@ func rowAttrs(k key, item map[string]types.AttributeValue) map[string]types.Attr
 // decodeItem reads itemAttrs back; a row that does not have that shape is
 // an error (someone else wrote to the table), never a zero item.
 func decodeItem(m map[string]types.AttributeValue) (models.Item, error) {
-	var it models.Item
-	var errs []error
-	s := func(name string) string {
-		v, ok := m[name].(*types.AttributeValueMemberS)
-		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is not a string", name))
-			return ""
-		}
-		return v.Value
-	}
-	n := func(name string) int64 {
-		v, ok := m[name].(*types.AttributeValueMemberN)
-		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is not a number", name))
-			return 0
-		}
-		i, err := strconv.ParseInt(v.Value, 10, 64)
-		errs = append(errs, err)
-		return i
-	}
-	t := func(name string) time.Time {
-		tm, err := time.Parse(time.RFC3339Nano, s(name))
-		errs = append(errs, err)
-		return tm
-	}
-	it.ID, it.Name, it.Description, it.Currency = s("id"), s("name"), s("description"), s("currency")
-	it.Price, it.Version = n("price"), n("version")
-	it.CreatedAt, it.UpdatedAt = t("created_at"), t("updated_at")
+	r := &attrReader{m: m}
+	it := models.Item{ID: r.s("id")}
+	it.Name, it.Description, it.Currency = r.s("name"), r.s("description"), r.s("currency")
+	it.Price, it.Version = r.n("price"), r.n("version")
+	it.CreatedAt, it.UpdatedAt = r.t("created_at"), r.t("updated_at")
+	errs := r.errs
 	it.Tags = []models.Tag{}
 	tags, ok := m["tags"].(*types.AttributeValueMemberL)
 	if !ok {
@@ -173,10 +151,17 @@ func isID(s string) bool {
 	return true
 }
 
-func idemKey(k string) key {
+// idemKey is where the idempotency record of key k lives for the create
+// whose scope is given (itemScope, orderScope), so one key sent to two
+// operations makes two records.
+func idemKey(scope, k string) key {
 	sum := sha256.Sum256([]byte(k))
-	return key{pkIdem + hex.EncodeToString(sum[:]), skIdem}
+	return key{pkIdem + scope + hex.EncodeToString(sum[:]), skIdem}
 }
+
+// itemScope is the idempotency scope of item creates: empty, as item
+// records predate scopes and keep their keys.
+const itemScope = ""
 
 // epochCeil is t in whole seconds, rounded up so that a record is never
 // forgotten before the time the caller asked for.
@@ -196,63 +181,68 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 		return models.Item{}, false, fmt.Errorf("dynamodb create: item id %q is not a ULID", item.ID)
 	}
 	item = normalize(item)
-	attrs := itemAttrs(item)
-	var tx []types.TransactWriteItem
-	for i, k := range rowKeys(item) {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 { // the item row; index rows follow it in or out
-			put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	if idem != nil {
-		rec := idemKey(idem.Key).attrs()
-		rec["request_hash"] = str(idem.RequestHash)
-		rec["item"] = &types.AttributeValueMemberM{Value: attrs}
-		rec[ttlAttribute] = num(epochCeil(idem.ExpiresAt))
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{
-			TableName:                           &s.table,
-			Item:                                rec,
-			ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(s.now().Unix())},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}})
-	}
-	failed, err := s.transact(ctx, "create", tx)
-	if err != nil {
+	replay, failed, err := createRows(ctx, s, newRows[models.Item]{
+		op: "create", keys: rowKeys(item), attrs: itemAttrs(item), scope: itemScope, name: "item", decode: decodeItem,
+	}, idem)
+	switch {
+	case err != nil:
 		return models.Item{}, false, err
-	}
-	if failed == nil {
+	case replay != nil:
+		return *replay, true, nil
+	case failed == nil:
 		return item, false, nil
 	}
-	if idem != nil {
-		// Whichever condition failed, a live record for the key decides:
-		// the key is checked before the id, as in every store. The record
-		// is the transaction's last action.
-		old := failed[len(failed)-1].Item
-		if old == nil {
-			if old, err = s.getRow(ctx, "create", idemKey(idem.Key)); err != nil {
-				return models.Item{}, false, err
-			}
-		}
-		if old != nil && !s.expired(old) {
-			if h, _ := old["request_hash"].(*types.AttributeValueMemberS); h == nil || h.Value != idem.RequestHash {
-				return models.Item{}, false, models.ErrIdempotencyMismatch
-			}
-			snap, ok := old["item"].(*types.AttributeValueMemberM)
-			if !ok {
-				return models.Item{}, false, errors.New("dynamodb create: idempotency record without an item")
-			}
-			first, err := decodeItem(snap.Value)
-			return first, err == nil, err
-		}
-	}
-	if failed[0].Code != nil && *failed[0].Code == "ConditionalCheckFailed" {
+	if conditionFailed(failed[0]) { // the item row; its copies follow it in or out
 		return models.Item{}, false, models.ErrAlreadyExists
 	}
 	// Only the record's condition failed, yet no live record is there: it
 	// expired between the write and the read. The caller may retry.
 	return models.Item{}, false, fmt.Errorf("%w: idempotency record changed during create", models.ErrUnavailable)
+}
+
+// idemPut is the transaction's action that writes the idempotency record of
+// idem in scope, holding the created resource's attributes under name. It
+// replaces only an expired record.
+func (s *Store) idemPut(scope string, idem *models.Idempotency, name string, attrs map[string]types.AttributeValue) types.TransactWriteItem {
+	rec := idemKey(scope, idem.Key).attrs()
+	rec["request_hash"] = str(idem.RequestHash)
+	rec[name] = &types.AttributeValueMemberM{Value: attrs}
+	rec[ttlAttribute] = num(epochCeil(idem.ExpiresAt))
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                           &s.table,
+		Item:                                rec,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk) OR expires_at <= :now"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(s.now().Unix())},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
+}
+
+// firstResult looks, after a keyed create's transaction failed a condition,
+// for a live record of the key: it returns the first result's attributes
+// (stored under name) to replay, models.ErrIdempotencyMismatch when the
+// request differs, or nil and no error when no live record decides.
+// Whichever condition failed, a live record decides: the key is checked
+// before anything else, as in every store. The record is the transaction's
+// last action.
+func (s *Store) firstResult(ctx context.Context, scope string, idem *models.Idempotency, name string, failed []types.CancellationReason) (map[string]types.AttributeValue, error) {
+	old := failed[len(failed)-1].Item
+	if old == nil {
+		var err error
+		if old, err = s.getRow(ctx, "create", idemKey(scope, idem.Key)); err != nil {
+			return nil, err
+		}
+	}
+	if old == nil || s.expired(old) {
+		return nil, nil
+	}
+	if h, _ := old["request_hash"].(*types.AttributeValueMemberS); h == nil || h.Value != idem.RequestHash {
+		return nil, models.ErrIdempotencyMismatch
+	}
+	snap, ok := old[name].(*types.AttributeValueMemberM)
+	if !ok {
+		return nil, errors.New("dynamodb create: idempotency record without its " + name)
+	}
+	return snap.Value, nil
 }
 
 // expired judges an idempotency record by its expires_at, not by whether
@@ -356,42 +346,21 @@ func (s *Store) Update(ctx context.Context, item models.Item, prevVersion int64)
 	if cur.Version != prevVersion {
 		return models.Item{}, models.ErrVersionConflict
 	}
-	attrs := itemAttrs(item)
-	newKeys := rowKeys(item)
-	tx := make([]types.TransactWriteItem, 0, 2*len(newKeys))
-	for i, k := range newKeys {
-		put := &types.Put{TableName: &s.table, Item: rowAttrs(k, attrs)}
-		if i == 0 {
-			put.ConditionExpression = aws.String("version = :prev")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(prevVersion)}
-			put.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-		}
-		tx = append(tx, types.TransactWriteItem{Put: put})
-	}
-	for _, k := range rowKeys(cur) {
-		if !containsKey(newKeys, k) {
-			tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: k.attrs()}})
-		}
-	}
-	failed, err := s.transact(ctx, "update", tx)
-	if err != nil {
+	if err := s.replaceRows(ctx, "update", rowKeys(cur), rowKeys(item), itemAttrs(item), prevVersion); err != nil {
 		return models.Item{}, err
-	}
-	if failed != nil {
-		return models.Item{}, s.whyVersionFailed(ctx, "update", item.ID, failed[0])
 	}
 	return item, nil
 }
 
-// whyVersionFailed tells a vanished item from a changed one after a
-// version condition on the item row failed.
-func (s *Store) whyVersionFailed(ctx context.Context, op, id string, r types.CancellationReason) error {
+// whyVersionFailed tells a vanished row (item or order) from a changed one
+// after a version condition on the row at k failed.
+func (s *Store) whyVersionFailed(ctx context.Context, op string, k key, r types.CancellationReason) error {
 	if r.Item != nil {
 		return models.ErrVersionConflict
 	}
 	// The old row may be absent because it is gone, or because the server
 	// did not return it: read to be sure.
-	row, err := s.getRow(ctx, op, key{pkItems, id})
+	row, err := s.getRow(ctx, op, k)
 	if err != nil {
 		return err
 	}
@@ -441,7 +410,7 @@ func (s *Store) Delete(ctx context.Context, id string, prevVersion int64) error 
 		if failed == nil {
 			return nil
 		}
-		why := s.whyVersionFailed(ctx, "delete", id, failed[0])
+		why := s.whyVersionFailed(ctx, "delete", key{pkItems, id}, failed[0])
 		if prevVersion > 0 || !errors.Is(why, models.ErrVersionConflict) {
 			return why
 		}
@@ -464,58 +433,12 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 		return models.ListPage{}, fmt.Errorf("dynamodb list: limit %d is below 1", q.Limit)
 	}
 	pk, prefix := partition(q)
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            aws.Bool(true),
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk)},
-	}
-	if q.After != "" {
-		in.KeyConditionExpression = aws.String("pk = :pk AND sk > :after")
-		in.ExpressionAttributeValues[":after"] = str(q.After)
-	}
+	in := s.partitionQuery(pk, q.After)
 	if prefix != "" {
 		in.FilterExpression = aws.String("begins_with(name_folded, :prefix)")
 		in.ExpressionAttributeValues[":prefix"] = str(prefix)
 	}
-	want := q.Limit + 1
-	items := make([]models.Item, 0, want)
-	for reads := 0; len(items) < want; reads++ {
-		if reads == maxQueryReads {
-			return models.ListPage{}, fmt.Errorf("dynamodb list: no full page after %d reads of %s", reads, pk)
-		}
-		// Without a filter every row read is a match: read exactly what is
-		// missing. With one, read more per trip, as many rows may not match.
-		limit := want - len(items)
-		if prefix != "" {
-			limit = min(limit*4, 1000)
-		}
-		in.Limit = aws.Int32(int32(limit))
-		out, err := s.client.Query(ctx, in)
-		if err != nil {
-			return models.ListPage{}, classify(ctx, "list", err)
-		}
-		for _, row := range out.Items {
-			if len(items) == want {
-				break
-			}
-			it, err := decodeItem(row)
-			if err != nil {
-				return models.ListPage{}, err
-			}
-			items = append(items, it)
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	page := models.ListPage{Items: items}
-	if len(items) > q.Limit {
-		page.Items = items[:q.Limit]
-		page.Next = page.Items[q.Limit-1].ID
-	}
-	return page, nil
+	return queryPage(ctx, s, in, q.Limit, prefix != "", decodeItem, func(it models.Item) string { return it.ID })
 }
 
 // partition picks the rows a listing reads and the folded name prefix still

@@ -1,4 +1,5 @@
-// Package memory is the zero-setup store: items live in the process's memory.
+// Package memory is the zero-setup store: items and orders live in the
+// process's memory.
 // It is the default for `go run` and the tests, and it behaves like the
 // durable stores: conditional writes, idempotency records with expiry, and
 // listing in id order.
@@ -14,14 +15,19 @@ import (
 	"github.com/typedapi/typedapi/models"
 )
 
-// Store keeps items in a map guarded by one lock; ids stays sorted so that a
-// page is a binary search and a slice walk.
+// Store keeps items and orders in maps guarded by one lock (so an order's
+// check of its item and its write are one step); ids and orderIDs stay
+// sorted so that a page is a binary search and a slice walk.
 type Store struct {
 	mu    sync.RWMutex
 	items map[string]models.Item
 	ids   []string
 	idem  map[string]idemRecord
 	now   func() time.Time
+
+	orders    map[string]models.Order
+	orderIDs  []string
+	orderIdem map[string]orderIdemRecord // apart from idem: keys are scoped to their operation
 }
 
 type idemRecord struct {
@@ -36,6 +42,9 @@ func New() *Store {
 		items: map[string]models.Item{},
 		idem:  map[string]idemRecord{},
 		now:   time.Now,
+
+		orders:    map[string]models.Order{},
+		orderIdem: map[string]orderIdemRecord{},
 	}
 }
 
@@ -112,29 +121,43 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 	prefix := models.FoldName(q.NamePrefix)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return page(s.ids, q.After, q.Limit, func(id string) (models.Item, bool) {
+		item := s.items[id]
+		if q.Tag != "" && !slices.Contains(item.Tags, q.Tag) {
+			return item, false
+		}
+		if prefix != "" && !strings.HasPrefix(models.FoldName(item.Name), prefix) {
+			return item, false
+		}
+		return clone(item), true
+	}), nil
+}
+
+// page walks the sorted ids after the position after and keeps up to limit
+// of those that match; Next is set when one more match follows.
+func page[T any](ids []string, after string, limit int, match func(id string) (T, bool)) models.Page[T] {
 	start := 0
-	if q.After != "" {
-		start, _ = slices.BinarySearch(s.ids, q.After)
-		if start < len(s.ids) && s.ids[start] == q.After {
+	if after != "" {
+		start, _ = slices.BinarySearch(ids, after)
+		if start < len(ids) && ids[start] == after {
 			start++
 		}
 	}
-	page := models.ListPage{Items: []models.Item{}}
-	for _, id := range s.ids[start:] {
-		item := s.items[id]
-		if q.Tag != "" && !slices.Contains(item.Tags, q.Tag) {
+	p := models.Page[T]{Items: []T{}}
+	lastID := "" // the id of the last element kept: the next page starts after it
+	for _, id := range ids[start:] {
+		v, ok := match(id)
+		if !ok {
 			continue
 		}
-		if prefix != "" && !strings.HasPrefix(models.FoldName(item.Name), prefix) {
-			continue
-		}
-		if len(page.Items) == q.Limit {
-			page.Next = page.Items[len(page.Items)-1].ID
+		if len(p.Items) == limit {
+			p.Next = lastID
 			break
 		}
-		page.Items = append(page.Items, clone(item))
+		p.Items = append(p.Items, v)
+		lastID = id
 	}
-	return page, nil
+	return p
 }
 
 // Update replaces the item if its stored version is still prevVersion.

@@ -8,8 +8,12 @@ import (
 	"github.com/typedapi/typedapi/store/storetest"
 )
 
-var _ operations.Store = (*memory.Store)(nil)
+var (
+	_ operations.ItemStore  = (*memory.Store)(nil)
+	_ operations.OrderStore = (*memory.Store)(nil)
+)
 
+// TestContract runs the contract of every resource the store holds.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New() })
+	storetest.RunAll(t, func(t *testing.T) any { return memory.New() })
 }

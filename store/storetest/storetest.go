@@ -1,5 +1,6 @@
-// Package storetest is the one contract every store is held to. Each store's
-// own test calls Run with a constructor for a fresh, empty store; the
+// Package storetest is the contract every store is held to, per resource:
+// Run for items, RunOrders for orders. Each store's own test calls them
+// with a constructor for a fresh, empty store; the
 // expectations are identical for all of them, so the in-memory store used in
 // development cannot drift from the durable one used in production.
 package storetest
@@ -18,9 +19,9 @@ import (
 	"github.com/typedapi/typedapi/models"
 )
 
-// Store is the method set of operations.Store, repeated here so this test
-// helper depends on models only. A store that satisfies it satisfies
-// operations.Store; the stores' tests assert that at compile time.
+// Store is the method set of operations.ItemStore (and Ping), repeated here
+// so this test helper depends on models only. The stores' tests assert at
+// compile time that they satisfy operations.ItemStore.
 type Store interface {
 	Create(ctx context.Context, item models.Item, idem *models.Idempotency) (stored models.Item, replayed bool, err error)
 	Get(ctx context.Context, id string) (models.Item, error)
@@ -39,7 +40,9 @@ type Options struct {
 	Creates int
 }
 
-// Run runs the whole contract. newStore must return an empty store that
+var _ = contract("items", Run)
+
+// Run runs the items contract. newStore must return an empty store that
 // nothing else uses; it is called once per subtest.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	RunWith(t, Options{}, newStore)
@@ -441,35 +444,46 @@ func testIdempotencyRace(t *testing.T, s Store) {
 }
 
 // collect pages through q with the given limit and checks the page
-// guarantees on the way: every page but the last is full, Next is "" only on
-// the last, and ids strictly increase across pages.
+// guarantees on the way (see collectPages).
 func collect(t *testing.T, s Store, q models.ListQuery) []models.Item {
 	t.Helper()
-	var all []models.Item
+	return collectPages(t, q.Limit, func(after string) (models.ListPage, error) {
+		q.After = after
+		return s.List(ctx(t), q)
+	}, func(it models.Item) string { return it.ID })
+}
+
+// collectPages reads every page of a listing of limit elements per page
+// and checks the page guarantees on the way: every page but the last is
+// full, Next is "" only on the last, and ids strictly increase across pages.
+func collectPages[T any](t *testing.T, limit int, list func(after string) (models.Page[T], error), id func(T) string) []T {
+	t.Helper()
+	var all []T
+	after := ""
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
-			t.Fatalf("List(%+v) did not end after %d pages", q, pages)
+			t.Fatalf("listing did not end after %d pages", pages)
 		}
-		page, err := s.List(ctx(t), q)
+		page, err := list(after)
 		if err != nil {
-			t.Fatalf("List(%+v): %v", q, err)
+			t.Fatalf("list after %q: %v", after, err)
 		}
 		if page.Items == nil {
-			t.Fatalf("List(%+v): Items is nil, want an empty list", q)
+			t.Fatalf("list after %q: Items is nil, want an empty list", after)
 		}
-		if page.Next != "" && len(page.Items) != q.Limit {
-			t.Fatalf("List(%+v): page of %d items with a Next, want exactly %d", q, len(page.Items), q.Limit)
+		if page.Next != "" && len(page.Items) != limit {
+			t.Fatalf("list after %q: page of %d with a Next, want exactly %d", after, len(page.Items), limit)
 		}
-		for _, it := range page.Items {
-			if n := len(all); n > 0 && all[n-1].ID >= it.ID {
-				t.Fatalf("List(%+v): id %s after %s, want strictly increasing ids", q, it.ID, all[n-1].ID)
+		for _, v := range page.Items {
+			if n := len(all); n > 0 && id(all[n-1]) >= id(v) {
+				t.Fatalf("list after %q: id %s after %s, want strictly increasing ids", after, id(v), id(all[n-1]))
 			}
-			all = append(all, it)
+			all = append(all, v)
 		}
 		if page.Next == "" {
 			return all
 		}
-		q.After = page.Next
+		after = page.Next
 	}
 }
 

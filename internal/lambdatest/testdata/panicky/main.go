@@ -27,6 +27,6 @@ func (s panickyStore) Get(ctx context.Context, id string) (models.Item, error) {
 }
 
 func main() {
-	h, _ := operations.New(operations.Options{}, panickyStore{memory.New()})
+	h, _ := operations.New(operations.Options{}, operations.StoresOf(panickyStore{memory.New()}))
 	serve.Lambda(h, serve.LambdaOptions{})
 }
