@@ -71,16 +71,17 @@ func unmarshalJSON(data []byte, v any) error {
 	return plainDecodeError(json.Unmarshal(data, v, unmarshalOptions), v)
 }
 
-// marshalJSON ends the value with a newline, as Huma's default format
-// (a json.Encoder) does.
+// marshalJSON writes v straight to w (no copy of the encoding) and ends it
+// with a newline, as Huma's default format (a json.Encoder) does.
 func marshalJSON(w io.Writer, v any) error {
-	b, err := json.Marshal(v, marshalOptions)
-	if err != nil {
+	if err := json.MarshalWrite(w, v, marshalOptions); err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err := w.Write(newline)
 	return err
 }
+
+var newline = []byte{'\n'}
 
 // tooDeep reports whether data nests arrays and objects more than
 // maxJSONDepth levels deep (brackets inside strings do not count). It runs
