@@ -245,6 +245,32 @@ func TestPlainDecodeError(t *testing.T) {
 	}
 }
 
+// A decode error repeats at most maxEchoedValue bytes of what the client
+// sent, however long the number or the duplicated member name.
+func TestDecodeErrorEchoIsBounded(t *testing.T) {
+	f := jsonFormats(map[string]huma.Format{"application/json": huma.DefaultJSONFormat})["application/json"]
+	long := strings.Repeat("1", 100000)
+	name := strings.Repeat("a", 100000)
+	for _, c := range []struct {
+		body string
+		into any
+	}{
+		{`{"price":` + long + `e400}`, new(any)},
+		{`{"price":` + long + `,"name":"a","currency":"EUR"}`, new(models.ItemFields)},
+		{`{"price":` + long + `.5,"name":"a","currency":"EUR"}`, new(models.ItemFields)},
+		{`{"` + name + `":1,"` + name + `":2}`, new(any)},
+	} {
+		err := f.Unmarshal([]byte(c.body), c.into)
+		if err == nil {
+			t.Fatalf("%.40s… into %T: accepted", c.body, c.into)
+		}
+		_, untyped := c.into.(*any)
+		if msg := err.Error(); len(msg) > 2*maxEchoedValue || !strings.Contains(msg, "…(truncated)") || untyped && !plainWording.MatchString(msg) {
+			t.Errorf("%.40s… into %T: %d bytes: %.300s", c.body, c.into, len(msg), msg)
+		}
+	}
+}
+
 // A lone surrogate escape is refused, as invalid UTF-8 is, whatever the
 // body is decoded into; a pair is one character.
 func TestLoneSurrogates(t *testing.T) {

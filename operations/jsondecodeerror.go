@@ -46,7 +46,7 @@ func syntaxError(e *jsontext.SyntacticError) error {
 	case errors.Is(e.Err, io.ErrUnexpectedEOF):
 		return errors.New(unexpectedEndText)
 	case errors.Is(e.Err, jsontext.ErrDuplicateName):
-		return fmt.Errorf("duplicate member %q in a JSON object", e.JSONPointer.LastToken())
+		return fmt.Errorf("duplicate member %q in a JSON object", truncateText(e.JSONPointer.LastToken()))
 	case msg == "invalid UTF-8":
 		return errors.New(invalidUTF8Text)
 	case strings.HasPrefix(msg, "invalid surrogate pair"):
@@ -69,7 +69,9 @@ func typeError(e *json.SemanticError, into any) error {
 	}
 	integer := goKind >= reflect.Int && goKind <= reflect.Uint64
 	float := goKind == reflect.Float32 || goKind == reflect.Float64
-	switch number := string(e.JSONValue); {
+	// The number is the client's own text, of any length: a problem
+	// repeats at most maxEchoedValue bytes of it.
+	switch number := truncateText(string(e.JSONValue)); {
 	case e.JSONKind == '0' && integer && strings.ContainsAny(number, ".eE"):
 		// JSON Schema calls 1.0 an integer; a Go integer field does not.
 		return fmt.Errorf("number %s%s: write an integer without a fraction or exponent", number, where)

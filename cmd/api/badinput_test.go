@@ -201,6 +201,10 @@ var badInputs = []badInput{
 
 	// Orders (issue 15).
 	{name: "order of an unknown item", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{missing}","quantity":1}`, status: 422, says: "body.item_id: no item has this id"},
+	// The API's id pattern admits ids no ULID can be (first character above
+	// 7); a keyed create of such an item once reached the DynamoDB store's
+	// "not a ULID" error, a 500.
+	{name: "keyed order of an id no ULID can be", method: "POST", target: "/v1/orders", header: []string{"Content-Type", jsonCT, "Idempotency-Key", "k-no-ulid"}, body: `{"item_id":"ZZZZZZZZZZZZZZZZZZZZZZZZZZ","quantity":1}`, status: 422, says: "body.item_id: no item has this id"},
 	{name: "order of quantity 0", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":0}`, status: 422, says: "body.quantity"},
 	{name: "order of quantity 1001", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":1001}`, status: 422, says: "body.quantity"},
 	{name: "order created paid", method: "POST", target: "/v1/orders", header: ct(jsonCT), body: `{"item_id":"{id}","quantity":1,"status":"paid"}`, status: 422, says: "body.status"},

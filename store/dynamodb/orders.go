@@ -133,8 +133,14 @@ func decodeOrder(m map[string]types.AttributeValue) (models.Order, error) {
 // current one), the order rows (the order row never overwrites) and, with
 // idem, the idempotency record. All or nothing.
 func (s *Store) CreateOrder(ctx context.Context, order models.Order, itemVersion int64, idem *models.Idempotency) (models.Order, bool, error) {
-	if !isID(order.ID) || !isID(order.ItemID) {
-		return models.Order{}, false, fmt.Errorf("dynamodb create order: id %q or item id %q is not a ULID", order.ID, order.ItemID)
+	if !isID(order.ItemID) {
+		// No item can have this id (the API's pattern admits ids no ULID
+		// can be), so no order of it was ever made for a key to replay:
+		// the item is missing, as GetOrder says of such an order id.
+		return models.Order{}, false, models.ErrNotFound
+	}
+	if !isID(order.ID) {
+		return models.Order{}, false, fmt.Errorf("dynamodb create order: id %q is not a ULID", order.ID)
 	}
 	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName:                 &s.table,

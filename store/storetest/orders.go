@@ -313,6 +313,12 @@ func testOrderOutlivesItem(t *testing.T, s OrderStore) {
 	}
 	_, _, err = s.CreateOrder(ctx(t), newOrder(item, 1), 1, nil)
 	requireErr(t, "CreateOrder for the deleted item", err, models.ErrNotFound)
+	// An item id the API's pattern admits but no ULID can be (first
+	// character above 7) names no item either, keyed or not.
+	never := newOrder(item, 1)
+	never.ItemID = "ZZZZZZZZZZZZZZZZZZZZZZZZZZ"
+	_, _, err = s.CreateOrder(ctx(t), never, 0, &models.Idempotency{Key: "key-" + nextID(), RequestHash: "h", ExpiresAt: time.Now().Add(time.Hour)})
+	requireErr(t, "keyed CreateOrder for an id no ULID can be", err, models.ErrNotFound)
 	// The key of an order made before the item went still replays it,
 	// whatever item version the caller names (it could read none).
 	replay, replayed, err := s.CreateOrder(ctx(t), newOrder(item, 2), 0, idem)
