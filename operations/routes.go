@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -99,10 +100,22 @@ var (
 	bodyErrors   = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 	listErrors   = slices.Concat([]int{http.StatusBadRequest, http.StatusUnprocessableEntity}, storeErrors)
 	createErrors = slices.Concat(bodyErrors, []int{http.StatusConflict}, storeErrors)
-	readErrors   = slices.Concat([]int{http.StatusNotModified, http.StatusNotFound, http.StatusUnprocessableEntity}, storeErrors)
+	readErrors   = slices.Concat([]int{http.StatusNotFound, http.StatusUnprocessableEntity}, storeErrors)
 	writeErrors  = slices.Concat(bodyErrors, []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed}, storeErrors)
 	deleteErrors = slices.Concat([]int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusUnprocessableEntity}, storeErrors)
 )
+
+// notModified declares the 304 of a GET that honours If-None-Match: no
+// content (it is no problem), the current ETag in its header.
+func notModified() map[string]*huma.Response {
+	return map[string]*huma.Response{strconv.Itoa(http.StatusNotModified): {
+		Description: "Not Modified: If-None-Match lists the current ETag; no body.",
+		Headers: map[string]*huma.Param{"ETag": {
+			Description: "The current entity tag, as sent in If-None-Match.",
+			Schema:      &huma.Schema{Type: huma.TypeString},
+		}},
+	}}
+}
 
 // addItemRoutes maps /v1/items.
 func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
@@ -137,6 +150,7 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Description: "The item with its `ETag`; with a matching `If-None-Match`, 304 and no body.",
 		Tags:        []string{"Items"},
 		Errors:      readErrors,
+		Responses:   notModified(),
 	}, it.get)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "replace-item",
@@ -202,6 +216,7 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.",
 		Tags:        []string{"Orders"},
 		Errors:      readErrors,
+		Responses:   notModified(),
 	}, ord.get)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-order",

@@ -133,10 +133,14 @@ func (c prefixedContext) AppendHeader(name, value string) {
 
 // schemaLinks replaces the create hook of huma.DefaultConfig that installs
 // the schema-link transformer, wrapping it so links get the mount prefix.
+// A 304 gets no link: it has no body for one to describe.
 func schemaLinks(c huma.Config) huma.Config {
 	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
 	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
 	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
+		if status == "304" {
+			return v, nil // no body, so nothing to describe
+		}
 		return lt.Transform(prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}, status, v)
 	})
 	return c

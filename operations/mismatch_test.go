@@ -1,0 +1,30 @@
+package operations_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/typedapi/typedapi/operations"
+)
+
+// The document says what the server does (issue 19): each test checks one
+// former mismatch from both sides.
+
+func TestNotModifiedIsNoProblem(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, validItem("Cup"))
+	rec := serve(h, http.MethodGet, "/v1/items/"+item.ID, "", "If-None-Match", item.ETag())
+	if rec.Code != http.StatusNotModified || rec.Header().Get("ETag") != item.ETag() {
+		t.Fatalf("304: %d, ETag %q", rec.Code, rec.Header().Get("ETag"))
+	}
+	if l := rec.Header().Values("Link"); len(l) != 0 || rec.Body.Len() != 0 {
+		t.Errorf("304 carries Link %q and body %q", l, rec.Body)
+	}
+	oapi := api.OpenAPI()
+	for _, path := range []string{"/v1/items/{id}", "/v1/orders/{id}"} {
+		resp := oapi.Paths[path].Get.Responses["304"]
+		if resp == nil || len(resp.Content) != 0 || resp.Headers["ETag"] == nil {
+			t.Errorf("%s: 304 is declared as %+v, want no content and an ETag header", path, resp)
+		}
+	}
+}
