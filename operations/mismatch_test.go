@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/typedapi/typedapi/operations"
 )
 
@@ -25,6 +27,32 @@ func TestNotModifiedIsNoProblem(t *testing.T) {
 		resp := oapi.Paths[path].Get.Responses["304"]
 		if resp == nil || len(resp.Content) != 0 || resp.Headers["ETag"] == nil {
 			t.Errorf("%s: 304 is declared as %+v, want no content and an ETag header", path, resp)
+		}
+	}
+}
+
+func TestProblemHeadersAreDeclared(t *testing.T) {
+	api, _ := testAPI(t, operations.Options{}, nil)
+	oapi := api.OpenAPI()
+	for _, c := range []struct{ path, status, header string }{
+		{"/v1/items/{id}", "412", "ETag"},
+		{"/v1/orders/{id}", "412", "ETag"},
+		{"/v1/items/{id}", "503", "Retry-After"},
+		{"/v1/items", "503", "Retry-After"},
+		{"/v1/items/{id}", "409", "Retry-After"},
+	} {
+		var found bool
+		for _, op := range []*huma.Operation{oapi.Paths[c.path].Get, oapi.Paths[c.path].Patch, oapi.Paths[c.path].Post} {
+			if op == nil || op.Responses[c.status] == nil {
+				continue
+			}
+			found = true
+			if op.Responses[c.status].Headers[c.header] == nil {
+				t.Errorf("%s %s: %s does not declare %s", op.Method, c.path, c.status, c.header)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no operation declares %s", c.path, c.status)
 		}
 	}
 }

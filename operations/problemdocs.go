@@ -20,47 +20,56 @@ import (
 type problemDoc struct {
 	description string
 	example     func(api huma.API, op *huma.Operation) error
+	headers     map[string]string // header name → when the problem carries it
 }
 
 var problemDocs = map[int]problemDoc{
 	http.StatusBadRequest: {
 		"Malformed request: the body is not valid JSON, or the cursor is not one this service made.",
 		malformedExample,
+		nil,
 	},
 	http.StatusNotFound: {
 		"Nothing of this kind has this id (it never existed or was deleted).",
 		func(_ huma.API, op *huma.Operation) error { return errNotFound(nounOf(op)) },
+		nil,
 	},
 	http.StatusConflict: {
 		"The write conflicts with the resource's state: on create, one with this id exists (or, for an order, the item kept changing); " +
 			"on a change without If-Match, other requests kept changing it (retry after Retry-After); an order's status cannot make that move.",
 		conflictExample,
+		map[string]string{"Retry-After": "Seconds to wait before retrying, when other requests kept changing the resource."},
 	},
 	http.StatusPreconditionFailed: {
 		"If-Match does not list the current ETag: someone changed the resource since you read it. The current ETag is in the ETag header.",
 		func(_ huma.API, op *huma.Operation) error {
 			return errPreconditionFailed(nounOf(op), `"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.2"`)
 		},
+		map[string]string{"ETag": "The resource's current entity tag, when it exists."},
 	},
 	http.StatusRequestEntityTooLarge: {
 		"The body is larger than the configured body_limit.",
 		func(_ huma.API, op *huma.Operation) error {
 			return huma.Error413RequestEntityTooLarge(bodyTooLargeDetail(op.MaxBodyBytes))
 		},
+		nil,
 	},
 	http.StatusUnsupportedMediaType: {
 		"The Content-Type is not one this operation accepts.",
 		func(_ huma.API, op *huma.Operation) error {
 			return huma.Error415UnsupportedMediaType(unsupportedMediaTypeDetail("text/plain", acceptedMediaType(op)))
 		},
+		nil,
 	},
 	http.StatusUnprocessableEntity: {
 		"Validation failed: `errors` names the location of every failing field and why.",
 		invalidExample,
+		nil,
 	},
 	http.StatusInternalServerError: {
 		"Something failed on the server; the cause is logged under the request id in X-Request-Id.",
 		func(huma.API, *huma.Operation) error { return huma.Error500InternalServerError(genericDetail) },
+		nil,
 	},
 	http.StatusServiceUnavailable: {
 		"The data store is busy or unreachable; retry later (after the seconds in Retry-After, when given).",
@@ -70,10 +79,12 @@ var problemDocs = map[int]problemDoc{
 			}
 			return errUnavailable()
 		},
+		map[string]string{"Retry-After": "Seconds to wait before retrying, when the data store is busy."},
 	},
 	http.StatusGatewayTimeout: {
 		"The request did not finish within its deadline.",
 		func(huma.API, *huma.Operation) error { return errDeadline() },
+		nil,
 	},
 }
 
@@ -231,6 +242,12 @@ func documentProblems(api huma.API) {
 				}
 				for _, mt := range resp.Content {
 					mt.Example = example
+				}
+				for name, doc := range pd.headers {
+					if resp.Headers == nil {
+						resp.Headers = map[string]*huma.Param{}
+					}
+					resp.Headers[name] = &huma.Param{Description: doc, Schema: &huma.Schema{Type: huma.TypeString}}
 				}
 			}
 		}
