@@ -87,7 +87,7 @@ func newHandler(t *testing.T, opts operations.Options, store any) (http.Handler,
 func serve(h http.Handler, method, target string, body string, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", bodyType(method))
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -95,6 +95,15 @@ func serve(h http.Handler, method, target string, body string, headers ...string
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// bodyType is the media type a client sends a body of method as: a PATCH
+// is a merge patch.
+func bodyType(method string) string {
+	if method == http.MethodPatch {
+		return "application/merge-patch+json"
+	}
+	return "application/json"
 }
 
 const validBody = `{"name":"Cup","price":1250,"currency":"EUR"}`

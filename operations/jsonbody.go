@@ -123,8 +123,9 @@ func tooDeep(data []byte) bool {
 //     body-only fetch (a Blob without a type is sent with no Content-Type
 //     and needs no CORS preflight);
 //   - a Content-Type that is no media type (";"), or one the operation does
-//     not list (Huma takes any "…+json" as JSON; a PATCH also takes plain
-//     JSON as a merge patch), or a charset other than UTF-8.
+//     not list (Huma takes any "…+json" as JSON), or a charset other than
+//     UTF-8. A PATCH lists only application/merge-patch+json: plain JSON
+//     is refused there, as the document says, and the 415 names the type.
 //
 // A media type written with spaces before its parameters (allowed by RFC
 // 9110, refused by Huma) is rewritten in the canonical form Huma reads.
@@ -155,7 +156,7 @@ func requireContentType(api huma.API) func(huma.Context, func(huma.Context)) {
 		case err != nil:
 			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, notAMediaTypeDetail(ct, want))
 			return
-		case op.RequestBody.Content[mt] == nil && (mt != "application/json" || op.RequestBody.Content["application/merge-patch+json"] == nil):
+		case op.RequestBody.Content[mt] == nil:
 			_ = huma.WriteErr(api, ctx, http.StatusUnsupportedMediaType, unsupportedMediaTypeDetail(mt, want))
 			return
 		case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):

@@ -2,6 +2,8 @@ package operations_test
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -55,4 +57,37 @@ func TestProblemHeadersAreDeclared(t *testing.T) {
 			t.Errorf("%s: no operation declares %s", c.path, c.status)
 		}
 	}
+}
+
+// A PATCH takes only the merge-patch type its spec lists; plain JSON gets
+// a 415 naming it, and writes nothing.
+func TestPatchRefusesPlainJSON(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, validItem("Cup"))
+	order := serve(h, http.MethodPost, "/v1/orders", `{"item_id":"`+item.ID+`","quantity":1}`, "Content-Type", "application/json")
+	orderID := decodeMap(t, order)["id"]
+	for _, target := range []string{"/v1/items/" + item.ID, "/v1/orders/" + orderID} {
+		rec := serve(h, http.MethodPatch, target, `{"status":"paid","price":3}`, "Content-Type", "application/json")
+		if rec.Code != http.StatusUnsupportedMediaType || !strings.Contains(rec.Body.String(), "application/merge-patch+json") ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("PATCH %s as application/json: %d %s", target, rec.Code, rec.Body)
+		}
+		if got := serve(h, http.MethodGet, target, ""); !strings.Contains(got.Header().Get("ETag"), ".1") {
+			t.Errorf("PATCH %s as application/json wrote: ETag %s", target, got.Header().Get("ETag"))
+		}
+		if n := len(api.OpenAPI().Paths[target[:strings.LastIndex(target, "/")]+"/{id}"].Patch.RequestBody.Content); n != 1 {
+			t.Errorf("PATCH %s lists %d media types", target, n)
+		}
+	}
+}
+
+func decodeMap(t *testing.T, rec *httptest.ResponseRecorder) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for k, v := range decode[map[string]any](t, rec) {
+		if s, ok := v.(string); ok {
+			m[k] = s
+		}
+	}
+	return m
 }

@@ -92,6 +92,9 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 		body = forMethod(p.valid, method)
 	}
 	var headers []string
+	if method == http.MethodPatch {
+		headers = []string{"Content-Type", "application/merge-patch+json"} // the one type a PATCH takes
+	}
 	var store any = mem
 	usesStore = usesStore || path == "/readyz"
 	switch status {
@@ -109,7 +112,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 			store, body = mem, conflict
 		}
 	case http.StatusPreconditionFailed:
-		headers = []string{"If-Match", `"` + p.id + `.9"`}
+		headers = append(headers, "If-Match", `"`+p.id+`.9"`)
 	case http.StatusRequestEntityTooLarge:
 		body = strings.Repeat(" ", 1<<20+1) // one byte over the default body_limit
 	case http.StatusUnsupportedMediaType:

@@ -69,7 +69,11 @@ func eventCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(b) > 0 && http.Header(header).Get("Content-Type") == "" {
-		http.Header(header).Set("Content-Type", "application/json")
+		ct := "application/json"
+		if method == http.MethodPatch {
+			ct = "application/merge-patch+json" // the one type a PATCH takes
+		}
+		http.Header(header).Set("Content-Type", ct)
 	}
 	ev, err := lambdalocal.Build(lambdalocal.Request{Source: *source, Method: method, Target: target, Header: http.Header(header),
 		Body: b, Stage: *stage, BasePath: *basePath, MultiValue: *multi, ProxyRoute: *proxy})
