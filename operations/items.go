@@ -368,9 +368,26 @@ func (h *items) patch(ctx context.Context, in *PatchItemInput) (*ItemOutput, err
 	if errs := in.Body.nullRequired(); len(errs) > 0 {
 		return nil, huma.Error422UnprocessableEntity("validation failed", errs...)
 	}
+	if len(in.Body.raw) == 0 {
+		return h.unchanged(ctx, in.ID, in.IfMatch.IfMatch)
+	}
 	return h.change(ctx, in.ID, in.IfMatch.IfMatch, func(cur models.Item) (models.ItemFields, error) {
 		return applyPatch(cur.ItemFields, in.Body), nil
 	})
+}
+
+// unchanged answers a merge patch with no members ({}): it sets nothing, so
+// nothing is written and the version stays; If-Match is still checked, as
+// for a patch that writes.
+func (h *items) unchanged(ctx context.Context, id, ifMatch string) (*ItemOutput, error) {
+	cur, err := h.store.Get(ctx, id)
+	if err != nil {
+		return nil, storeError(ctx, itemNoun, err)
+	}
+	if ifMatch != "" && !etagListed(ifMatch, cur.ETag(), false) {
+		return nil, errPreconditionFailed(itemNoun, cur.ETag())
+	}
+	return &ItemOutput{ETag: cur.ETag(), Body: cur}, nil
 }
 
 // maxWriteAttempts bounds the retries of an unconditional write that lost a

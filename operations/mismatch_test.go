@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 )
 
@@ -90,4 +91,30 @@ func decodeMap(t *testing.T, rec *httptest.ResponseRecorder) map[string]string {
 		}
 	}
 	return m
+}
+
+// An empty merge patch changes nothing: 200 with the item as it is, its
+// version and ETag unchanged, and If-Match still checked.
+func TestEmptyPatchWritesNothing(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, validItem("Cup", "kitchen"))
+	for _, c := range []struct {
+		ifMatch string
+		want    int
+	}{{"", http.StatusOK}, {item.ETag(), http.StatusOK}, {`"` + item.ID + `.9"`, http.StatusPreconditionFailed}} {
+		var headers []string
+		if c.ifMatch != "" {
+			headers = []string{"If-Match", c.ifMatch}
+		}
+		rec := serve(h, http.MethodPatch, "/v1/items/"+item.ID, `{}`, headers...)
+		if rec.Code != c.want {
+			t.Fatalf("{} with If-Match %q: %d, want %d: %s", c.ifMatch, rec.Code, c.want, rec.Body)
+		}
+		if c.want == http.StatusOK && (rec.Header().Get("ETag") != item.ETag() || decode[models.Item](t, rec).Version != 1) {
+			t.Errorf("{} bumped the item: ETag %s, %s", rec.Header().Get("ETag"), rec.Body)
+		}
+	}
+	if got := serve(h, http.MethodGet, "/v1/items/"+item.ID, ""); got.Header().Get("ETag") != item.ETag() {
+		t.Errorf("after {}: ETag %s, want %s", got.Header().Get("ETag"), item.ETag())
+	}
 }

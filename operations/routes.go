@@ -166,8 +166,8 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Method:      http.MethodPatch,
 		Path:        itemsPath + "/{id}",
 		Summary:     "Change some fields of an item",
-		Description: "A JSON merge patch (RFC 7396): fields present are set, `\"description\": null` removes the description. " +
-			"With `If-Match`, only if the item is still at that ETag (412 otherwise).",
+		Description: "A JSON merge patch (RFC 7396): fields present are set, `\"description\": null` removes the description; " +
+			"an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).",
 		Tags:   []string{"Items"},
 		Errors: writeErrors,
 	}, it.patch)
