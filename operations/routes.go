@@ -242,10 +242,12 @@ func addTag(api huma.API, name, description string) {
 // its problem doc shows.
 const readinessOperation = "get-readiness"
 
-// register adds one operation with the settings every operation shares;
-// those that take a body check its media type first.
+// register adds one operation with the settings every operation shares: a
+// parameter sent empty is checked as sent; those that take a body check its
+// media type first.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
+	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {
 		op.Middlewares = append(op.Middlewares, requireContentType(api))
 	}
