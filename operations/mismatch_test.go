@@ -147,3 +147,31 @@ func TestEmptyParametersAreRefused(t *testing.T) {
 		t.Errorf("empty cursor: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// HEAD is declared beside every GET, with no content, and answers as the
+// GET does without a body.
+func TestHeadIsDeclared(t *testing.T) {
+	api, h := testAPI(t, operations.Options{}, nil)
+	item := create(t, api, validItem("Cup"))
+	for path, pi := range api.OpenAPI().Paths {
+		if pi.Get == nil {
+			continue
+		}
+		if pi.Head == nil {
+			t.Errorf("%s: GET without HEAD", path)
+			continue
+		}
+		for code, resp := range pi.Head.Responses {
+			if len(resp.Content) != 0 {
+				t.Errorf("HEAD %s: %s declares content", path, code)
+			}
+		}
+	}
+	if got := api.OpenAPI().Paths["/v1/items/{id}"].Head.Responses["200"].Headers["ETag"]; got == nil {
+		t.Errorf("HEAD of an item declares no ETag")
+	}
+	rec := serve(h, http.MethodHead, "/v1/items/"+item.ID, "")
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("ETag") != item.ETag() {
+		t.Errorf("HEAD: %d, ETag %q, body %q", rec.Code, rec.Header().Get("ETag"), rec.Body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -77,7 +78,10 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 		svc.collections["orders"] = ordersPath
 	}
 
-	mux.afterRegistration(func() { documentProblems(api) })
+	mux.afterRegistration(func() {
+		documentProblems(api)
+		declareHead(api)
+	})
 
 	spec := &specHandler{api: api, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
@@ -229,6 +233,29 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Tags:   []string{"Orders"},
 		Errors: writeErrors,
 	}, ord.patch)
+}
+
+// declareHead documents HEAD beside every GET, as the server answers it
+// (a GET route of ServeMux takes HEAD; middleware.HeadWithoutBody drops the
+// body): the GET's parameters, statuses and headers, and no content.
+func declareHead(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		if item.Get == nil || item.Head != nil {
+			continue
+		}
+		head := *item.Get
+		head.Method = http.MethodHead
+		head.OperationID = "head-" + strings.TrimPrefix(head.OperationID, "get-")
+		head.Summary += " (headers only)"
+		head.Description = "As GET, with the same status and headers and no body."
+		head.Responses = make(map[string]*huma.Response, len(item.Get.Responses))
+		for code, resp := range item.Get.Responses {
+			r := *resp
+			r.Content = nil
+			head.Responses[code] = &r
+		}
+		item.Head = &head
+	}
 }
 
 // addTag describes a resource's tag in the document, next to its routes,
