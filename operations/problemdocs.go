@@ -20,7 +20,7 @@ import (
 type problemDoc struct {
 	description string
 	example     func(api huma.API, op *huma.Operation) error
-	headers     map[string]string // header name → when the problem carries it
+	headers     map[string]*huma.Param // headers the problem carries, by name
 }
 
 var problemDocs = map[int]problemDoc{
@@ -38,14 +38,14 @@ var problemDocs = map[int]problemDoc{
 		"The write conflicts with the resource's state: on create, one with this id exists (or, for an order, the item kept changing); " +
 			"on a change without If-Match, other requests kept changing it (retry after Retry-After); an order's status cannot make that move.",
 		conflictExample,
-		map[string]string{"Retry-After": "Seconds to wait before retrying, when other requests kept changing the resource."},
+		map[string]*huma.Param{"Retry-After": responseHeader("Seconds to wait before retrying, when other requests kept changing the resource.", "1")},
 	},
 	http.StatusPreconditionFailed: {
 		"If-Match does not list the current ETag: someone changed the resource since you read it. The current ETag is in the ETag header.",
 		func(_ huma.API, op *huma.Operation) error {
 			return errPreconditionFailed(nounOf(op), `"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.2"`)
 		},
-		map[string]string{"ETag": "The resource's current entity tag, when it exists."},
+		map[string]*huma.Param{"ETag": responseHeader("The resource's current entity tag, when it exists.", `"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.2"`)},
 	},
 	http.StatusRequestEntityTooLarge: {
 		"The body is larger than the configured body_limit.",
@@ -79,13 +79,18 @@ var problemDocs = map[int]problemDoc{
 			}
 			return errUnavailable()
 		},
-		map[string]string{"Retry-After": "Seconds to wait before retrying, when the data store is busy."},
+		map[string]*huma.Param{"Retry-After": responseHeader("Seconds to wait before retrying, when the data store is busy.", "1")},
 	},
 	http.StatusGatewayTimeout: {
 		"The request did not finish within its deadline.",
 		func(huma.API, *huma.Operation) error { return errDeadline() },
 		nil,
 	},
+}
+
+// responseHeader documents a header of a response as a string.
+func responseHeader(description, example string) *huma.Param {
+	return &huma.Param{Description: description, Example: example, Schema: &huma.Schema{Type: huma.TypeString}}
 }
 
 // nounOf is the resource op acts on: the singular of its collection's
@@ -243,11 +248,11 @@ func documentProblems(api huma.API) {
 				for _, mt := range resp.Content {
 					mt.Example = example
 				}
-				for name, doc := range pd.headers {
+				for name, h := range pd.headers {
 					if resp.Headers == nil {
 						resp.Headers = map[string]*huma.Param{}
 					}
-					resp.Headers[name] = &huma.Param{Description: doc, Schema: &huma.Schema{Type: huma.TypeString}}
+					resp.Headers[name] = h
 				}
 			}
 		}

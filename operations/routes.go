@@ -114,10 +114,7 @@ var (
 func notModified() map[string]*huma.Response {
 	return map[string]*huma.Response{strconv.Itoa(http.StatusNotModified): {
 		Description: "Not Modified: If-None-Match lists the current ETag; no body.",
-		Headers: map[string]*huma.Param{"ETag": {
-			Description: "The current entity tag, as sent in If-None-Match.",
-			Schema:      &huma.Schema{Type: huma.TypeString},
-		}},
+		Headers:     map[string]*huma.Param{"ETag": responseHeader("The current entity tag, as sent in If-None-Match.", `"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1"`)},
 	}}
 }
 
