@@ -146,6 +146,30 @@ func (e ListOrdersParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for HeadListOrdersParamsStatus.
+const (
+	HeadListOrdersParamsStatusCancelled HeadListOrdersParamsStatus = "cancelled"
+	HeadListOrdersParamsStatusPaid      HeadListOrdersParamsStatus = "paid"
+	HeadListOrdersParamsStatusPending   HeadListOrdersParamsStatus = "pending"
+	HeadListOrdersParamsStatusShipped   HeadListOrdersParamsStatus = "shipped"
+)
+
+// Valid indicates whether the value is a known member of the HeadListOrdersParamsStatus enum.
+func (e HeadListOrdersParamsStatus) Valid() bool {
+	switch e {
+	case HeadListOrdersParamsStatusCancelled:
+		return true
+	case HeadListOrdersParamsStatusPaid:
+		return true
+	case HeadListOrdersParamsStatusPending:
+		return true
+	case HeadListOrdersParamsStatusShipped:
+		return true
+	default:
+		return false
+	}
+}
+
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
 	// Location Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id'
@@ -537,6 +561,21 @@ type ListItemsParams struct {
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
 
+// HeadListItemsParams defines parameters for HeadListItems.
+type HeadListItemsParams struct {
+	// Limit Most items to return in this page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same tag and q with it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Tag Only items carrying exactly this tag.
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// Q Only items whose name starts with this text, ignoring case.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
 // CreateItemParams defines parameters for CreateItem.
 type CreateItemParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key with the same body returns the first response again (for 24 hours by default); with a different body, 422.
@@ -551,6 +590,12 @@ type DeleteItemParams struct {
 
 // GetItemParams defines parameters for GetItem.
 type GetItemParams struct {
+	// IfNoneMatch Answer 304 Not Modified, with no body, if the item's ETag is one of these.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// HeadItemParams defines parameters for HeadItem.
+type HeadItemParams struct {
 	// IfNoneMatch Answer 304 Not Modified, with no body, if the item's ETag is one of these.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
@@ -585,6 +630,24 @@ type ListOrdersParams struct {
 // ListOrdersParamsStatus defines parameters for ListOrders.
 type ListOrdersParamsStatus string
 
+// HeadListOrdersParams defines parameters for HeadListOrders.
+type HeadListOrdersParams struct {
+	// Limit Most orders to return in this page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same item_id and status with it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// ItemId Only orders of this item.
+	ItemId *string `form:"item_id,omitempty" json:"item_id,omitempty"`
+
+	// Status Only orders in this status.
+	Status *HeadListOrdersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// HeadListOrdersParamsStatus defines parameters for HeadListOrders.
+type HeadListOrdersParamsStatus string
+
 // CreateOrderParams defines parameters for CreateOrder.
 type CreateOrderParams struct {
 	// IdempotencyKey Makes the create safe to retry: the same key with the same body returns the first response again (for 24 hours by default); with a different body, 422. Keys of orders and of items are apart.
@@ -593,6 +656,12 @@ type CreateOrderParams struct {
 
 // GetOrderParams defines parameters for GetOrder.
 type GetOrderParams struct {
+	// IfNoneMatch Answer 304 Not Modified, with no body, if the order's ETag is one of these.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// HeadOrderParams defines parameters for HeadOrder.
+type HeadOrderParams struct {
 	// IfNoneMatch Answer 304 Not Modified, with no body, if the order's ETag is one of these.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
@@ -699,12 +768,26 @@ type ClientInterface interface {
 	// Corresponds with GET / (the `GetServiceInfo` operationId).
 	GetServiceInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadServiceInfo Describe the service (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD / (the `HeadServiceInfo` operationId).
+	HeadServiceInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLiveness Liveness check
 	//
 	// Answers 200 while the process runs; checks no dependency.
 	//
 	// Corresponds with GET /healthz (the `GetLiveness` operationId).
 	GetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadLiveness Liveness check (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /healthz (the `HeadLiveness` operationId).
+	HeadLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReadiness Readiness check
 	//
@@ -713,12 +796,26 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadReadiness Readiness check (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+	HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListItems List items
 	//
 	// Items in creation order, a page at a time. A page holds `limit` items unless it is the last one; `next_cursor` (and the `Link: rel="next"` header) appear exactly when more items match. Filters: `tag` (exact) and `q` (name prefix, case-insensitive); pass the same filters with the cursor.
 	//
 	// Corresponds with GET /v1/items (the `ListItems` operationId).
 	ListItems(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadListItems List items (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/items (the `HeadListItems` operationId).
+	HeadListItems(ctx context.Context, params *HeadListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateItemWithBody Create an item
 	//
@@ -752,9 +849,16 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/items/{id} (the `GetItem` operationId).
 	GetItem(ctx context.Context, id string, params *GetItemParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadItem Get an item (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/items/{id} (the `HeadItem` operationId).
+	HeadItem(ctx context.Context, id string, params *HeadItemParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PatchItemWithBody Change some fields of an item
 	//
-	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -763,7 +867,7 @@ type ClientInterface interface {
 
 	// PatchItemWithApplicationMergePatchPlusJSONBody Change some fields of an item
 	//
-	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type.
 	//
@@ -795,6 +899,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadListOrders List orders (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/orders (the `HeadListOrders` operationId).
+	HeadListOrders(ctx context.Context, params *HeadListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateOrderWithBody Order an item
 	//
 	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
@@ -819,6 +930,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadOrder Get an order (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/orders/{id} (the `HeadOrder` operationId).
+	HeadOrder(ctx context.Context, id string, params *HeadOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchOrderWithBody Change the status of an order
 	//
@@ -856,6 +974,23 @@ func (c *Client) GetServiceInfo(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// HeadServiceInfo Describe the service (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD / (the `HeadServiceInfo` operationId).
+func (c *Client) HeadServiceInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadServiceInfoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetLiveness Liveness check
 //
 // Answers 200 while the process runs; checks no dependency.
@@ -863,6 +998,23 @@ func (c *Client) GetServiceInfo(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /healthz (the `GetLiveness` operationId).
 func (c *Client) GetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLivenessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadLiveness Liveness check (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /healthz (the `HeadLiveness` operationId).
+func (c *Client) HeadLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadLivenessRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -890,6 +1042,23 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// HeadReadiness Readiness check (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+func (c *Client) HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListItems List items
 //
 // Items in creation order, a page at a time. A page holds `limit` items unless it is the last one; `next_cursor` (and the `Link: rel="next"` header) appear exactly when more items match. Filters: `tag` (exact) and `q` (name prefix, case-insensitive); pass the same filters with the cursor.
@@ -897,6 +1066,23 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with GET /v1/items (the `ListItems` operationId).
 func (c *Client) ListItems(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListItemsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadListItems List items (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/items (the `HeadListItems` operationId).
+func (c *Client) HeadListItems(ctx context.Context, params *HeadListItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListItemsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -979,9 +1165,26 @@ func (c *Client) GetItem(ctx context.Context, id string, params *GetItemParams, 
 	return c.Client.Do(req)
 }
 
+// HeadItem Get an item (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/items/{id} (the `HeadItem` operationId).
+func (c *Client) HeadItem(ctx context.Context, id string, params *HeadItemParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadItemRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PatchItemWithBody Change some fields of an item
 //
-// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1000,7 +1203,7 @@ func (c *Client) PatchItemWithBody(ctx context.Context, id string, params *Patch
 
 // PatchItemWithApplicationMergePatchPlusJSONBody Change some fields of an item
 //
-// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type.
 //
@@ -1072,6 +1275,23 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 	return c.Client.Do(req)
 }
 
+// HeadListOrders List orders (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/orders (the `HeadListOrders` operationId).
+func (c *Client) HeadListOrders(ctx context.Context, params *HeadListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListOrdersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateOrderWithBody Order an item
 //
 // Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
@@ -1117,6 +1337,23 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrderRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadOrder Get an order (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/orders/{id} (the `HeadOrder` operationId).
+func (c *Client) HeadOrder(ctx context.Context, id string, params *HeadOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadOrderRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1192,6 +1429,33 @@ func NewGetServiceInfoRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadServiceInfoRequest constructs an http.Request for the HeadServiceInfo method
+func NewHeadServiceInfoRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetLivenessRequest constructs an http.Request for the GetLiveness method
 func NewGetLivenessRequest(server string) (*http.Request, error) {
 	var err error
@@ -1219,6 +1483,33 @@ func NewGetLivenessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadLivenessRequest constructs an http.Request for the HeadLiveness method
+func NewHeadLivenessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetReadinessRequest constructs an http.Request for the GetReadiness method
 func NewGetReadinessRequest(server string) (*http.Request, error) {
 	var err error
@@ -1239,6 +1530,33 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadReadinessRequest constructs an http.Request for the HeadReadiness method
+func NewHeadReadinessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/readyz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1329,6 +1647,96 @@ func NewListItemsRequest(server string, params *ListItemsParams) (*http.Request,
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadListItemsRequest constructs an http.Request for the HeadListItems method
+func NewHeadListItemsRequest(server string, params *HeadListItemsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/items")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1467,6 +1875,55 @@ func NewGetItemRequest(server string, id string, params *GetItemParams) (*http.R
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadItemRequest constructs an http.Request for the HeadItem method
+func NewHeadItemRequest(server string, id string, params *HeadItemParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/items/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1703,6 +2160,96 @@ func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Reques
 	return req, nil
 }
 
+// NewHeadListOrdersRequest constructs an http.Request for the HeadListOrders method
+func NewHeadListOrdersRequest(server string, params *HeadListOrdersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ItemId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "item_id", *params.ItemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateOrderRequest calls the generic CreateOrder builder with application/json body
 func NewCreateOrderRequest(server string, params *CreateOrderParams, body CreateOrderJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1785,6 +2332,55 @@ func NewGetOrderRequest(server string, id string, params *GetOrderParams) (*http
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadOrderRequest constructs an http.Request for the HeadOrder method
+func NewHeadOrderRequest(server string, id string, params *HeadOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1922,6 +2518,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetServiceInfo` operationId).
 	GetServiceInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetServiceInfoResponse, error)
 
+	// HeadServiceInfoWithResponse Describe the service (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD / (the `HeadServiceInfo` operationId).
+	HeadServiceInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadServiceInfoResponse, error)
+
 	// GetLivenessWithResponse Liveness check
 	//
 	// Answers 200 while the process runs; checks no dependency.
@@ -1930,6 +2535,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetLiveness` operationId).
 	GetLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLivenessResponse, error)
+
+	// HeadLivenessWithResponse Liveness check (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /healthz (the `HeadLiveness` operationId).
+	HeadLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLivenessResponse, error)
 
 	// GetReadinessWithResponse Readiness check
 	//
@@ -1940,6 +2554,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
 
+	// HeadReadinessWithResponse Readiness check (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+	HeadReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadReadinessResponse, error)
+
 	// ListItemsWithResponse List items
 	//
 	// Items in creation order, a page at a time. A page holds `limit` items unless it is the last one; `next_cursor` (and the `Link: rel="next"` header) appear exactly when more items match. Filters: `tag` (exact) and `q` (name prefix, case-insensitive); pass the same filters with the cursor.
@@ -1948,6 +2571,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/items (the `ListItems` operationId).
 	ListItemsWithResponse(ctx context.Context, params *ListItemsParams, reqEditors ...RequestEditorFn) (*ListItemsResponse, error)
+
+	// HeadListItemsWithResponse List items (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/items (the `HeadListItems` operationId).
+	HeadListItemsWithResponse(ctx context.Context, params *HeadListItemsParams, reqEditors ...RequestEditorFn) (*HeadListItemsResponse, error)
 
 	// CreateItemWithBodyWithResponse Create an item
 	//
@@ -1985,9 +2617,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/items/{id} (the `GetItem` operationId).
 	GetItemWithResponse(ctx context.Context, id string, params *GetItemParams, reqEditors ...RequestEditorFn) (*GetItemResponse, error)
 
+	// HeadItemWithResponse Get an item (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/items/{id} (the `HeadItem` operationId).
+	HeadItemWithResponse(ctx context.Context, id string, params *HeadItemParams, reqEditors ...RequestEditorFn) (*HeadItemResponse, error)
+
 	// PatchItemWithBodyWithResponse Change some fields of an item
 	//
-	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1996,7 +2637,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchItemWithApplicationMergePatchPlusJSONBodyWithResponse Change some fields of an item
 	//
-	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+	// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2030,6 +2671,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
 	ListOrdersWithResponse(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*ListOrdersResponse, error)
 
+	// HeadListOrdersWithResponse List orders (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/orders (the `HeadListOrders` operationId).
+	HeadListOrdersWithResponse(ctx context.Context, params *HeadListOrdersParams, reqEditors ...RequestEditorFn) (*HeadListOrdersResponse, error)
+
 	// CreateOrderWithBodyWithResponse Order an item
 	//
 	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
@@ -2056,6 +2706,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 	GetOrderWithResponse(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*GetOrderResponse, error)
+
+	// HeadOrderWithResponse Get an order (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/orders/{id} (the `HeadOrder` operationId).
+	HeadOrderWithResponse(ctx context.Context, id string, params *HeadOrderParams, reqEditors ...RequestEditorFn) (*HeadOrderResponse, error)
 
 	// PatchOrderWithBodyWithResponse Change the status of an order
 	//
@@ -2124,6 +2783,40 @@ func (r GetServiceInfoResponse) ContentType() string {
 	return ""
 }
 
+type HeadServiceInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadServiceInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadServiceInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadServiceInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadServiceInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetLivenessResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2172,6 +2865,45 @@ func (r GetLivenessResponse) ContentType() string {
 	return ""
 }
 
+type HeadLivenessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadLivenessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadLivenessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadLivenessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadLivenessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReadinessResponse503Headers the declared response headers of an HTTP 503 response for GetReadiness
+type GetReadinessResponse503Headers struct {
+	RetryAfter *string
+}
+
 type GetReadinessResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2181,6 +2913,8 @@ type GetReadinessResponse struct {
 	ApplicationproblemJSON500 *ErrorModel
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ErrorModel
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReadinessResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2227,9 +2961,55 @@ func (r GetReadinessResponse) ContentType() string {
 	return ""
 }
 
+// HeadReadinessResponse503Headers the declared response headers of an HTTP 503 response for HeadReadiness
+type HeadReadinessResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadReadinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadReadinessResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadReadinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadReadinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadReadinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListItemsResponse200Headers the declared response headers of an HTTP 200 response for ListItems
 type ListItemsResponse200Headers struct {
 	Link *string
+}
+
+// ListItemsResponse503Headers the declared response headers of an HTTP 503 response for ListItems
+type ListItemsResponse503Headers struct {
+	RetryAfter *string
 }
 
 type ListItemsResponse struct {
@@ -2249,6 +3029,8 @@ type ListItemsResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListItemsResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListItemsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2310,11 +3092,69 @@ func (r ListItemsResponse) ContentType() string {
 	return ""
 }
 
+// HeadListItemsResponse200Headers the declared response headers of an HTTP 200 response for HeadListItems
+type HeadListItemsResponse200Headers struct {
+	Link *string
+}
+
+// HeadListItemsResponse503Headers the declared response headers of an HTTP 503 response for HeadListItems
+type HeadListItemsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadListItemsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadListItemsResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadListItemsResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListItemsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListItemsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListItemsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListItemsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateItemResponse201Headers the declared response headers of an HTTP 201 response for CreateItem
 type CreateItemResponse201Headers struct {
 	ETag               *string
 	IdempotentReplayed *string
 	Location           *string
+}
+
+// CreateItemResponse409Headers the declared response headers of an HTTP 409 response for CreateItem
+type CreateItemResponse409Headers struct {
+	RetryAfter *string
+}
+
+// CreateItemResponse503Headers the declared response headers of an HTTP 503 response for CreateItem
+type CreateItemResponse503Headers struct {
+	RetryAfter *string
 }
 
 type CreateItemResponse struct {
@@ -2340,6 +3180,10 @@ type CreateItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateItemResponse201Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateItemResponse409Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateItemResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -2416,6 +3260,16 @@ func (r CreateItemResponse) ContentType() string {
 	return ""
 }
 
+// DeleteItemResponse412Headers the declared response headers of an HTTP 412 response for DeleteItem
+type DeleteItemResponse412Headers struct {
+	ETag *string
+}
+
+// DeleteItemResponse503Headers the declared response headers of an HTTP 503 response for DeleteItem
+type DeleteItemResponse503Headers struct {
+	RetryAfter *string
+}
+
 type DeleteItemResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2431,6 +3285,10 @@ type DeleteItemResponse struct {
 	ApplicationproblemJSON503 *ErrorModel
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *ErrorModel
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteItemResponse412Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteItemResponse503Headers
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2497,13 +3355,21 @@ type GetItemResponse200Headers struct {
 	ETag *string
 }
 
+// GetItemResponse304Headers the declared response headers of an HTTP 304 response for GetItem
+type GetItemResponse304Headers struct {
+	ETag *string
+}
+
+// GetItemResponse503Headers the declared response headers of an HTTP 503 response for GetItem
+type GetItemResponse503Headers struct {
+	RetryAfter *string
+}
+
 type GetItemResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Item
-	// ApplicationproblemJSON304 the response for an HTTP 304 `application/problem+json` response
-	ApplicationproblemJSON304 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -2516,16 +3382,15 @@ type GetItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetItemResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetItemResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetItemResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetItemResponse) GetJSON200() *Item {
 	return r.JSON200
-}
-
-// GetApplicationproblemJSON304 returns the response for an HTTP 304 `application/problem+json` response
-func (r GetItemResponse) GetApplicationproblemJSON304() *ErrorModel {
-	return r.ApplicationproblemJSON304
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -2582,9 +3447,79 @@ func (r GetItemResponse) ContentType() string {
 	return ""
 }
 
+// HeadItemResponse200Headers the declared response headers of an HTTP 200 response for HeadItem
+type HeadItemResponse200Headers struct {
+	ETag *string
+}
+
+// HeadItemResponse304Headers the declared response headers of an HTTP 304 response for HeadItem
+type HeadItemResponse304Headers struct {
+	ETag *string
+}
+
+// HeadItemResponse503Headers the declared response headers of an HTTP 503 response for HeadItem
+type HeadItemResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadItemResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadItemResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadItemResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadItemResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadItemResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadItemResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadItemResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadItemResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PatchItemResponse200Headers the declared response headers of an HTTP 200 response for PatchItem
 type PatchItemResponse200Headers struct {
 	ETag *string
+}
+
+// PatchItemResponse409Headers the declared response headers of an HTTP 409 response for PatchItem
+type PatchItemResponse409Headers struct {
+	RetryAfter *string
+}
+
+// PatchItemResponse412Headers the declared response headers of an HTTP 412 response for PatchItem
+type PatchItemResponse412Headers struct {
+	ETag *string
+}
+
+// PatchItemResponse503Headers the declared response headers of an HTTP 503 response for PatchItem
+type PatchItemResponse503Headers struct {
+	RetryAfter *string
 }
 
 type PatchItemResponse struct {
@@ -2614,6 +3549,12 @@ type PatchItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchItemResponse200Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchItemResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *PatchItemResponse412Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchItemResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2705,6 +3646,21 @@ type ReplaceItemResponse200Headers struct {
 	ETag *string
 }
 
+// ReplaceItemResponse409Headers the declared response headers of an HTTP 409 response for ReplaceItem
+type ReplaceItemResponse409Headers struct {
+	RetryAfter *string
+}
+
+// ReplaceItemResponse412Headers the declared response headers of an HTTP 412 response for ReplaceItem
+type ReplaceItemResponse412Headers struct {
+	ETag *string
+}
+
+// ReplaceItemResponse503Headers the declared response headers of an HTTP 503 response for ReplaceItem
+type ReplaceItemResponse503Headers struct {
+	RetryAfter *string
+}
+
 type ReplaceItemResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2732,6 +3688,12 @@ type ReplaceItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReplaceItemResponse200Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplaceItemResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ReplaceItemResponse412Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReplaceItemResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2823,6 +3785,11 @@ type ListOrdersResponse200Headers struct {
 	Link *string
 }
 
+// ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
+type ListOrdersResponse503Headers struct {
+	RetryAfter *string
+}
+
 type ListOrdersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2840,6 +3807,8 @@ type ListOrdersResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOrdersResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrdersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2901,11 +3870,69 @@ func (r ListOrdersResponse) ContentType() string {
 	return ""
 }
 
+// HeadListOrdersResponse200Headers the declared response headers of an HTTP 200 response for HeadListOrders
+type HeadListOrdersResponse200Headers struct {
+	Link *string
+}
+
+// HeadListOrdersResponse503Headers the declared response headers of an HTTP 503 response for HeadListOrders
+type HeadListOrdersResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadListOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadListOrdersResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadListOrdersResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateOrderResponse201Headers the declared response headers of an HTTP 201 response for CreateOrder
 type CreateOrderResponse201Headers struct {
 	ETag               *string
 	IdempotentReplayed *string
 	Location           *string
+}
+
+// CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
+type CreateOrderResponse409Headers struct {
+	RetryAfter *string
+}
+
+// CreateOrderResponse503Headers the declared response headers of an HTTP 503 response for CreateOrder
+type CreateOrderResponse503Headers struct {
+	RetryAfter *string
 }
 
 type CreateOrderResponse struct {
@@ -2931,6 +3958,10 @@ type CreateOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOrderResponse201Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateOrderResponse409Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateOrderResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -3012,13 +4043,21 @@ type GetOrderResponse200Headers struct {
 	ETag *string
 }
 
+// GetOrderResponse304Headers the declared response headers of an HTTP 304 response for GetOrder
+type GetOrderResponse304Headers struct {
+	ETag *string
+}
+
+// GetOrderResponse503Headers the declared response headers of an HTTP 503 response for GetOrder
+type GetOrderResponse503Headers struct {
+	RetryAfter *string
+}
+
 type GetOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Order
-	// ApplicationproblemJSON304 the response for an HTTP 304 `application/problem+json` response
-	ApplicationproblemJSON304 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -3031,16 +4070,15 @@ type GetOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOrderResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOrderResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOrderResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetOrderResponse) GetJSON200() *Order {
 	return r.JSON200
-}
-
-// GetApplicationproblemJSON304 returns the response for an HTTP 304 `application/problem+json` response
-func (r GetOrderResponse) GetApplicationproblemJSON304() *ErrorModel {
-	return r.ApplicationproblemJSON304
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3097,9 +4135,79 @@ func (r GetOrderResponse) ContentType() string {
 	return ""
 }
 
+// HeadOrderResponse200Headers the declared response headers of an HTTP 200 response for HeadOrder
+type HeadOrderResponse200Headers struct {
+	ETag *string
+}
+
+// HeadOrderResponse304Headers the declared response headers of an HTTP 304 response for HeadOrder
+type HeadOrderResponse304Headers struct {
+	ETag *string
+}
+
+// HeadOrderResponse503Headers the declared response headers of an HTTP 503 response for HeadOrder
+type HeadOrderResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadOrderResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadOrderResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadOrderResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PatchOrderResponse200Headers the declared response headers of an HTTP 200 response for PatchOrder
 type PatchOrderResponse200Headers struct {
 	ETag *string
+}
+
+// PatchOrderResponse409Headers the declared response headers of an HTTP 409 response for PatchOrder
+type PatchOrderResponse409Headers struct {
+	RetryAfter *string
+}
+
+// PatchOrderResponse412Headers the declared response headers of an HTTP 412 response for PatchOrder
+type PatchOrderResponse412Headers struct {
+	ETag *string
+}
+
+// PatchOrderResponse503Headers the declared response headers of an HTTP 503 response for PatchOrder
+type PatchOrderResponse503Headers struct {
+	RetryAfter *string
 }
 
 type PatchOrderResponse struct {
@@ -3129,6 +4237,12 @@ type PatchOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchOrderResponse200Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *PatchOrderResponse412Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PatchOrderResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3230,6 +4344,21 @@ func (c *ClientWithResponses) GetServiceInfoWithResponse(ctx context.Context, re
 	return ParseGetServiceInfoResponse(rsp)
 }
 
+// HeadServiceInfoWithResponse Describe the service (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD / (the `HeadServiceInfo` operationId).
+func (c *ClientWithResponses) HeadServiceInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadServiceInfoResponse, error) {
+	rsp, err := c.HeadServiceInfo(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadServiceInfoResponse(rsp)
+}
+
 // GetLivenessWithResponse Liveness check
 //
 // Answers 200 while the process runs; checks no dependency.
@@ -3243,6 +4372,21 @@ func (c *ClientWithResponses) GetLivenessWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseGetLivenessResponse(rsp)
+}
+
+// HeadLivenessWithResponse Liveness check (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /healthz (the `HeadLiveness` operationId).
+func (c *ClientWithResponses) HeadLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLivenessResponse, error) {
+	rsp, err := c.HeadLiveness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadLivenessResponse(rsp)
 }
 
 // GetReadinessWithResponse Readiness check
@@ -3260,6 +4404,21 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessResponse(rsp)
 }
 
+// HeadReadinessWithResponse Readiness check (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+func (c *ClientWithResponses) HeadReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadReadinessResponse, error) {
+	rsp, err := c.HeadReadiness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadReadinessResponse(rsp)
+}
+
 // ListItemsWithResponse List items
 //
 // Items in creation order, a page at a time. A page holds `limit` items unless it is the last one; `next_cursor` (and the `Link: rel="next"` header) appear exactly when more items match. Filters: `tag` (exact) and `q` (name prefix, case-insensitive); pass the same filters with the cursor.
@@ -3273,6 +4432,21 @@ func (c *ClientWithResponses) ListItemsWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseListItemsResponse(rsp)
+}
+
+// HeadListItemsWithResponse List items (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/items (the `HeadListItems` operationId).
+func (c *ClientWithResponses) HeadListItemsWithResponse(ctx context.Context, params *HeadListItemsParams, reqEditors ...RequestEditorFn) (*HeadListItemsResponse, error) {
+	rsp, err := c.HeadListItems(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListItemsResponse(rsp)
 }
 
 // CreateItemWithBodyWithResponse Create an item
@@ -3335,9 +4509,24 @@ func (c *ClientWithResponses) GetItemWithResponse(ctx context.Context, id string
 	return ParseGetItemResponse(rsp)
 }
 
+// HeadItemWithResponse Get an item (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/items/{id} (the `HeadItem` operationId).
+func (c *ClientWithResponses) HeadItemWithResponse(ctx context.Context, id string, params *HeadItemParams, reqEditors ...RequestEditorFn) (*HeadItemResponse, error) {
+	rsp, err := c.HeadItem(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadItemResponse(rsp)
+}
+
 // PatchItemWithBodyWithResponse Change some fields of an item
 //
-// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3352,7 +4541,7 @@ func (c *ClientWithResponses) PatchItemWithBodyWithResponse(ctx context.Context,
 
 // PatchItemWithApplicationMergePatchPlusJSONBodyWithResponse Change some fields of an item
 //
-// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description. With `If-Match`, only if the item is still at that ETag (412 otherwise).
+// A JSON merge patch (RFC 7396): fields present are set, `"description": null` removes the description; an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3410,6 +4599,21 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 	return ParseListOrdersResponse(rsp)
 }
 
+// HeadListOrdersWithResponse List orders (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/orders (the `HeadListOrders` operationId).
+func (c *ClientWithResponses) HeadListOrdersWithResponse(ctx context.Context, params *HeadListOrdersParams, reqEditors ...RequestEditorFn) (*HeadListOrdersResponse, error) {
+	rsp, err := c.HeadListOrders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListOrdersResponse(rsp)
+}
+
 // CreateOrderWithBodyWithResponse Order an item
 //
 // Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
@@ -3453,6 +4657,21 @@ func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, id strin
 		return nil, err
 	}
 	return ParseGetOrderResponse(rsp)
+}
+
+// HeadOrderWithResponse Get an order (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/orders/{id} (the `HeadOrder` operationId).
+func (c *ClientWithResponses) HeadOrderWithResponse(ctx context.Context, id string, params *HeadOrderParams, reqEditors ...RequestEditorFn) (*HeadOrderResponse, error) {
+	rsp, err := c.HeadOrder(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadOrderResponse(rsp)
 }
 
 // PatchOrderWithBodyWithResponse Change the status of an order
@@ -3518,6 +4737,22 @@ func ParseGetServiceInfoResponse(rsp *http.Response) (*GetServiceInfoResponse, e
 	return response, nil
 }
 
+// ParseHeadServiceInfoResponse parses an HTTP response from a HeadServiceInfoWithResponse call
+func ParseHeadServiceInfoResponse(rsp *http.Response) (*HeadServiceInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadServiceInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseGetLivenessResponse parses an HTTP response from a GetLivenessWithResponse call
 func ParseGetLivenessResponse(rsp *http.Response) (*GetLivenessResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3546,6 +4781,22 @@ func ParseGetLivenessResponse(rsp *http.Response) (*GetLivenessResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseHeadLivenessResponse parses an HTTP response from a HeadLivenessWithResponse call
+func ParseHeadLivenessResponse(rsp *http.Response) (*HeadLivenessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadLivenessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -3586,6 +4837,48 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadReadinessResponse parses an HTTP response from a HeadReadinessWithResponse call
+func ParseHeadReadinessResponse(rsp *http.Response) (*HeadReadinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadReadinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers HeadReadinessResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3660,6 +4953,55 @@ func ParseListItemsResponse(rsp *http.Response) (*ListItemsResponse, error) {
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListItemsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadListItemsResponse parses an HTTP response from a HeadListItemsWithResponse call
+func ParseHeadListItemsResponse(rsp *http.Response) (*HeadListItemsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListItemsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadListItemsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadListItemsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3769,6 +5111,26 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateItemResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -3835,6 +5197,29 @@ func ParseDeleteItemResponse(rsp *http.Response) (*DeleteItemResponse, error) {
 
 	}
 
+	switch {
+	case rsp.StatusCode == 412:
+		var headers DeleteItemResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
 	return response, nil
 }
 
@@ -3859,12 +5244,8 @@ func ParseGetItemResponse(rsp *http.Response) (*GetItemResponse, error) {
 		}
 		response.JSON200 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 304:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON304 = &dest
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -3914,6 +5295,75 @@ func ParseGetItemResponse(rsp *http.Response) (*GetItemResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetItemResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadItemResponse parses an HTTP response from a HeadItemWithResponse call
+func ParseHeadItemResponse(rsp *http.Response) (*HeadItemResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadItemResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadItemResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadItemResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4023,6 +5473,36 @@ func ParsePatchItemResponse(rsp *http.Response) (*PatchItemResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchItemResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers PatchItemResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4132,6 +5612,36 @@ func ParseReplaceItemResponse(rsp *http.Response) (*ReplaceItemResponse, error) 
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplaceItemResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ReplaceItemResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReplaceItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4206,6 +5716,55 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadListOrdersResponse parses an HTTP response from a HeadListOrdersWithResponse call
+func ParseHeadListOrdersResponse(rsp *http.Response) (*HeadListOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadListOrdersResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadListOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4315,6 +5874,26 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4341,12 +5920,8 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.JSON200 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 304:
-		var dest ErrorModel
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON304 = &dest
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -4396,6 +5971,75 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOrderResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadOrderResponse parses an HTTP response from a HeadOrderWithResponse call
+func ParseHeadOrderResponse(rsp *http.Response) (*HeadOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadOrderResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -4505,6 +6149,36 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers PatchOrderResponse412Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 503:
+		var headers PatchOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
