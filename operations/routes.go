@@ -268,12 +268,12 @@ const readinessOperation = "get-readiness"
 
 // register adds one operation with the settings every operation shares: a
 // parameter sent empty is checked as sent; those that take a body check its
-// media type first.
+// media type first, then that it sets no member null that cannot be.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
 	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {
-		op.Middlewares = append(op.Middlewares, requireContentType(api))
+		op.Middlewares = append(op.Middlewares, requireContentType(api), refuseNulls(api))
 	}
 	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
