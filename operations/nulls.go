@@ -38,12 +38,16 @@ func refuseNulls(api huma.API) func(huma.Context, func(huma.Context)) {
 		if op.BodyReadTimeout > 0 {
 			_ = ctx.SetReadDeadline(time.Now().Add(op.BodyReadTimeout))
 		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, op.MaxBodyBytes+1))
-		rest := r.Body
-		if err != nil {
-			rest = io.NopCloser(errReader{err})
+		b, err := readBody(r, op.MaxBodyBytes+1)
+		if err == nil && int64(len(b)) <= op.MaxBodyBytes {
+			r.Body = &bodyBytes{Reader: bytes.NewReader(b), Closer: r.Body} // all of it: Huma reads these bytes
+		} else {
+			rest := r.Body
+			if err != nil {
+				rest = io.NopCloser(errReader{err})
+			}
+			r.Body = readCloser{io.MultiReader(bytes.NewReader(b), rest), r.Body}
 		}
-		r.Body = readCloser{io.MultiReader(bytes.NewReader(b), rest), r.Body}
 		if err == nil && !bytes.Contains(b, nullToken) {
 			next(ctx) // no null anywhere: nothing to decode a third time
 			return
@@ -68,6 +72,25 @@ func refuseNulls(api huma.API) func(huma.Context, func(huma.Context)) {
 // nullToken is what a body without a null lacks (a string may hold it too;
 // then the body is decoded to be sure).
 var nullToken = []byte("null")
+
+// readBody reads at most limit bytes of r's body, into a buffer sized by
+// Content-Length when the client gave one.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n < limit {
+		// The server's body reader ends at Content-Length: a short body is
+		// an error here, a longer one cannot be read.
+		b := make([]byte, n)
+		k, err := io.ReadFull(r.Body, b)
+		return b[:k], err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, limit))
+}
+
+// bodyBytes is a request body read in full, handed on to Huma.
+type bodyBytes struct {
+	*bytes.Reader
+	io.Closer
+}
 
 type readCloser struct {
 	io.Reader

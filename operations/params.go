@@ -18,18 +18,20 @@ func refuseEmptyParams(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		r, _ := humago.Unwrap(ctx)
 		var query map[string][]string
-		res := &huma.ValidateResult{}
-		pb := huma.NewPathBuffer(nil, 0)
+		var res *huma.ValidateResult // made only for a request that sends an empty value
 		for _, p := range ctx.Operation().Parameters {
 			if !sentEmpty(r, p, &query) {
 				continue
 			}
-			pb.Reset()
+			if res == nil {
+				res = &huma.ValidateResult{}
+			}
+			pb := huma.NewPathBuffer(nil, 0)
 			pb.Push(p.In)
 			pb.Push(p.Name)
 			huma.Validate(api.OpenAPI().Components.Schemas, p.Schema, pb, huma.ModeWriteToServer, "", res)
 		}
-		if len(res.Errors) > 0 {
+		if res != nil && len(res.Errors) > 0 {
 			_ = huma.WriteErr(api, ctx, http.StatusUnprocessableEntity, humaValidationFailed, res.Errors...)
 			return
 		}
