@@ -28,7 +28,7 @@ func specs(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compact30, err := doc.Downgrade()
+	compact30, err := operations.Downgrade(doc, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,9 +63,9 @@ func (s *specHandler) render(format, base string) ([]byte, error) {
 	case "yaml":
 		return doc.YAML()
 	case "3.0.json":
-		return doc.Downgrade()
+		return Downgrade(&doc, false)
 	default:
-		return doc.DowngradeYAML()
+		return Downgrade(&doc, true)
 	}
 }
 

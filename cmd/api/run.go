@@ -267,9 +267,9 @@ func printSpec(cfg config.Config, args []string, stdout, stderr io.Writer) error
 	case "yaml/3.1":
 		out, err = doc.YAML()
 	case "json/3.0":
-		out, err = doc.Downgrade()
+		out, err = operations.Downgrade(doc, false)
 	case "yaml/3.0":
-		out, err = doc.DowngradeYAML()
+		out, err = operations.Downgrade(doc, true)
 	default:
 		return fmt.Errorf("openapi: --format must be json or yaml and --spec 3.1 or 3.0 (got %q, %q)", *format, *spec)
 	}
