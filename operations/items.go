@@ -72,14 +72,30 @@ type ItemID struct {
 
 // IfMatch makes a write conditional on the item's current ETag.
 type IfMatch struct {
-	IfMatch string `header:"If-Match" doc:"Apply the change only if the current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+	IfMatch string `header:"If-Match" maxLength:"2048" doc:"Apply the change only if the current ETag is one of these (or * for any). A stale ETag answers 412." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
 }
 
 // Resolve reads every If-Match line (inputs with a Resolve of their own
 // call it).
 func (m *IfMatch) Resolve(ctx huma.Context) []error {
-	m.IfMatch = allLines(ctx, "If-Match")
-	return nil
+	var errs []error
+	m.IfMatch, errs = conditional(ctx, "If-Match")
+	return errs
+}
+
+// maxConditional bounds an If-Match or If-None-Match value, all its lines
+// together: room for dozens of ETags, not for the 64 KiB a request head
+// may hold. The struct tags declare it; Huma checks only the first line.
+const maxConditional = 2048
+
+// conditional is every line of the conditional header name (allLines), or
+// a problem detail when together they are longer than maxConditional.
+func conditional(ctx huma.Context, name string) (string, []error) {
+	v := allLines(ctx, name)
+	if len(v) > maxConditional {
+		return "", []error{&huma.ErrorDetail{Location: "header." + name, Message: fmt.Sprintf("expected length <= %d", maxConditional), Value: v}}
+	}
+	return v, nil
 }
 
 // allLines is every line of the header name joined with commas: RFC 9110
@@ -133,17 +149,18 @@ type CreateItemOutput struct {
 
 type GetItemInput struct {
 	ItemID
-	IfNoneMatch string `header:"If-None-Match" doc:"Answer 304 Not Modified, with no body, if the item's ETag is one of these." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
+	IfNoneMatch string `header:"If-None-Match" maxLength:"2048" doc:"Answer 304 Not Modified, with no body, if the item's ETag is one of these." example:"\"01JDQ8Z6M3N4P5Q6R7S8T9V0WX.1\""`
 }
 
 // Resolve reads every If-None-Match line (see allLines). A GET without the
 // header, the common case, skips the scan: an empty first line followed by
 // others only costs a 304 the client could have had.
 func (in *GetItemInput) Resolve(ctx huma.Context) []error {
+	var errs []error
 	if in.IfNoneMatch != "" {
-		in.IfNoneMatch = allLines(ctx, "If-None-Match")
+		in.IfNoneMatch, errs = conditional(ctx, "If-None-Match")
 	}
-	return nil
+	return errs
 }
 
 type ReplaceItemInput struct {
@@ -223,13 +240,14 @@ func (in *CreateItemInput) Resolve(_ huma.Context, prefix *huma.PathBuffer) []er
 }
 
 func (in *ReplaceItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []error {
-	in.IfMatch.Resolve(ctx)
-	return append(checkCurrency(in.Body.Currency, prefix), checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
+	errs := in.IfMatch.Resolve(ctx)
+	errs = append(errs, checkCurrency(in.Body.Currency, prefix)...)
+	return append(errs, checkText(prefix, &in.Body.Name, &in.Body.Description, in.Body.Tags)...)
 }
 
 func (in *PatchItemInput) Resolve(ctx huma.Context, prefix *huma.PathBuffer) []error {
-	in.IfMatch.Resolve(ctx)
-	errs := checkText(prefix, in.Body.Name, in.Body.Description, in.Body.Tags)
+	errs := in.IfMatch.Resolve(ctx)
+	errs = append(errs, checkText(prefix, in.Body.Name, in.Body.Description, in.Body.Tags)...)
 	if in.Body.Currency == nil {
 		return errs
 	}

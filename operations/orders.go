@@ -94,15 +94,16 @@ type CreateOrderOutput struct {
 
 type GetOrderInput struct {
 	OrderID
-	IfNoneMatch string `header:"If-None-Match" doc:"Answer 304 Not Modified, with no body, if the order's ETag is one of these." example:"\"01JDQ9A1B2C3D4E5F6G7H8J9K0.1\""`
+	IfNoneMatch string `header:"If-None-Match" maxLength:"2048" doc:"Answer 304 Not Modified, with no body, if the order's ETag is one of these." example:"\"01JDQ9A1B2C3D4E5F6G7H8J9K0.1\""`
 }
 
 // Resolve reads every If-None-Match line, as GetItemInput's does.
 func (in *GetOrderInput) Resolve(ctx huma.Context) []error {
+	var errs []error
 	if in.IfNoneMatch != "" {
-		in.IfNoneMatch = allLines(ctx, "If-None-Match")
+		in.IfNoneMatch, errs = conditional(ctx, "If-None-Match")
 	}
-	return nil
+	return errs
 }
 
 // OrderPatch is the change a client may make to an order: its status.
