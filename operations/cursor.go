@@ -1,9 +1,12 @@
 package operations
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -93,4 +96,16 @@ func (c cursorCodec) Decode(cursor string, filters ...string) (string, error) {
 func invalidCursor(why string) error {
 	return huma.Error400BadRequest("Invalid cursor: "+why+". Start again from the first page.",
 		&huma.ErrorDetail{Location: "query.cursor", Message: why})
+}
+
+// nextLink is the RFC 8288 link to the next page of the listing at path:
+// the same limit, the filters that are set (name, value pairs), and cursor.
+func nextLink(ctx context.Context, path string, limit int, cursor string, filters ...string) string {
+	next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {cursor}}
+	for i := 0; i+1 < len(filters); i += 2 {
+		if filters[i+1] != "" {
+			next.Set(filters[i], filters[i+1])
+		}
+	}
+	return "<" + publicPath(ctx, path) + "?" + next.Encode() + `>; rel="next"`
 }

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -309,14 +307,7 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 	out := &ListItemsOutput{Body: ItemPage{Items: page.Items}}
 	if page.Next != "" {
 		out.Body.NextCursor = h.cursors.Encode(page.Next, tag, in.Q)
-		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "cursor": {out.Body.NextCursor}}
-		if tag != "" {
-			next.Set("tag", tag)
-		}
-		if in.Q != "" {
-			next.Set("q", in.Q)
-		}
-		out.Link = "<" + publicPath(ctx, itemsPath) + "?" + next.Encode() + `>; rel="next"`
+		out.Link = nextLink(ctx, itemsPath, in.Limit, out.Body.NextCursor, "tag", tag, "q", in.Q)
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -145,14 +144,7 @@ func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutp
 	}
 	if page.Next != "" {
 		out.Body.NextCursor = h.cursors.Encode(page.Next, in.ItemID, status)
-		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "cursor": {out.Body.NextCursor}}
-		if in.ItemID != "" {
-			next.Set("item_id", in.ItemID)
-		}
-		if status != "" {
-			next.Set("status", status)
-		}
-		out.Link = "<" + publicPath(ctx, ordersPath) + "?" + next.Encode() + `>; rel="next"`
+		out.Link = nextLink(ctx, ordersPath, in.Limit, out.Body.NextCursor, "item_id", in.ItemID, "status", status)
 	}
 	return out, nil
 }
