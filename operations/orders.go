@@ -139,9 +139,6 @@ func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutp
 		return nil, storeError(ctx, orderNoun, err)
 	}
 	out := &ListOrdersOutput{Body: OrderPage{Orders: page.Items}}
-	if out.Body.Orders == nil {
-		out.Body.Orders = []models.Order{}
-	}
 	if page.Next != "" {
 		out.Body.NextCursor = h.cursors.Encode(page.Next, in.ItemID, status)
 		out.Link = nextLink(ctx, ordersPath, in.Limit, out.Body.NextCursor, "item_id", in.ItemID, "status", status)
