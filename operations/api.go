@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/middleware"
 )
 
@@ -28,6 +29,10 @@ type Options struct {
 	BasePath       string        // mount prefix stripped from request paths
 	Logger         *slog.Logger
 	Now            func() time.Time // clock, for tests
+
+	// Auth verifies the callers of operations that declare security. Nil
+	// refuses them all (401): a server is never open by omission.
+	Auth auth.Authenticator
 
 	// Lazy registers each operation with Huma on its first request rather
 	// than in New (a shorter Lambda cold start; lazy.go). Off, a mistake
