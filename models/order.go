@@ -51,7 +51,7 @@ func (s OrderStatus) CanBecome(next OrderStatus) bool {
 // /v1/orders. Price and currency are not among them: they are copied from
 // the item.
 type NewOrder struct {
-	ItemID   string      `json:"item_id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item ordered; it must exist." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ItemID   string      `json:"item_id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item ordered; it must exist." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Quantity int64       `json:"quantity" minimum:"1" maximum:"1000" doc:"How many units of the item, 1 to 1000." example:"2"`
 	Status   OrderStatus `json:"status,omitempty" enum:"pending" doc:"The status of a new order; only pending is allowed, and it is the default." example:"pending"`
 }

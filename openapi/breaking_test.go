@@ -56,11 +56,30 @@ var acknowledged = map[string]string{
 	"GET /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":      boundedConditional,
 	"HEAD /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":     boundedConditional,
 	"PATCH /v1/orders/{id}: for the `header` request parameter `If-Match`, the maxLength was set to `2048`":         boundedConditional,
+	"POST /v1/items: the `currency` request property's maxLength was set to `3`":                                    patternBounded,
+	"DELETE /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                   patternBounded,
+	"GET /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                      patternBounded,
+	"HEAD /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                     patternBounded,
+	"PATCH /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                    patternBounded,
+	"PATCH /v1/items/{id}: the `currency` request property's maxLength was set to `3`":                              patternBounded,
+	"PUT /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                      patternBounded,
+	"PUT /v1/items/{id}: the `currency` request property's maxLength was set to `3`":                                patternBounded,
+	"GET /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                    patternBounded,
+	"HEAD /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                   patternBounded,
+	"POST /v1/orders: the `item_id` request property's maxLength was set to `26`":                                   patternBounded,
+	"GET /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                     patternBounded,
+	"HEAD /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                    patternBounded,
+	"PATCH /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                   patternBounded,
 }
 
 // boundedConditional: issue 19 bounds every value a client sends; 2048 bytes
 // of ETags is dozens of them, far more than any client that worked sent.
 const boundedConditional = "conditional headers get a declared bound (issue 19)"
+
+// patternBounded: ids and currency codes were bounded by their anchored
+// pattern already (26 and 3 characters); the explicit maxLength accepts the
+// same values and states the bound the OWASP string-limit rule looks for.
+const patternBounded = "maxLength states the bound the anchored pattern already set (issue 19)"
 
 // TestBreakingChangeCheck proves the check above catches what it should and
 // lets through what it should.

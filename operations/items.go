@@ -65,7 +65,7 @@ type items struct {
 
 // ItemID is the {id} path parameter.
 type ItemID struct {
-	ID string `path:"id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item, as returned when it was created." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ID string `path:"id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item, as returned when it was created." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 }
 
 // IfMatch makes a write conditional on the item's current ETag.
