@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -67,9 +66,8 @@ func run() error {
 		if v := ctx("cognitoCallbackUrls"); v != "" {
 			callbacks = strings.Split(v, ",")
 		}
-		scopes := slices.Sorted(slices.Values(append(slices.Clone(spec.Scopes), stacks.AppScopes...)))
 		a := stacks.NewAuthStack(app, "TypedapiAuth", &stacks.AuthStackProps{UserPool: stacks.UserPoolProps{
-			Scopes: slices.Compact(scopes), CallbackUrls: callbacks, DomainPrefix: ctx("cognitoDomainPrefix"),
+			Scopes: stacks.IssuerScopes(spec), CallbackUrls: callbacks, DomainPrefix: ctx("cognitoDomainPrefix"),
 		}})
 		auth = a.UserPool.Auth
 	}

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -156,9 +157,11 @@ func NewUserPool(scope constructs.Construct, id string, props UserPoolProps) Use
 		Identifier: jsii.String(identifier),
 		Scopes:     &scopes,
 	})
+	// Written out, as the tokens carry them; the dependency below orders
+	// what OAuthScope_ResourceServer would have.
 	oauthScopes := []awscognito.OAuthScope{awscognito.OAuthScope_OPENID()}
-	for _, s := range scopes {
-		oauthScopes = append(oauthScopes, awscognito.OAuthScope_ResourceServer(server, s))
+	for _, s := range props.Scopes {
+		oauthScopes = append(oauthScopes, awscognito.OAuthScope_Custom(jsii.String(identifier+"/"+s)))
 	}
 	client := pool.AddClient(jsii.String("Docs"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
@@ -171,6 +174,7 @@ func NewUserPool(scope constructs.Construct, id string, props UserPoolProps) Use
 			CallbackUrls: jsii.Strings(callbacks...),
 		},
 	})
+	client.Node().AddDependency(server)
 	if props.DomainPrefix != "" {
 		pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
 			CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(props.DomainPrefix)},
@@ -214,3 +218,11 @@ func NewAuthStack(scope constructs.Construct, id string, props *AuthStackProps) 
 // check (orders:fulfil), which the spec's routes need not name. An issuer
 // must define them all. TestAppScopesMatchOperations keeps the two equal.
 var AppScopes = []string{"items:write", "orders:fulfil"}
+
+// IssuerScopes is every scope an issuer must define for the API: those the
+// spec names and those the app checks, sorted.
+func IssuerScopes(spec Spec) []string {
+	all := append(slices.Clone(spec.Scopes), AppScopes...)
+	slices.Sort(all)
+	return slices.Compact(all)
+}

@@ -61,7 +61,7 @@ func AddSpecRoutes(scope constructs.Construct, spec Spec, p SpecRoutesProps) []S
 				Id: jsii.String("AwsSolutions-APIG4"),
 				Reason: jsii.String(fmt.Sprintf("Public by the OpenAPI document: %s %s (%s) declares no required security.",
 					op.Method, op.Path, op.ID)),
-			}}, jsii.Bool(true))
+			}}, jsii.Bool(false)) // the route only, not the integration made in its scope
 		}
 		routes = append(routes, SpecRoute{Operation: op, Route: route})
 	}
@@ -75,7 +75,7 @@ func suppressCatchAll(route constructs.IConstruct) {
 		Reason: jsii.String("Catch-all for what no operation of the OpenAPI document names: unknown paths and methods " +
 			"(the app's 404/405 problems) and CORS preflights, which carry no token. Every operation has its own " +
 			"route; the app, in gateway mode, treats a request without authorizer claims as anonymous."),
-	}}, jsii.Bool(true))
+	}}, jsii.Bool(false))
 }
 
 var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9-]+`)
