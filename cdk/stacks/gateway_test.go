@@ -44,7 +44,7 @@ func wantRoutes(t *testing.T, specPath, prefix string, a Auth) map[string]wantRo
 		t.Fatal(err)
 	}
 	var doc struct {
-		Security []map[string][]string                         `json:"security"`
+		Security []map[string][]string                            `json:"security"`
 		Paths    map[string]map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
