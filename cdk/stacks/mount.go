@@ -101,7 +101,7 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 	}
 	base := resource.AddMethod(jsii.String("ANY"), integration, nil)
 	proxy := resource.AddProxy(&awsapigateway.ProxyResourceOptions{DefaultIntegration: integration, AnyMethod: jsii.Bool(true)})
-	for _, c := range []constructs.IConstruct{base, proxy} {
+	for _, c := range []constructs.IConstruct{base, proxy.AnyMethod()} {
 		suppressRestAuth(c)
 	}
 	if props.RestStageName != "" {
@@ -126,7 +126,7 @@ func suppressRestAuth(c constructs.IConstruct) {
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason},
 		{Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
-	}, jsii.Bool(true))
+	}, jsii.Bool(false)) // the method only, not its invoke permission
 }
 
 // cleanPrefix accepts /v2 or /api/v2 (also without the leading or with a

@@ -366,6 +366,7 @@ func TestPathMountOnExistingRestApi(t *testing.T) {
 			"Integration": map[string]any{"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
 		})
 	})
+	checkNoBlanketSuppression(t, tmpl)
 	check(t, "the existing stage is redeployed", func() {
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Deployment"), map[string]any{"RestApiId": "rest123", "StageName": "prod"})
 	})
