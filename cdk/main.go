@@ -26,14 +26,16 @@ import (
 
 func main() {
 	defer jsii.Close()
-	if err := run(); err != nil {
+	if err := run(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "cdk:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	app := awscdk.NewApp(nil)
+// run builds and synthesizes the app; props nil reads the context the CLI
+// passes (cdk.json, -c).
+func run(props *awscdk.AppProps) error {
+	app := awscdk.NewApp(props)
 	ctx := func(key string) string {
 		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
 			return v
