@@ -81,11 +81,13 @@ func (a Auth) scopes(spec []string) []string {
 
 // newJwtAuthorizer is the HTTP API JWT authorizer of a: API Gateway checks
 // the signature (the issuer's JWKS), iss, aud or client_id, exp and nbf,
-// and each route's scopes, before Lambda is invoked.
-func newJwtAuthorizer(a Auth) awsapigatewayv2authorizers.HttpJwtAuthorizer {
+// and each route's scopes, before Lambda is invoked. Its name says whose
+// it is on an API shared with other teams' routes (the prefix, if mounted).
+func newJwtAuthorizer(a Auth, prefix string) awsapigatewayv2authorizers.HttpJwtAuthorizer {
 	return awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("Jwt"), jsii.String(a.Issuer),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
-			JwtAudience: jsii.Strings(a.Audience),
+			AuthorizerName: jsii.String("typedapi" + strings.ReplaceAll(prefix, "/", "-")),
+			JwtAudience:    jsii.Strings(a.Audience),
 		})
 }
 

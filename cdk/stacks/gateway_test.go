@@ -142,6 +142,7 @@ func checkRoutes(t *testing.T, tmpl assertions.Template, specPath, prefix string
 		check(t, "the JWT authorizer: the issuer and audience, from the Authorization header", func() {
 			tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 				"AuthorizerType": "JWT",
+				"Name":           "typedapi" + strings.ReplaceAll(prefix, "/", "-"),
 				"IdentitySource": []any{"$request.header.Authorization"},
 				"JwtConfiguration": exact(map[string]any{
 					"Issuer": jsonValue(a.Issuer), "Audience": []any{jsonValue(a.Audience)},

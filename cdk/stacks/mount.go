@@ -86,7 +86,7 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 			suppressCatchAll(route)
 		}
 		routes := AddSpecRoutes(m, props.Spec, SpecRoutesProps{
-			Api: props.HttpApi, Integration: integration, Authorizer: newJwtAuthorizer(auth), Auth: auth, Prefix: prefix,
+			Api: props.HttpApi, Integration: integration, Authorizer: newJwtAuthorizer(auth, prefix), Auth: auth, Prefix: prefix,
 		})
 		return PathMount{Construct: m, Function: fn, Routes: routes}
 	}

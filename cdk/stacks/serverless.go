@@ -77,7 +77,7 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	})
 	suppressCatchAll(api.Node().FindChild(jsii.String("DefaultRoute")))
 	routes := AddSpecRoutes(api, props.Spec, SpecRoutesProps{
-		Api: api, Integration: integration, Authorizer: newJwtAuthorizer(auth), Auth: auth,
+		Api: api, Integration: integration, Authorizer: newJwtAuthorizer(auth, ""), Auth: auth,
 	})
 	rate, burst := props.ThrottleRate, props.ThrottleBurst
 	if rate == 0 {
