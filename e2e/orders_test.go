@@ -33,7 +33,7 @@ func TestOrderThroughClient(t *testing.T) {
 		t.Fatalf("api table create: %v\n%s", err, out)
 	}
 	server := startAPI(t, "", env...)
-	c, err := client.NewClientWithResponses(server, client.WithHTTPClient(newValidatingDoer(t, server)))
+	c, err := client.NewClientWithResponses(server, client.WithHTTPClient(newValidatingDoer(t, server)), withToken())
 	must(t, err)
 	ctx := context.Background()
 

@@ -24,12 +24,18 @@ type problemDoc struct {
 	headers     map[string]*huma.Param // headers the problem carries, by name
 }
 
-// securedHeaders are the headers a problem carries, besides its doc's, on
-// an operation that declares security: the Bearer challenge.
-var securedHeaders = map[int]map[string]*huma.Param{
-	http.StatusBadRequest:   challengeHeader(errBadCredentials()),
-	http.StatusUnauthorized: challengeHeader(errNoCredentials()),
-	http.StatusForbidden:    challengeHeader(errInsufficientScope(ScopeItemsWrite)),
+// securedHeaders are the headers a problem of status carries, besides its
+// doc's, on op when op declares security: the Bearer challenge.
+func securedHeaders(op *huma.Operation, status int) map[string]*huma.Param {
+	switch status {
+	case http.StatusBadRequest:
+		return challengeHeader(errBadCredentials())
+	case http.StatusUnauthorized:
+		return challengeHeader(errNoCredentials())
+	case http.StatusForbidden:
+		return challengeHeader(errInsufficientScope(forbiddenScope(op)))
+	}
+	return nil
 }
 
 // challengeHeader documents WWW-Authenticate, with an example of status's.
@@ -302,12 +308,12 @@ func documentProblems(api huma.API) {
 					mt.Example = example
 				}
 				headers := pd.headers
-				if protected(op) && securedHeaders[status] != nil {
+				if secured := securedHeaders(op, status); protected(op) && secured != nil {
 					headers = maps.Clone(headers)
 					if headers == nil {
 						headers = map[string]*huma.Param{}
 					}
-					maps.Copy(headers, securedHeaders[status])
+					maps.Copy(headers, secured)
 				}
 				for name, h := range headers {
 					if resp.Headers == nil {

@@ -202,6 +202,16 @@ func TestProblemDocsAreRealAnswers(t *testing.T) {
 					if !reflect.DeepEqual(got, want) {
 						t.Errorf("the server answers\n%s\nthe document shows\n%s", rec.Body, b)
 					}
+					// The challenge is documented as sent: always with 401 and
+					// 403, and with a 400 when the credentials were at fault.
+					challenge := rec.Header().Get("WWW-Authenticate")
+					documented := resp.Headers["WWW-Authenticate"]
+					switch {
+					case challenge != "" && (documented == nil || documented.Example != challenge):
+						t.Errorf("the server sends WWW-Authenticate %q, the document shows %+v", challenge, documented)
+					case challenge == "" && (status == http.StatusUnauthorized || status == http.StatusForbidden):
+						t.Errorf("%d without WWW-Authenticate", status)
+					}
 				})
 			}
 		}

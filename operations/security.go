@@ -174,7 +174,9 @@ func challenge(params ...string) http.Header {
 	for i := 0; i+1 < len(params); i += 2 {
 		b.WriteString(", " + params[i] + `="` + params[i+1] + `"`)
 	}
-	return http.Header{"WWW-Authenticate": {b.String()}}
+	h := http.Header{}
+	h.Set("WWW-Authenticate", b.String())
+	return h
 }
 
 func errNoCredentials() error {
