@@ -606,3 +606,59 @@ func TestCursorsAreTheCallers(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticationComesFirst: a request without a usable token learns
+// nothing else about itself: not that its body is too large, of the wrong
+// type, malformed or invalid, nor that its id names nothing. Its body is
+// never read.
+func TestAuthenticationComesFirst(t *testing.T) {
+	h, _ := newHandler(t, operations.Options{Auth: newFakeAuth()}, nil)
+	for _, c := range []struct {
+		name, method, target, body string
+		headers                    []string
+	}{
+		{"oversized body", "POST", "/v1/items", strings.Repeat(" ", 2<<20), nil},
+		{"wrong media type", "POST", "/v1/orders", "x", []string{"Content-Type", "text/plain"}},
+		{"malformed JSON", "PUT", "/v1/items/01JDQ8Z6M3N4P5Q6R7S8T9V0WX", `{"name":`, nil},
+		{"invalid body", "PATCH", "/v1/orders/01JDQ9A1B2C3D4E5F6G7H8J9K0", `{"status":"lost"}`, nil},
+		{"bad id", "DELETE", "/v1/items/bad", "", nil},
+		{"empty parameter", "POST", "/v1/items", validBody, []string{"Idempotency-Key", ""}},
+	} {
+		for _, token := range []string{"", invalidToken} {
+			t.Run(c.name+"/"+map[bool]string{true: "no token", false: "invalid token"}[token == ""], func(t *testing.T) {
+				headers := slices.Clone(c.headers)
+				if token != "" {
+					headers = append(headers, as(token)...)
+				}
+				body := &countingReader{r: strings.NewReader(c.body)}
+				req := httptest.NewRequest(c.method, c.target, body)
+				if c.body != "" {
+					req.Header.Set("Content-Type", bodyType(c.method))
+				}
+				for i := 0; i+1 < len(headers); i += 2 {
+					req.Header.Set(headers[i], headers[i+1])
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusUnauthorized {
+					t.Fatalf("%d, want 401: %s", rec.Code, rec.Body)
+				}
+				if body.n > 0 {
+					t.Errorf("%d bytes of the body were read before the caller was known", body.n)
+				}
+			})
+		}
+	}
+}
+
+// countingReader counts what is read through it.
+type countingReader struct {
+	r interface{ Read([]byte) (int, error) }
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
