@@ -296,7 +296,7 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 	op.MaxBodyBytes = opts.BodyLimit
 	if protected(&op) {
 		addErrors(&op, authErrors(&op)...)
-		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth))
+		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth, declaredScopes(&op)))
 	}
 	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {

@@ -84,12 +84,16 @@ func addErrors(op *huma.Operation, codes ...int) {
 	}
 }
 
-// authenticate is the middleware of an operation that declares security:
-// it verifies the caller with a (nil refuses everyone) before anything of
-// the request is read, puts the caller in the context (auth.CallerFrom),
-// and checks the declared scopes. Refusals are problems that never repeat
-// the token or the Authorization header.
-func authenticate(api huma.API, a auth.Authenticator) func(huma.Context, func(huma.Context)) {
+// authenticate is the middleware of an operation that declares security,
+// which needs scopes: it verifies the caller with a (nil refuses everyone)
+// before anything of the request is read, puts the caller in the context
+// (auth.CallerFrom), and checks the scopes. Refusals are problems that
+// never repeat the token or the Authorization header.
+//
+// A caller without a subject is refused as an invalid token: what a caller
+// owns (orders, idempotency keys, cursors) is bound to the subject, and an
+// empty one would own nothing and, unfiltered, see everything.
+func authenticate(api huma.API, a auth.Authenticator, scopes []string) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		if a == nil {
 			writeProblem(api, ctx, errNoCredentials())
@@ -97,11 +101,14 @@ func authenticate(api huma.API, a auth.Authenticator) func(huma.Context, func(hu
 		}
 		r, _ := humago.Unwrap(ctx)
 		caller, err := a.Authenticate(ctx.Context(), r.Header.Values("Authorization"))
+		if err == nil && caller.Subject == "" {
+			err = auth.ErrInvalidToken
+		}
 		if err != nil {
 			writeProblem(api, ctx, authError(err))
 			return
 		}
-		for _, scope := range declaredScopes(ctx.Operation()) {
+		for _, scope := range scopes {
 			if !caller.HasScope(scope) {
 				writeProblem(api, ctx, errInsufficientScope(scope))
 				return

@@ -30,6 +30,7 @@ const (
 	ownerToken    = "tok-owner"    // staffCaller's subject without its scopes: the owner of what the staff made
 	invalidToken  = "tok-expired"  // refused: invalid_token
 	outageToken   = "tok-outage"   // its keys cannot be fetched: 503
+	noSubToken    = "tok-nosub"    // verified, but names no subject
 	secretMarker  = "s3cr3t-token" // in a token that must never be repeated back
 	malformedAuth = "Basic " + secretMarker
 )
@@ -54,6 +55,7 @@ func newFakeAuth() *fakeAuth {
 		callers: map[string]auth.Caller{
 			staffToken: staffCaller, aliceToken: alice, bobToken: bob, writerToken: writer,
 			ownerToken: {Subject: staffCaller.Subject},
+			noSubToken: {Scopes: operations.Scopes},
 		},
 		errs: map[string]error{
 			invalidToken: fmt.Errorf("%w: token expired (%s)", auth.ErrInvalidToken, secretMarker),
@@ -252,6 +254,7 @@ func TestRefusedCallers(t *testing.T) {
 		{"invalid token", as(invalidToken), 401,
 			`Bearer realm="typedapi", error="invalid_token", error_description="The access token is malformed, expired, not yet valid, not signed by the issuer, or not meant for this API"`, nil},
 		{"not a bearer token", []string{"Authorization", malformedAuth}, 401, `error="invalid_token"`, nil},
+		{"no subject", as(noSubToken), 401, `error="invalid_token"`, nil},
 		{"two Authorization headers", append(as(staffToken), as(aliceToken)...), 400,
 			`Bearer realm="typedapi", error="invalid_request", error_description="Send one Authorization header holding one bearer token"`, nil},
 		{"keys unavailable", as(outageToken), 503, "", nil},
