@@ -202,8 +202,9 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Method:      http.MethodGet,
 		Path:        ordersPath,
 		Summary:     "List orders",
-		Description: "Orders in creation order, a page at a time, as items are listed. " +
-			"Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.",
+		Description: "The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, " +
+			"as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, " +
+			"which only its caller may use.",
 		Tags:     []string{"Orders"},
 		Errors:   listErrors,
 		Security: bearer(),
@@ -216,6 +217,7 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Summary:       "Order an item",
 		Description: "Creates a pending order of `quantity` units of the item, at the item's current price and currency, " +
 			"and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. " +
+			"The order belongs to the caller (`owner`, the token's subject). " +
 			"With an `Idempotency-Key` the create is safe to retry, as for items.",
 		Tags:     []string{"Orders"},
 		Errors:   createErrors,
@@ -226,7 +228,7 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Method:      http.MethodGet,
 		Path:        ordersPath + "/{id}",
 		Summary:     "Get an order",
-		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.",
+		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.",
 		Tags:        []string{"Orders"},
 		Errors:      readErrors,
 		Responses:   notModified(),
@@ -238,8 +240,9 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Path:        ordersPath + "/{id}",
 		Summary:     "Change the status of an order",
 		Description: "Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change " +
-			"in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still " +
-			"at that ETag (412 otherwise).",
+			"in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: " +
+			"paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' " +
+			"orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).",
 		Tags: []string{"Orders"},
 		// 403: paying, shipping and refunding are the staff's (orders:fulfil).
 		Errors:   slices.Concat(writeErrors, []int{http.StatusForbidden}),

@@ -899,7 +899,7 @@ type ClientInterface interface {
 
 	// ListOrders List orders
 	//
-	// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 	//
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -913,7 +913,7 @@ type ClientInterface interface {
 
 	// CreateOrderWithBody Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -922,7 +922,7 @@ type ClientInterface interface {
 
 	// CreateOrder Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -931,7 +931,7 @@ type ClientInterface interface {
 
 	// GetOrder Get an order
 	//
-	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -945,7 +945,7 @@ type ClientInterface interface {
 
 	// PatchOrderWithBody Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -954,7 +954,7 @@ type ClientInterface interface {
 
 	// PatchOrderWithApplicationMergePatchPlusJSONBody Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type.
 	//
@@ -1265,7 +1265,7 @@ func (c *Client) ReplaceItem(ctx context.Context, id string, params *ReplaceItem
 
 // ListOrders List orders
 //
-// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 //
 // Corresponds with GET /v1/orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1299,7 +1299,7 @@ func (c *Client) HeadListOrders(ctx context.Context, params *HeadListOrdersParam
 
 // CreateOrderWithBody Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1318,7 +1318,7 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 
 // CreateOrder Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1337,7 +1337,7 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 
 // GetOrder Get an order
 //
-// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 //
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1371,7 +1371,7 @@ func (c *Client) HeadOrder(ctx context.Context, id string, params *HeadOrderPara
 
 // PatchOrderWithBody Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1390,7 +1390,7 @@ func (c *Client) PatchOrderWithBody(ctx context.Context, id string, params *Patc
 
 // PatchOrderWithApplicationMergePatchPlusJSONBody Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type.
 //
@@ -2669,7 +2669,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListOrdersWithResponse List orders
 	//
-	// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2687,7 +2687,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithBodyWithResponse Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2696,7 +2696,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithResponse Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2705,7 +2705,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrderWithResponse Get an order
 	//
-	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2723,7 +2723,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchOrderWithBodyWithResponse Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2732,7 +2732,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4871,7 +4871,7 @@ func (c *ClientWithResponses) ReplaceItemWithResponse(ctx context.Context, id st
 
 // ListOrdersWithResponse List orders
 //
-// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4901,7 +4901,7 @@ func (c *ClientWithResponses) HeadListOrdersWithResponse(ctx context.Context, pa
 
 // CreateOrderWithBodyWithResponse Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4916,7 +4916,7 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 
 // CreateOrderWithResponse Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4931,7 +4931,7 @@ func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, param
 
 // GetOrderWithResponse Get an order
 //
-// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4961,7 +4961,7 @@ func (c *ClientWithResponses) HeadOrderWithResponse(ctx context.Context, id stri
 
 // PatchOrderWithBodyWithResponse Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4976,7 +4976,7 @@ func (c *ClientWithResponses) PatchOrderWithBodyWithResponse(ctx context.Context
 
 // PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 //
