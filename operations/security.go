@@ -30,7 +30,10 @@ func bearer(scopes ...string) []map[string][]string {
 // protected reports whether op needs a caller.
 func protected(op *huma.Operation) bool { return len(op.Security) > 0 }
 
-// declaredScopes are the scopes op declares for the bearer scheme.
+// declaredScopes are the scopes op declares for the bearer scheme. An
+// operation declares one requirement (bearer makes one), so every scope
+// listed is needed; alternatives (OpenAPI's OR of requirements) are not
+// used here.
 func declaredScopes(op *huma.Operation) []string {
 	var scopes []string
 	for _, req := range op.Security {
@@ -62,11 +65,10 @@ func addSecurityScheme(api huma.API) {
 }
 
 // authErrors are the statuses authentication adds to a protected
-// operation: a malformed Authorization (400) and no or a bad token (401);
-// 403 when the operation declares scopes. (The key outage, 503, every
-// protected operation declares already: it reads the store.)
+// operation: a malformed Authorization (400), no or a bad token (401), the
+// issuer's keys out of reach (503); 403 when the operation declares scopes.
 func authErrors(op *huma.Operation) []int {
-	codes := []int{http.StatusBadRequest, http.StatusUnauthorized}
+	codes := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable}
 	if len(declaredScopes(op)) > 0 {
 		codes = append(codes, http.StatusForbidden)
 	}
