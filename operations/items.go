@@ -313,6 +313,10 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 }
 
 func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	in.Body.Normalize()
 	now := h.now().UTC().Truncate(time.Millisecond)
 	item := models.Item{
@@ -326,6 +330,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	if in.IdempotencyKey != "" {
 		idem = &models.Idempotency{
 			Key:         in.IdempotencyKey,
+			Owner:       caller.Subject, // another caller's same key is another request
 			RequestHash: requestHash(in.Body),
 			ExpiresAt:   now.Add(h.idemTTL),
 		}

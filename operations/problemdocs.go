@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,14 +24,49 @@ type problemDoc struct {
 	headers     map[string]*huma.Param // headers the problem carries, by name
 }
 
+// securedHeaders are the headers a problem of status carries, besides its
+// doc's, on op when op declares security: the Bearer challenge.
+func securedHeaders(op *huma.Operation, status int) map[string]*huma.Param {
+	switch status {
+	case http.StatusBadRequest:
+		return challengeHeader(errBadCredentials())
+	case http.StatusUnauthorized:
+		return challengeHeader(errNoCredentials())
+	case http.StatusForbidden:
+		return challengeHeader(errInsufficientScope(forbiddenScope(op)))
+	}
+	return nil
+}
+
+// challengeHeader documents WWW-Authenticate, with an example of status's.
+func challengeHeader(example error) map[string]*huma.Param {
+	var he huma.HeadersError
+	errors.As(example, &he)
+	return map[string]*huma.Param{"WWW-Authenticate": responseHeader(
+		"The Bearer challenge (RFC 6750): the realm, and on a refused token, malformed credentials or a missing scope the error code and, for a scope, which one.",
+		he.GetHeaders().Get("WWW-Authenticate"))}
+}
+
 var problemDocs = map[int]problemDoc{
 	http.StatusBadRequest: {
-		"Malformed request: the body is not valid JSON, or the cursor is not one this service made.",
+		"Malformed request: the body is not valid JSON, the cursor is not one this service made, " +
+			"or (where a token is needed) the credentials are not one Authorization header with one bearer token.",
 		malformedExample,
 		nil,
 	},
+	http.StatusUnauthorized: {
+		"No bearer token was sent, or the one sent is not acceptable: malformed, expired, not yet valid, not signed by the issuer, " +
+			"or not meant for this API (then WWW-Authenticate says error=\"invalid_token\").",
+		func(huma.API, *huma.Operation) error { return errNoCredentials() },
+		nil,
+	},
+	http.StatusForbidden: {
+		"The token is valid but does not grant a scope this request needs; WWW-Authenticate names it (error=\"insufficient_scope\").",
+		func(_ huma.API, op *huma.Operation) error { return errInsufficientScope(forbiddenScope(op)) },
+		nil,
+	},
 	http.StatusNotFound: {
-		"Nothing of this kind has this id (it never existed or was deleted).",
+		"Nothing of this kind has this id (it never existed, was deleted, or, for an order, is another caller's).",
 		func(_ huma.API, op *huma.Operation) error { return errNotFound(nounOf(op)) },
 		nil,
 	},
@@ -72,7 +108,7 @@ var problemDocs = map[int]problemDoc{
 		nil,
 	},
 	http.StatusServiceUnavailable: {
-		"The data store is busy or unreachable; retry later (after the seconds in Retry-After, when given).",
+		"The data store, or the token issuer's signing keys, are busy or unreachable; retry later (after the seconds in Retry-After, when given).",
 		func(_ huma.API, op *huma.Operation) error {
 			if op.OperationID == readinessOperation {
 				return huma.Error503ServiceUnavailable(notReadyDetail(false))
@@ -148,11 +184,24 @@ func invalidBody(op *huma.Operation) map[string]any {
 	return invalidAnyBody
 }
 
+// forbiddenScope is the scope op's 403 names: the first it declares, or
+// the staff's, which the handlers of order changes check.
+func forbiddenScope(op *huma.Operation) string {
+	if scopes := declaredScopes(op); len(scopes) > 0 {
+		return scopes[0]
+	}
+	return ScopeOrdersFulfil
+}
+
 // malformedExample is the 400 of op: for a body, what the API's own JSON
-// decoder says of a cut-off one (as Huma reports it); otherwise a cursor
-// that is not ours.
+// decoder says of a cut-off one (as Huma reports it); for a listing, a
+// cursor that is not ours; otherwise (a protected operation) credentials
+// that are not one header.
 func malformedExample(api huma.API, op *huma.Operation) error {
 	if op.RequestBody == nil {
+		if !hasParam(op, "query", "cursor") {
+			return errBadCredentials()
+		}
 		return invalidCursor(cursorForeign)
 	}
 	var v any
@@ -192,6 +241,16 @@ func invalidExample(api huma.API, op *huma.Operation) error {
 		return huma.Error422UnprocessableEntity(humaValidationFailed, res.Errors...)
 	}
 	return huma.Error422UnprocessableEntity(humaValidationFailed)
+}
+
+// hasParam reports whether op takes the parameter name in in.
+func hasParam(op *huma.Operation, in, name string) bool {
+	for _, p := range op.Parameters {
+		if p.In == in && p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // problemExample is err as the body a client receives.
@@ -248,7 +307,15 @@ func documentProblems(api huma.API) {
 				for _, mt := range resp.Content {
 					mt.Example = example
 				}
-				for name, h := range pd.headers {
+				headers := pd.headers
+				if secured := securedHeaders(op, status); protected(op) && secured != nil {
+					headers = maps.Clone(headers)
+					if headers == nil {
+						headers = map[string]*huma.Param{}
+					}
+					maps.Copy(headers, secured)
+				}
+				for name, h := range headers {
 					if resp.Headers == nil {
 						resp.Headers = map[string]*huma.Param{}
 					}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
@@ -156,6 +157,11 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		BasePath:       cfg.BasePath,
 		Logger:         logger,
 		Lazy:           lazyOperations(getenv),
+		// TEMPORARY wiring until the auth config (auth_mode, the JWT
+		// verifier) lands from the issue 16 verifier work: every request is
+		// a local caller with every scope, as before operations declared
+		// security. Replace with the configured Authenticator.
+		Auth: auth.Off{Caller: auth.Caller{Subject: "local-developer", Scopes: operations.Scopes}},
 	}
 	h, _ := operations.New(opts, store)
 	return h, opts, nil

@@ -432,6 +432,11 @@ type Order struct {
 	// Example: 01JDQ8Z6M3N4P5Q6R7S8T9V0WX
 	ItemId string `json:"item_id"`
 
+	// Owner Subject (the token's sub) of the caller who placed the order. Only the owner and the shop's staff (scope orders:fulfil) see the order.
+	//
+	// Example: user-42
+	Owner *string `json:"owner,omitempty"`
+
 	// Quantity How many units of the item.
 	//
 	// Example: 2
@@ -894,7 +899,7 @@ type ClientInterface interface {
 
 	// ListOrders List orders
 	//
-	// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 	//
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -908,7 +913,7 @@ type ClientInterface interface {
 
 	// CreateOrderWithBody Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -917,7 +922,7 @@ type ClientInterface interface {
 
 	// CreateOrder Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -926,7 +931,7 @@ type ClientInterface interface {
 
 	// GetOrder Get an order
 	//
-	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -940,7 +945,7 @@ type ClientInterface interface {
 
 	// PatchOrderWithBody Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -949,7 +954,7 @@ type ClientInterface interface {
 
 	// PatchOrderWithApplicationMergePatchPlusJSONBody Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type.
 	//
@@ -1260,7 +1265,7 @@ func (c *Client) ReplaceItem(ctx context.Context, id string, params *ReplaceItem
 
 // ListOrders List orders
 //
-// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 //
 // Corresponds with GET /v1/orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1294,7 +1299,7 @@ func (c *Client) HeadListOrders(ctx context.Context, params *HeadListOrdersParam
 
 // CreateOrderWithBody Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1313,7 +1318,7 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 
 // CreateOrder Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1332,7 +1337,7 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 
 // GetOrder Get an order
 //
-// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 //
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, id string, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1366,7 +1371,7 @@ func (c *Client) HeadOrder(ctx context.Context, id string, params *HeadOrderPara
 
 // PatchOrderWithBody Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1385,7 +1390,7 @@ func (c *Client) PatchOrderWithBody(ctx context.Context, id string, params *Patc
 
 // PatchOrderWithApplicationMergePatchPlusJSONBody Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type.
 //
@@ -2664,7 +2669,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListOrdersWithResponse List orders
 	//
-	// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2682,7 +2687,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithBodyWithResponse Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2691,7 +2696,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithResponse Order an item
 	//
-	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+	// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2700,7 +2705,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrderWithResponse Get an order
 	//
-	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2718,7 +2723,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchOrderWithBodyWithResponse Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2727,7 +2732,7 @@ type ClientWithResponsesInterface interface {
 
 	// PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse Change the status of an order
 	//
-	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+	// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 	//
 	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3147,6 +3152,21 @@ type CreateItemResponse201Headers struct {
 	Location           *string
 }
 
+// CreateItemResponse400Headers the declared response headers of an HTTP 400 response for CreateItem
+type CreateItemResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateItemResponse401Headers the declared response headers of an HTTP 401 response for CreateItem
+type CreateItemResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateItemResponse403Headers the declared response headers of an HTTP 403 response for CreateItem
+type CreateItemResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateItemResponse409Headers the declared response headers of an HTTP 409 response for CreateItem
 type CreateItemResponse409Headers struct {
 	RetryAfter *string
@@ -3164,6 +3184,10 @@ type CreateItemResponse struct {
 	JSON201 *Item
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ErrorModel
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -3180,6 +3204,12 @@ type CreateItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateItemResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateItemResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateItemResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateItemResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateItemResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3194,6 +3224,16 @@ func (r CreateItemResponse) GetJSON201() *Item {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateItemResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateItemResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateItemResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -3260,6 +3300,21 @@ func (r CreateItemResponse) ContentType() string {
 	return ""
 }
 
+// DeleteItemResponse400Headers the declared response headers of an HTTP 400 response for DeleteItem
+type DeleteItemResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteItemResponse401Headers the declared response headers of an HTTP 401 response for DeleteItem
+type DeleteItemResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteItemResponse403Headers the declared response headers of an HTTP 403 response for DeleteItem
+type DeleteItemResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // DeleteItemResponse412Headers the declared response headers of an HTTP 412 response for DeleteItem
 type DeleteItemResponse412Headers struct {
 	ETag *string
@@ -3273,6 +3328,12 @@ type DeleteItemResponse503Headers struct {
 type DeleteItemResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
@@ -3285,10 +3346,31 @@ type DeleteItemResponse struct {
 	ApplicationproblemJSON503 *ErrorModel
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *ErrorModel
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteItemResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteItemResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteItemResponse403Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *DeleteItemResponse412Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteItemResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteItemResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteItemResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteItemResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3507,6 +3589,21 @@ type PatchItemResponse200Headers struct {
 	ETag *string
 }
 
+// PatchItemResponse400Headers the declared response headers of an HTTP 400 response for PatchItem
+type PatchItemResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// PatchItemResponse401Headers the declared response headers of an HTTP 401 response for PatchItem
+type PatchItemResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PatchItemResponse403Headers the declared response headers of an HTTP 403 response for PatchItem
+type PatchItemResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // PatchItemResponse409Headers the declared response headers of an HTTP 409 response for PatchItem
 type PatchItemResponse409Headers struct {
 	RetryAfter *string
@@ -3529,6 +3626,10 @@ type PatchItemResponse struct {
 	JSON200 *Item
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3549,6 +3650,12 @@ type PatchItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchItemResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchItemResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchItemResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PatchItemResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PatchItemResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -3565,6 +3672,16 @@ func (r PatchItemResponse) GetJSON200() *Item {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PatchItemResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchItemResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchItemResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3646,6 +3763,21 @@ type ReplaceItemResponse200Headers struct {
 	ETag *string
 }
 
+// ReplaceItemResponse400Headers the declared response headers of an HTTP 400 response for ReplaceItem
+type ReplaceItemResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReplaceItemResponse401Headers the declared response headers of an HTTP 401 response for ReplaceItem
+type ReplaceItemResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReplaceItemResponse403Headers the declared response headers of an HTTP 403 response for ReplaceItem
+type ReplaceItemResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // ReplaceItemResponse409Headers the declared response headers of an HTTP 409 response for ReplaceItem
 type ReplaceItemResponse409Headers struct {
 	RetryAfter *string
@@ -3668,6 +3800,10 @@ type ReplaceItemResponse struct {
 	JSON200 *Item
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -3688,6 +3824,12 @@ type ReplaceItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReplaceItemResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplaceItemResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplaceItemResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReplaceItemResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReplaceItemResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -3704,6 +3846,16 @@ func (r ReplaceItemResponse) GetJSON200() *Item {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ReplaceItemResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceItemResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReplaceItemResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -3785,6 +3937,16 @@ type ListOrdersResponse200Headers struct {
 	Link *string
 }
 
+// ListOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListOrders
+type ListOrdersResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListOrders
+type ListOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // ListOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListOrders
 type ListOrdersResponse503Headers struct {
 	RetryAfter *string
@@ -3797,6 +3959,8 @@ type ListOrdersResponse struct {
 	JSON200 *OrderPage
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -3807,6 +3971,10 @@ type ListOrdersResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListOrdersResponse503Headers
 }
@@ -3819,6 +3987,11 @@ func (r ListOrdersResponse) GetJSON200() *OrderPage {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r ListOrdersResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrdersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -3875,6 +4048,16 @@ type HeadListOrdersResponse200Headers struct {
 	Link *string
 }
 
+// HeadListOrdersResponse400Headers the declared response headers of an HTTP 400 response for HeadListOrders
+type HeadListOrdersResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// HeadListOrdersResponse401Headers the declared response headers of an HTTP 401 response for HeadListOrders
+type HeadListOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // HeadListOrdersResponse503Headers the declared response headers of an HTTP 503 response for HeadListOrders
 type HeadListOrdersResponse503Headers struct {
 	RetryAfter *string
@@ -3885,6 +4068,10 @@ type HeadListOrdersResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadListOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadListOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadListOrdersResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *HeadListOrdersResponse503Headers
 }
@@ -3925,6 +4112,16 @@ type CreateOrderResponse201Headers struct {
 	Location           *string
 }
 
+// CreateOrderResponse400Headers the declared response headers of an HTTP 400 response for CreateOrder
+type CreateOrderResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateOrderResponse401Headers the declared response headers of an HTTP 401 response for CreateOrder
+type CreateOrderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
 type CreateOrderResponse409Headers struct {
 	RetryAfter *string
@@ -3942,6 +4139,8 @@ type CreateOrderResponse struct {
 	JSON201 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *ErrorModel
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -3958,6 +4157,10 @@ type CreateOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateOrderResponse401Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateOrderResponse409Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3972,6 +4175,11 @@ func (r CreateOrderResponse) GetJSON201() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r CreateOrderResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateOrderResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -4048,6 +4256,16 @@ type GetOrderResponse304Headers struct {
 	ETag *string
 }
 
+// GetOrderResponse400Headers the declared response headers of an HTTP 400 response for GetOrder
+type GetOrderResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetOrderResponse401Headers the declared response headers of an HTTP 401 response for GetOrder
+type GetOrderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // GetOrderResponse503Headers the declared response headers of an HTTP 503 response for GetOrder
 type GetOrderResponse503Headers struct {
 	RetryAfter *string
@@ -4058,6 +4276,10 @@ type GetOrderResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -4072,6 +4294,10 @@ type GetOrderResponse struct {
 	Headers200 *GetOrderResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetOrderResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetOrderResponse503Headers
 }
@@ -4079,6 +4305,16 @@ type GetOrderResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetOrderResponse) GetJSON200() *Order {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4145,6 +4381,16 @@ type HeadOrderResponse304Headers struct {
 	ETag *string
 }
 
+// HeadOrderResponse400Headers the declared response headers of an HTTP 400 response for HeadOrder
+type HeadOrderResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// HeadOrderResponse401Headers the declared response headers of an HTTP 401 response for HeadOrder
+type HeadOrderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 // HeadOrderResponse503Headers the declared response headers of an HTTP 503 response for HeadOrder
 type HeadOrderResponse503Headers struct {
 	RetryAfter *string
@@ -4157,6 +4403,10 @@ type HeadOrderResponse struct {
 	Headers200 *HeadOrderResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *HeadOrderResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadOrderResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *HeadOrderResponse503Headers
 }
@@ -4195,6 +4445,21 @@ type PatchOrderResponse200Headers struct {
 	ETag *string
 }
 
+// PatchOrderResponse400Headers the declared response headers of an HTTP 400 response for PatchOrder
+type PatchOrderResponse400Headers struct {
+	WWWAuthenticate *string
+}
+
+// PatchOrderResponse401Headers the declared response headers of an HTTP 401 response for PatchOrder
+type PatchOrderResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PatchOrderResponse403Headers the declared response headers of an HTTP 403 response for PatchOrder
+type PatchOrderResponse403Headers struct {
+	WWWAuthenticate *string
+}
+
 // PatchOrderResponse409Headers the declared response headers of an HTTP 409 response for PatchOrder
 type PatchOrderResponse409Headers struct {
 	RetryAfter *string
@@ -4217,6 +4482,10 @@ type PatchOrderResponse struct {
 	JSON200 *Order
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *ErrorModel
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -4237,6 +4506,12 @@ type PatchOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PatchOrderResponse403Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PatchOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
@@ -4253,6 +4528,16 @@ func (r PatchOrderResponse) GetJSON200() *Order {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r PatchOrderResponse) GetApplicationproblemJSON400() *ErrorModel {
 	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PatchOrderResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PatchOrderResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -4586,7 +4871,7 @@ func (c *ClientWithResponses) ReplaceItemWithResponse(ctx context.Context, id st
 
 // ListOrdersWithResponse List orders
 //
-// Orders in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, which only its caller may use.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4616,7 +4901,7 @@ func (c *ClientWithResponses) HeadListOrdersWithResponse(ctx context.Context, pa
 
 // CreateOrderWithBodyWithResponse Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4631,7 +4916,7 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 
 // CreateOrderWithResponse Order an item
 //
-// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. With an `Idempotency-Key` the create is safe to retry, as for items.
+// Creates a pending order of `quantity` units of the item, at the item's current price and currency, and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. The order belongs to the caller (`owner`, the token's subject). With an `Idempotency-Key` the create is safe to retry, as for items.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4646,7 +4931,7 @@ func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, param
 
 // GetOrderWithResponse Get an order
 //
-// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.
+// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4676,7 +4961,7 @@ func (c *ClientWithResponses) HeadOrderWithResponse(ctx context.Context, id stri
 
 // PatchOrderWithBodyWithResponse Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4691,7 +4976,7 @@ func (c *ClientWithResponses) PatchOrderWithBodyWithResponse(ctx context.Context
 
 // PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse Change the status of an order
 //
-// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still at that ETag (412 otherwise).
+// Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).
 //
 // Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5035,6 +5320,20 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5111,6 +5410,36 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateItemResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateItemResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateItemResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateItemResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5152,6 +5481,27 @@ func ParseDeleteItemResponse(rsp *http.Response) (*DeleteItemResponse, error) {
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -5198,6 +5548,36 @@ func ParseDeleteItemResponse(rsp *http.Response) (*DeleteItemResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 400:
+		var headers DeleteItemResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteItemResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteItemResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 412:
 		var headers DeleteItemResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -5397,6 +5777,20 @@ func ParsePatchItemResponse(rsp *http.Response) (*PatchItemResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5473,6 +5867,36 @@ func ParsePatchItemResponse(rsp *http.Response) (*PatchItemResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchItemResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PatchItemResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PatchItemResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PatchItemResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5535,6 +5959,20 @@ func ParseReplaceItemResponse(rsp *http.Response) (*ReplaceItemResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -5612,6 +6050,36 @@ func ParseReplaceItemResponse(rsp *http.Response) (*ReplaceItemResponse, error) 
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplaceItemResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplaceItemResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReplaceItemResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReplaceItemResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5675,6 +6143,13 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 		}
 		response.ApplicationproblemJSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5716,6 +6191,26 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListOrdersResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListOrdersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5755,6 +6250,26 @@ func ParseHeadListOrdersResponse(rsp *http.Response) (*HeadListOrdersResponse, e
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadListOrdersResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadListOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers HeadListOrdersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5797,6 +6312,13 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest ErrorModel
@@ -5874,6 +6396,26 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			headers.Location = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateOrderResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateOrderResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -5922,6 +6464,20 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 
 	case rsp.StatusCode == 304:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -5981,6 +6537,26 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetOrderResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6030,6 +6606,26 @@ func ParseHeadOrderResponse(rsp *http.Response) (*HeadOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadOrderResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 503:
 		var headers HeadOrderResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6072,6 +6668,20 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest ErrorModel
@@ -6149,6 +6759,36 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchOrderResponse400Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PatchOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PatchOrderResponse403Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers PatchOrderResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
