@@ -326,6 +326,7 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 				for k, v := range a.JWT.Claims {
 					d.Claims[k] = v
 				}
+				d.Scopes = a.JWT.Scopes
 			case a.Lambda != nil:
 				d.Claims = a.Lambda
 			}
