@@ -69,7 +69,7 @@ func newClock() *clock {
 	c.ns.Store(time.Now().UnixNano())
 	return c
 }
-func (c *clock) Now() time.Time           { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -436,4 +436,3 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
-
