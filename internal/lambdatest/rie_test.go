@@ -76,6 +76,9 @@ func start(t *testing.T, pkg string, timeout time.Duration, env ...string) *Emul
 	t.Helper()
 	rie := emulator(t)
 	bin := built(t, pkg)
+	// On Lambda auth never defaults to off: these tests of the runtime path
+	// switch it off explicitly (env may set it again).
+	env = append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)
 	e, err := Start(context.Background(), Options{Emulator: rie, Bootstrap: bin, Timeout: timeout, Env: env})
 	if err != nil {
 		t.Fatal(err)
