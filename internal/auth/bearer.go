@@ -17,6 +17,18 @@ const MaxTokenBytes = 8 << 10
 // A token elsewhere (the query string, a form field) is never read. The
 // errors never include the header's value.
 func BearerToken(authorization []string) (string, error) {
+	token, err := bearer(authorization)
+	if err == nil && !isToken68(token) {
+		return "", errMalformed
+	}
+	return token, err
+}
+
+var errMalformed = fmt.Errorf("%w: not a bearer token (RFC 6750 b64token)", ErrInvalidToken)
+
+// bearer is BearerToken without the check of the token's characters, for a
+// caller that looks the token up among those it verified before checking.
+func bearer(authorization []string) (string, error) {
 	switch len(authorization) {
 	case 0:
 		return "", ErrNoCredentials
@@ -39,8 +51,6 @@ func BearerToken(authorization []string) (string, error) {
 		return "", fmt.Errorf("%w: empty bearer token", ErrInvalidToken)
 	case len(token) > MaxTokenBytes:
 		return "", fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
-	case !isToken68(token):
-		return "", fmt.Errorf("%w: not a bearer token (RFC 6750 b64token)", ErrInvalidToken)
 	}
 	return token, nil
 }

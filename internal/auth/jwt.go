@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -134,14 +135,18 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 // before is answered from a cache keyed by its SHA-256, until its exp: the
 // Caller returned then is shared, and must be treated as read-only.
 func (j *JWT) Authenticate(ctx context.Context, authorization []string) (Caller, error) {
-	token, err := BearerToken(authorization)
+	token, err := bearer(authorization)
 	if err != nil {
 		return Caller{}, err
 	}
-	sum := sha256.Sum256([]byte(token))
+	// Hashed in place: the token is read, never copied or kept.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 	now := j.now()
 	if c, ok := j.cache.get(sum, now); ok {
-		return c, nil
+		return c, nil // verified before: its characters were checked then
+	}
+	if !isToken68(token) {
+		return Caller{}, errMalformed
 	}
 	var keyErr error
 	claims := jwt.MapClaims{}
