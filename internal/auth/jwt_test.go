@@ -436,3 +436,62 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 }
+
+// TestJWKSFetchesAreBounded: an issuer that answers too much, too slowly
+// or in someone else's name makes its tokens unverifiable now (503), not
+// a hung or exhausted server, and not a 401 for a token that may be fine.
+func TestJWKSFetchesAreBounded(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	defer close(release)
+	var base string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/huge/jwks":
+			_, _ = w.Write([]byte(`{"keys":[` + strings.Repeat(" ", 2<<20) + `]}`))
+		case "/slow/jwks":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/impostor/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]string{"issuer": "https://someone-else.example.com", "jwks_uri": base + "/impostor/jwks"})
+		case "/no-keys/jwks":
+			_, _ = w.Write([]byte(`{"keys":[{"kty":"oct","kid":"k","k":"c2VjcmV0"}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	base = srv.URL
+	cases := []struct {
+		name string
+		opts auth.JWTOptions
+	}{
+		{"JWKS over the size limit", auth.JWTOptions{Issuer: srv.URL + "/huge", JWKSURL: srv.URL + "/huge/jwks"}},
+		{"JWKS that never answers", auth.JWTOptions{Issuer: srv.URL + "/slow", JWKSURL: srv.URL + "/slow/jwks", HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}}},
+		{"discovery naming another issuer", auth.JWTOptions{Issuer: srv.URL + "/impostor"}},
+		{"JWKS with only a symmetric key", auth.JWTOptions{Issuer: srv.URL + "/no-keys", JWKSURL: srv.URL + "/no-keys/jwks"}},
+		{"no such issuer", auth.JWTOptions{Issuer: srv.URL + "/missing"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := newVerifier(t, c.opts)
+			token := signedLocally(t, key, "k", validClaims(c.opts.Issuer))
+			start := time.Now()
+			_, err := v.Authenticate(context.Background(), bearer(token))
+			if !errors.Is(err, auth.ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if strings.Contains(err.Error(), token[:20]) {
+				t.Errorf("the error quotes the token: %v", err)
+			}
+		})
+	}
+}
