@@ -240,11 +240,11 @@ func (p *parser) issuerURL(key string) string {
 func (p *parser) authComplete(c Config) {
 	switch {
 	case c.AuthMode == "jwt" && c.AuthIssuer == "":
-		p.fail("auth_issuer", "", "the token issuer's URL: auth_mode is jwt")
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_mode is jwt")
 	case c.AuthIssuer != "" && c.AuthAudience == "":
-		p.fail("auth_audience", "", "the audience tokens must be made for (their aud): auth_issuer is set")
+		p.fail("auth_audience", "", "the audience tokens must be made for (their aud), required when auth_issuer is set")
 	case c.AuthJWKSURL != "" && c.AuthIssuer == "":
-		p.fail("auth_issuer", "", "the token issuer's URL: auth_jwks_url is set")
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_jwks_url is set")
 	}
 }
 
