@@ -7,17 +7,24 @@
 //   array claim), iss, exp_in and nbf_in (seconds from now, may be
 //   negative), kid (the header's kid; the token is still signed with the
 //   issuer's key).
+// Tokens of the other grants (authorization code with PKCE, as the /docs
+// Authorize button would use; password; refresh) are the issuer's own, made
+// for the audience OIDC_AUDIENCE (default typedapi-test, as authtest's).
 // Usage: node issuer.mjs PORTFILE  (writes the bound port there when ready)
 import { writeFileSync } from 'node:fs';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 const portFile = process.argv[2];
+const audience = process.env.OIDC_AUDIENCE || 'typedapi-test';
 const server = new OAuth2Server();
 await server.issuer.keys.generate('RS256');
 
 server.service.on('beforeTokenSigning', (token, req) => {
   const b = req.body ?? {};
   const now = Math.floor(Date.now() / 1000);
+  if (b.grant_type !== 'client_credentials' && token.payload.aud === undefined) {
+    token.payload.aud = audience; // an access token (the ID token names the client)
+  }
   for (const k of ['sub', 'aud', 'scope', 'iss']) {
     if (typeof b[k] === 'string' && b[k] !== '') token.payload[k] = b[k];
   }
