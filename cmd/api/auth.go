@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"log/slog"
-	"net/http"
-	"time"
 
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/auth"
@@ -44,7 +42,6 @@ func newAuthenticator(cfg config.Config, onLambda, local bool, logger *slog.Logg
 			Audience:        cfg.AuthAudience,
 			JWKSURL:         cfg.AuthJWKSURL,
 			RefreshInterval: cfg.AuthJWKSRefresh,
-			HTTPClient:      &http.Client{Timeout: 5 * time.Second},
 			Logger:          logger,
 		})
 	}

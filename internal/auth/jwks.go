@@ -29,6 +29,7 @@ type keySet struct {
 	issuer      string
 	jwksURL     string // "" until discovered from the issuer
 	client      *http.Client
+	timeout     time.Duration // of one refresh, discovery included
 	maxBytes    int64
 	minInterval time.Duration
 	maxAge      time.Duration
@@ -145,8 +146,10 @@ func (s *keySet) refresh(ctx context.Context) (*keys, error) {
 	s.mu.Unlock()
 
 	// The fetch outlives a caller that gives up: its result serves the
-	// callers waiting for it and the next ones.
-	k, err := s.fetch(context.WithoutCancel(ctx))
+	// callers waiting for it and the next ones. It has its own deadline.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	k, err := s.fetch(fctx)
+	cancel()
 	if err != nil {
 		s.logger.WarnContext(ctx, "auth: cannot fetch the issuer's keys; tokens signed with cached keys still verify",
 			"error", err.Error(), "issuer", s.issuer)

@@ -34,10 +34,12 @@ type JWTOptions struct {
 	Leeway time.Duration
 	// Algorithms allowed; default RS*, PS*, ES* and EdDSA. Never none or HS*.
 	Algorithms []string
-	// HTTPClient fetches discovery and keys; default a client with a 5s
-	// timeout. FetchLimit bounds each response (default 1 MiB).
-	HTTPClient *http.Client
-	FetchLimit int64
+	// HTTPClient fetches discovery and keys (default http.DefaultClient).
+	// FetchTimeout bounds one refresh, discovery included (default 5s), and
+	// FetchLimit each response (default 1 MiB).
+	HTTPClient   *http.Client
+	FetchTimeout time.Duration
+	FetchLimit   int64
 	// CacheSize is how many verified tokens are remembered (until their
 	// exp, at most CacheTTL); default 10000 and 5m.
 	CacheSize int
@@ -94,7 +96,10 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 		opts.Leeway = 30 * time.Second
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		opts.HTTPClient = http.DefaultClient
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 5 * time.Second
 	}
 	if opts.FetchLimit <= 0 {
 		opts.FetchLimit = 1 << 20
@@ -122,7 +127,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 			jwt.WithStrictDecoding(),
 		),
 		keys: &keySet{
-			issuer: opts.Issuer, jwksURL: opts.JWKSURL, client: opts.HTTPClient, maxBytes: opts.FetchLimit,
+			issuer: opts.Issuer, jwksURL: opts.JWKSURL, client: opts.HTTPClient, timeout: opts.FetchTimeout, maxBytes: opts.FetchLimit,
 			minInterval: opts.RefreshInterval, maxAge: opts.MaxKeyAge, now: opts.Now, logger: opts.Logger,
 		},
 		cache: newTokenCache(opts.CacheSize),

@@ -472,7 +472,7 @@ func TestJWKSFetchesAreBounded(t *testing.T) {
 		opts auth.JWTOptions
 	}{
 		{"JWKS over the size limit", auth.JWTOptions{Issuer: srv.URL + "/huge", JWKSURL: srv.URL + "/huge/jwks"}},
-		{"JWKS that never answers", auth.JWTOptions{Issuer: srv.URL + "/slow", JWKSURL: srv.URL + "/slow/jwks", HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}}},
+		{"JWKS that never answers", auth.JWTOptions{Issuer: srv.URL + "/slow", JWKSURL: srv.URL + "/slow/jwks", FetchTimeout: 300 * time.Millisecond}},
 		{"discovery naming another issuer", auth.JWTOptions{Issuer: srv.URL + "/impostor"}},
 		{"JWKS with only a symmetric key", auth.JWTOptions{Issuer: srv.URL + "/no-keys", JWKSURL: srv.URL + "/no-keys/jwks"}},
 		{"no such issuer", auth.JWTOptions{Issuer: srv.URL + "/missing"}},
