@@ -28,6 +28,11 @@ COPY --from=build /out/api /usr/local/bin/api
 USER nonroot:nonroot
 # Cloud Run sets PORT; elsewhere 8080 is the default the platform targets.
 ENV PORT=8080
+# Every interface: a container is reached through its network. (The
+# binary's own default is 127.0.0.1.) Listening beyond loopback, the server
+# refuses to start without TYPEDAPI_AUTH_ISSUER and TYPEDAPI_AUTH_AUDIENCE
+# (or an explicit TYPEDAPI_AUTH_MODE): secure by default.
+ENV TYPEDAPI_HOST=0.0.0.0
 EXPOSE 8080
 # SIGTERM starts the graceful drain (TYPEDAPI_SHUTDOWN_GRACE, default 15s).
 # Give the platform a stop timeout longer than that grace.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ const EnvPrefix = "TYPEDAPI"
 
 // Config is everything the service can be told at start-up.
 type Config struct {
-	Host string // interface to listen on; "" means all
+	Host string // interface to listen on; default 127.0.0.1 (loopback only), 0.0.0.0 for all
 	Port int    // TCP port; PORT (Cloud Run) is honoured too
 
 	LogLevel  slog.Level
@@ -47,15 +48,23 @@ type Config struct {
 
 	IdempotencyTTL time.Duration
 	CursorSecret   string // signs list cursors; set it so cursors survive restarts and cannot be forged
+
+	// Authentication (README "Authentication"): who may call the protected
+	// operations, and how the service learns it.
+	AuthMode        string        // auto | jwt | gateway | off
+	AuthIssuer      string        // the token issuer (iss), an https URL (http only on loopback)
+	AuthAudience    string        // the audience (aud) tokens must be made for
+	AuthJWKSURL     string        // the issuer's JWKS; "" discovers it from the issuer
+	AuthJWKSRefresh time.Duration // least time between two fetches of the JWKS
 }
 
 // Addr is the listen address for net/http.
-func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // defaults are the values used when neither the file nor the environment
 // sets a key. Their keys are also the complete list of known keys.
 var defaults = map[string]any{
-	"host":                "",
+	"host":                "127.0.0.1",
 	"port":                8080,
 	"log_level":           "info",
 	"log_format":          "json",
@@ -73,6 +82,11 @@ var defaults = map[string]any{
 	"dynamodb_endpoint":   "",
 	"idempotency_ttl":     "24h",
 	"cursor_secret":       "",
+	"auth_mode":           "auto",
+	"auth_issuer":         "",
+	"auth_audience":       "",
+	"auth_jwks_url":       "",
+	"auth_jwks_refresh":   "5m",
 }
 
 // secretKeys are never printed by Redacted.
@@ -193,9 +207,59 @@ func parse(v *viper.Viper) (Config, error) {
 		DynamoDBEndpoint:  p.endpoint("dynamodb_endpoint"),
 		IdempotencyTTL:    p.duration("idempotency_ttl", time.Minute, 7*24*time.Hour),
 		CursorSecret:      p.str("cursor_secret"),
+		AuthMode:          p.oneOf("auth_mode", "auto", "jwt", "gateway", "off"),
+		AuthIssuer:        p.issuerURL("auth_issuer"),
+		AuthAudience:      p.str("auth_audience"),
+		AuthJWKSURL:       p.issuerURL("auth_jwks_url"),
+		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
 	}
+	p.authComplete(c)
 	return c, p.err
 }
+
+// issuerURL reads a URL tokens or keys come from: https, or http only on a
+// loopback host (a local issuer), since keys fetched over plain HTTP from
+// elsewhere could be anyone's.
+func (p *parser) issuerURL(key string) string {
+	s := p.raw(key)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" &&
+		(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
+	if !ok {
+		p.fail(key, s, "an https URL such as https://issuer.example.com/ (http only for a loopback host such as 127.0.0.1)")
+	}
+	return s
+}
+
+// authComplete checks the auth keys together: verifying tokens needs the
+// issuer and the audience (a token the issuer made for another API must
+// not pass), and the JWKS URL is the issuer's.
+func (p *parser) authComplete(c Config) {
+	switch {
+	case c.AuthMode == "jwt" && c.AuthIssuer == "":
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_mode is jwt")
+	case c.AuthIssuer != "" && c.AuthAudience == "":
+		p.fail("auth_audience", "", "the audience tokens must be made for (their aud), required when auth_issuer is set")
+	case c.AuthJWKSURL != "" && c.AuthIssuer == "":
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_jwks_url is set")
+	}
+}
+
+// isLoopback: "localhost" or a loopback IP literal.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListensOnLoopbackOnly reports whether Host binds a loopback address only,
+// so that nothing beyond this machine can connect (README "Authentication").
+func (c Config) ListensOnLoopbackOnly() bool { return isLoopback(c.Host) }
 
 // parser reads keys off v and keeps the first error; later reads are no-ops.
 type parser struct {
@@ -328,6 +392,8 @@ func (c Config) Redacted() []any {
 		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
 		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
 		"cursor_secret", secret,
+		"auth_mode", c.AuthMode, "auth_issuer", c.AuthIssuer, "auth_audience", c.AuthAudience,
+		"auth_jwks_url", c.AuthJWKSURL, "auth_jwks_refresh", c.AuthJWKSRefresh.String(),
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
-	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
@@ -141,8 +140,14 @@ func buildVersion() string {
 	return "dev"
 }
 
-// newAPI builds the handler on the configured store.
+// newAPI builds the handler on the configured store, with the configured
+// authentication (auth.go): cfg.Host is where it listens, which decides
+// whether auth may default to off.
 func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) (http.Handler, operations.Options, error) {
+	authn, err := newAuthenticator(cfg, getenv("AWS_LAMBDA_RUNTIME_API") != "", cfg.ListensOnLoopbackOnly(), logger)
+	if err != nil {
+		return nil, operations.Options{}, err
+	}
 	store, err := newStore(cfg, getenv, logger)
 	if err != nil {
 		return nil, operations.Options{}, err
@@ -156,12 +161,8 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		CORSOrigins:    cfg.CORSOrigins,
 		BasePath:       cfg.BasePath,
 		Logger:         logger,
+		Auth:           authn,
 		Lazy:           lazyOperations(getenv),
-		// TEMPORARY wiring until the auth config (auth_mode, the JWT
-		// verifier) lands from the issue 16 verifier work: every request is
-		// a local caller with every scope, as before operations declared
-		// security. Replace with the configured Authenticator.
-		Auth: auth.Off{Caller: auth.Caller{Subject: "local-developer", Scopes: operations.Scopes}},
 	}
 	h, _ := operations.New(opts, store)
 	return h, opts, nil

@@ -15,6 +15,7 @@ type Info struct {
 	GatewayRequestID string         // API Gateway's request id (ALB: its trace id)
 	LambdaRequestID  string         // the invocation's AWS request id
 	Claims           map[string]any // JWT claims or Lambda-authorizer context; nil when none
+	Scopes           []string       // scopes an HTTP API JWT authorizer reported; nil when none
 }
 
 type key struct{}

@@ -207,11 +207,25 @@ func awsRequestID(ctx context.Context) string {
 	return ""
 }
 
-// eventPrefix is a short, printable start of an event for the log.
+// eventPrefix is a short, printable start of an event for the log. It
+// stops before any credentials: a REST event's headers can begin within
+// the first bytes, and a token must never reach a log line.
 func eventPrefix(payload []byte) string {
 	const n = 120
 	if len(payload) > n {
 		payload = payload[:n]
+	}
+	lower := make([]byte, len(payload)) // ASCII case folded: same offsets
+	for i, c := range payload {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	for _, secret := range []string{"authorization", "cookie", "token"} {
+		if i := bytes.Index(lower, []byte(secret)); i >= 0 {
+			payload, lower = payload[:i], lower[:i]
+		}
 	}
 	return strings.ToValidUTF8(string(payload), "?")
 }
@@ -326,6 +340,7 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 				for k, v := range a.JWT.Claims {
 					d.Claims[k] = v
 				}
+				d.Scopes = a.JWT.Scopes
 			case a.Lambda != nil:
 				d.Claims = a.Lambda
 			}
