@@ -27,6 +27,7 @@ require (
 	github.com/swaggo/files/v2 v2.0.2
 	golang.org/x/mod v0.41.0
 	golang.org/x/text v0.43.0
+	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 

@@ -66,6 +66,16 @@ var problemDocs = map[int]problemDoc{
 		invalidExample,
 		nil,
 	},
+	http.StatusTooManyRequests: {
+		"This client sent more requests than the configured rate limit allows (rate_limit, per verified caller, else per client IP); " +
+			"wait the seconds in Retry-After. RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers) give the quota and when it returns.",
+		func(huma.API, *huma.Operation) error { return huma.Error429TooManyRequests(tooManyDetail) },
+		map[string]*huma.Param{
+			"Retry-After":      responseHeader("Seconds to wait before the next request is admitted.", "1"),
+			"RateLimit":        responseHeader("The quota left (r) under the policy and the seconds (t) until a request is admitted again.", rateLimitPolicy+";r=0;t=1"),
+			"RateLimit-Policy": responseHeader("The policy: a quota of q requests at once, restored in full over w seconds.", rateLimitPolicy+";q=20;w=2"),
+		},
+	},
 	http.StatusInternalServerError: {
 		"Something failed on the server; the cause is logged under the request id in X-Request-Id.",
 		func(huma.API, *huma.Operation) error { return huma.Error500InternalServerError(genericDetail) },

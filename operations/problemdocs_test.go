@@ -97,7 +97,15 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	}
 	var store any = mem
 	usesStore = usesStore || path == "/readyz"
+	opts := operations.Options{}
 	switch status {
+	case http.StatusTooManyRequests:
+		// A burst of one, refilled in a thousand seconds: the first
+		// request passes, the second is refused.
+		opts.RateLimit, opts.RateBurst = 0.001, 1
+		h, _ := newHandler(t, opts, store)
+		serve(h, method, target, body, headers...)
+		return serve(h, method, target, body, headers...), true
 	case http.StatusBadRequest:
 		if body != "" {
 			body = `{"name":`
@@ -141,7 +149,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	if status == http.StatusInternalServerError && path == "/readyz" {
 		return nil, false // readiness answers any store failure with 503
 	}
-	h, _ := newHandler(t, operations.Options{}, store)
+	h, _ := newHandler(t, opts, store)
 	return serve(h, method, target, body, headers...), true
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
@@ -38,7 +39,7 @@ func StoresOf(s any) Stores {
 // Schemas of every body under /schemas/.
 //
 // A resource whose store is nil is left out: its routes are not registered.
-func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
+func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middleware.Forwarding) {
 	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health, collections: map[string]string{}}
 	cursors := newCursorCodec(opts.CursorSecret)
 
@@ -83,7 +84,7 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 		declareHead(api)
 	})
 
-	spec := &specHandler{api: api, cache: map[string][]byte{}}
+	spec := &specHandler{api: api, fw: fw, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
 	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
 	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
@@ -271,6 +272,16 @@ const readinessOperation = "get-readiness"
 // media type first, then that it sets no member null that cannot be.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
+	if rateLimited(&op) {
+		// Declared whether or not this server limits: a deployment can.
+		// The limiter runs before any other check, so a client cannot get
+		// requests past it by making them fail, and after authentication,
+		// which must come before it to key it by caller (ratelimit.go).
+		op.Errors = append(slices.Clip(op.Errors), http.StatusTooManyRequests)
+		if opts.limiter != nil {
+			op.Middlewares = append(op.Middlewares, opts.limiter.middleware(api))
+		}
+	}
 	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {
 		op.Middlewares = append(op.Middlewares, requireContentType(api), refuseNulls(api))

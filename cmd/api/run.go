@@ -154,6 +154,10 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		CursorSecret:   cfg.CursorSecret,
 		CORSOrigins:    cfg.CORSOrigins,
 		BasePath:       cfg.BasePath,
+		TrustedProxies: cfg.TrustedProxies,
+		PublicBaseURL:  cfg.PublicBaseURL,
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 		Logger:         logger,
 		Lazy:           lazyOperations(getenv),
 	}

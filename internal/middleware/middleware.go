@@ -204,7 +204,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int("status", status),
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 					slog.String("request_id", st.id),
-					slog.String("remote_ip", remoteIP(r.RemoteAddr)),
+					slog.String("remote_ip", ClientIP(r)),
 					slog.Int64("bytes", rec.bytes),
 				)
 				st.mu.Unlock()

@@ -348,10 +348,25 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 	}
 	if _, ok := algnhsa.ALBRequestFromContext(ctx); ok {
 		d.Source, d.kindOf = "alb", kindALB
-		d.SourceIP = r.RemoteAddr
+		d.SourceIP = albClientIP(r)
 		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
 	}
 	return d, routed, prefix
+}
+
+// albClientIP is the address the load balancer received the request from:
+// the last entry of X-Forwarded-For, which the ALB appends. (algnhsa takes
+// the first, which is whatever the client wrote there.)
+func albClientIP(r *http.Request) string {
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return r.RemoteAddr
+	}
+	last := xff[len(xff)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }
 
 // v1Route splits a REST API request path into the path the API routes on
