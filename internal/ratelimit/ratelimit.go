@@ -89,7 +89,7 @@ type Decision struct {
 
 // Allow takes one token from key's bucket at now, if it has one.
 func (l *Limiter) Allow(key string, now time.Time) Decision {
-	s := &l.shards[maphash.String(l.seed, key)%shards]
+	s := l.shardOf(key)
 	s.mu.Lock()
 	e := s.keys[key]
 	if e == nil {
@@ -98,17 +98,22 @@ func (l *Limiter) Allow(key string, now time.Time) Decision {
 		s.touch(e)
 	}
 	e.seen = now
-	r := e.lim.ReserveN(now, 1)
 	var d Decision
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now) // a refused request takes nothing
-		d.RetryAfter = delay
-	} else {
-		d.Allowed = true
-		d.Remaining = int(math.Floor(e.lim.TokensAt(now)))
-	}
+	// AllowN takes nothing when it refuses (and, unlike ReserveN, makes no
+	// Reservation to allocate).
+	d.Allowed = e.lim.AllowN(now, 1)
+	tokens := e.lim.TokensAt(now)
 	s.mu.Unlock()
+	if d.Allowed {
+		d.Remaining = int(math.Floor(tokens))
+	} else {
+		d.RetryAfter = time.Duration(math.Round((1 - tokens) / float64(l.rate) * float64(time.Second)))
+	}
 	return d
+}
+
+func (l *Limiter) shardOf(key string) *shard {
+	return &l.shards[maphash.String(l.seed, key)%shards]
 }
 
 // Len is how many keys are remembered.
