@@ -110,6 +110,7 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 		middleware.HeadWithoutBody,
 		middleware.SecurityHeaders,
 		middleware.CORS(opts.CORSOrigins),
+		middleware.RefuseBadRequestID,
 	)
 	return handler, api
 }

@@ -59,7 +59,7 @@ type OrderID struct {
 type ListOrdersInput struct {
 	Limit  int                `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most orders to return in this page." example:"20"`
 	Cursor string             `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same item_id and status with it." example:"Mi5hYmMuMDFKRFE5QTFCMkMzRDRFNUY2RzdIOEo5SzA.5xk2bPq0s1c3uE7uWQvZ9g"`
-	ItemID string             `query:"item_id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Only orders of this item." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ItemID string             `query:"item_id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Only orders of this item." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Status models.OrderStatus `query:"status" doc:"Only orders in this status." example:"paid"`
 }
 

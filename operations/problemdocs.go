@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -25,7 +26,8 @@ type problemDoc struct {
 
 var problemDocs = map[int]problemDoc{
 	http.StatusBadRequest: {
-		"Malformed request: the body is not valid JSON, or the cursor is not one this service made.",
+		"Malformed request: the body is not valid JSON, the cursor is not one this service made, " +
+			"or X-Request-Id is sent twice or is not 1 to 128 characters of letters, digits and -_.:/+=.",
 		malformedExample,
 		nil,
 	},
@@ -159,11 +161,17 @@ func invalidBody(op *huma.Operation) map[string]any {
 }
 
 // malformedExample is the 400 of op: for a body, what the API's own JSON
-// decoder says of a cut-off one (as Huma reports it); otherwise a cursor
-// that is not ours.
+// decoder says of a cut-off one (as Huma reports it); for a listing, a
+// cursor that is not ours; otherwise an X-Request-Id out of bounds.
 func malformedExample(api huma.API, op *huma.Operation) error {
 	if op.RequestBody == nil {
-		return invalidCursor(cursorForeign)
+		for _, p := range op.Parameters {
+			if p.In == "query" && p.Name == "cursor" {
+				return invalidCursor(cursorForeign)
+			}
+		}
+		return huma.Error400BadRequest(middleware.BadRequestIDDetail,
+			&huma.ErrorDetail{Location: "header." + middleware.RequestIDHeader, Message: middleware.BadRequestIDMessage})
 	}
 	var v any
 	err := api.Unmarshal(acceptedMediaType(op), []byte(malformedBody), &v)

@@ -107,10 +107,13 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 		serve(h, method, target, body, headers...)
 		return serve(h, method, target, body, headers...), true
 	case http.StatusBadRequest:
-		if body != "" {
+		switch {
+		case body != "":
 			body = `{"name":`
-		} else {
+		case method == http.MethodGet && strings.Count(path, "/") == 2 && strings.HasPrefix(path, "/v1/"): // a listing
 			target += "?cursor=zzz"
+		default:
+			headers = append(headers, "X-Request-Id", strings.Repeat("r", 129))
 		}
 	case http.StatusNotFound:
 		target = strings.Replace(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)

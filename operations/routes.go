@@ -272,6 +272,12 @@ const readinessOperation = "get-readiness"
 // media type first, then that it sets no member null that cannot be.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.MaxBodyBytes = opts.BodyLimit
+	// Every request may carry X-Request-Id; middleware.RefuseBadRequestID
+	// answers 400 to one out of bounds.
+	op.Parameters = append(slices.Clip(op.Parameters), requestIDParam)
+	if !slices.Contains(op.Errors, http.StatusBadRequest) {
+		op.Errors = append(slices.Clip(op.Errors), http.StatusBadRequest)
+	}
 	if rateLimited(&op) {
 		// Declared whether or not this server limits: a deployment can.
 		// The limiter runs before any other check, so a client cannot get
@@ -288,6 +294,18 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 	}
 	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
+
+// requestIDParam declares the X-Request-Id every operation takes.
+var requestIDParam = &huma.Param{
+	Name: middleware.RequestIDHeader,
+	In:   "header",
+	Description: "Your id for this request, echoed in the response's X-Request-Id and logged with it; " +
+		"without one the server makes one. Longer, with other characters or sent twice: 400.",
+	Example: "5f1b7c9e-2d4a-4e8b-9c1d-3a6f0e2b7d45",
+	Schema:  &huma.Schema{Type: huma.TypeString, MaxLength: ptr(middleware.MaxRequestIDLength), Pattern: middleware.RequestIDPattern},
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // hasBody reports whether an operation's input struct I has a request body
 // (a Body field), as Huma decides it.
