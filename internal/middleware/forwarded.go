@@ -155,10 +155,10 @@ func (f *Forwarding) forwarded(h http.Header, peer netip.Addr) (netip.Addr, stri
 		fors[i] = e.forNode
 	}
 	client, at := f.walk(peer, fors, func(s string) (netip.Addr, bool) { return parseNode(s, true) })
-	proto := ""
-	if at >= 0 {
-		proto, _ = oneProto([]string{elems[at].proto})
+	if at < 0 {
+		at = len(elems) - 1 // no client named: the scheme the peer itself received
 	}
+	proto, _ := oneProto([]string{elems[at].proto})
 	return client, proto
 }
 

@@ -59,7 +59,7 @@ func TestForwarding(t *testing.T) {
 		{"proxy, Forwarded garbage", proxy, false, []string{"Forwarded", `for=198.51.100.1;;;==,"`}, "10.0.0.5", "http://api.example.com"},
 		{"proxy, Forwarded unquoted IPv6", proxy, false, []string{"Forwarded", `for=2a00:1450::1`}, "10.0.0.5", "http://api.example.com"},
 		{"proxy, Forwarded unterminated quote", proxy, false, []string{"Forwarded", `for="198.51.100.1`}, "10.0.0.5", "http://api.example.com"},
-		{"proxy, Forwarded unknown", proxy, false, []string{"Forwarded", `for=unknown;proto=https`}, "10.0.0.5", "http://api.example.com"},
+		{"proxy, Forwarded unknown", proxy, false, []string{"Forwarded", `for=unknown;proto=https`}, "10.0.0.5", "https://api.example.com"},
 		{"proxy, Forwarded proto ftp", proxy, false, []string{"Forwarded", `for=198.51.100.1;proto=ftp`}, "198.51.100.1", "http://api.example.com"},
 		{"proxy, both headers: X-Forwarded-For wins", proxy, false, []string{"Forwarded", `for=192.0.2.66;proto=https`, "X-Forwarded-For", "198.51.100.1"}, "198.51.100.1", "http://api.example.com"},
 		{"IPv6 proxy", "[2001:db8::7]:1234", false, []string{"X-Forwarded-For", "198.51.100.1"}, "198.51.100.1", "http://api.example.com"},
