@@ -56,7 +56,13 @@ var acknowledged = map[string]string{
 	"GET /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":      boundedConditional,
 	"HEAD /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":     boundedConditional,
 	"PATCH /v1/orders/{id}: for the `header` request parameter `If-Match`, the maxLength was set to `2048`":         boundedConditional,
+	"GET /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                    boundedItemID,
+	"HEAD /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                   boundedItemID,
 }
+
+// boundedItemID: item_id's pattern already allowed exactly 26 characters;
+// the maxLength declares that bound where tools look for one (issue 19).
+const boundedItemID = "the pattern already held item_id to 26 characters; maxLength says so (issue 19)"
 
 // boundedConditional: issue 19 bounds every value a client sends; 2048 bytes
 // of ETags is dozens of them, far more than any client that worked sent.
