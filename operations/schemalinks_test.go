@@ -108,15 +108,6 @@ func TestSchemaLinksAgreeWithServers(t *testing.T) {
 	}
 }
 
-// handlerWithItem is the API on a memory store that holds one item.
-func handlerWithItem(t *testing.T) (http.Handler, models.Item) {
-	t.Helper()
-	store := memory.New()
-	it := storeItem(t, store)
-	h, _ := newHandler(t, operations.Options{}, store)
-	return h, it
-}
-
 // storeItem puts one item in store.
 func storeItem(t *testing.T, store *memory.Store) models.Item {
 	t.Helper()

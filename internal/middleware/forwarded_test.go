@@ -141,3 +141,33 @@ func TestBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// FuzzForwarded: whatever a trusted proxy's forwarding headers hold, the
+// client is the peer or an address that appears in them, the scheme is
+// http or https, and nothing panics.
+func FuzzForwarded(f *testing.F) {
+	f.Add("198.51.100.1, 10.0.0.9", "https", `for="[2001:db8::1]:80";proto=https, for=10.0.0.2`)
+	f.Add("", "", `for=;;"`)
+	f.Add("[::1]:1,,,", "http, https", "for=unknown")
+	fw := NewForwarding([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, "")
+	peer := netip.MustParseAddr("10.0.0.5")
+	f.Fuzz(func(t *testing.T, xff, proto, fwd string) {
+		h := http.Header{}
+		if xff != "" {
+			h["X-Forwarded-For"] = []string{xff}
+		}
+		if proto != "" {
+			h["X-Forwarded-Proto"] = []string{proto}
+		}
+		if fwd != "" {
+			h["Forwarded"] = []string{fwd}
+		}
+		client, scheme := fw.forwarded(h, peer)
+		if scheme != "" && scheme != "http" && scheme != "https" {
+			t.Fatalf("scheme %q", scheme)
+		}
+		if client != peer && !client.IsValid() {
+			t.Fatalf("client %v", client)
+		}
+	})
+}

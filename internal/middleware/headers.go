@@ -50,7 +50,7 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed")
+			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed, RateLimit, RateLimit-Policy")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 				h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")
