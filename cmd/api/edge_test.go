@@ -261,3 +261,20 @@ func TestForwardedHeadersLambda(t *testing.T) {
 		}
 	}
 }
+
+// TestLambdaTraceIDIsNoRequestID: an ALB's trace id with ";" in it is not
+// made the request id (it would be refused as a client's bad X-Request-Id);
+// the request is answered under a fresh id.
+func TestLambdaTraceIDIsNoRequestID(t *testing.T) {
+	h := newLambda(t, io.Discard, nil)
+	for _, fd := range frontDoors {
+		if fd.req.Source != "alb" {
+			continue
+		}
+		header := http.Header{"X-Amzn-Trace-Id": {"Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678"}}
+		resp := invoke(t, h, fd.with("GET", "/v1/items", header, ""))
+		if resp.StatusCode != 200 || resp.header("X-Request-Id") == "" || strings.Contains(resp.header("X-Request-Id"), ";") {
+			t.Errorf("%s: %d X-Request-Id %q %s", fd.name, resp.StatusCode, resp.header("X-Request-Id"), resp.Body)
+		}
+	}
+}

@@ -287,7 +287,9 @@ func eventRequest(next http.Handler) http.Handler {
 		attrs := []slog.Attr{slog.String("aws_request_id", info.LambdaRequestID)}
 		if info.GatewayRequestID != "" {
 			attrs = append(attrs, slog.String("apigw_request_id", info.GatewayRequestID))
-			if r.Header.Get(middleware.RequestIDHeader) == "" {
+			// Only a sane one: an ALB's trace id can hold ";", which the
+			// API would refuse (400) as if the client had sent it.
+			if r.Header.Get(middleware.RequestIDHeader) == "" && middleware.SaneRequestID(info.GatewayRequestID) {
 				r.Header.Set(middleware.RequestIDHeader, info.GatewayRequestID)
 			}
 		}
