@@ -137,7 +137,7 @@ func (f *Forwarding) forwarded(h http.Header, peer netip.Addr) (netip.Addr, stri
 	if len(xff) > 0 || len(xfp) > 0 {
 		client := peer
 		if len(xff) > 0 {
-			client, _ = f.walk(peer, listItems(xff), func(s string) (netip.Addr, bool) { return parseNode(s, false) })
+			client = f.walkList(peer, xff)
 		}
 		proto, _ := oneProto(xfp)
 		return client, proto
@@ -179,15 +179,30 @@ func (f *Forwarding) walk(peer netip.Addr, entries []string, parse func(string) 
 	return client, at
 }
 
-// listItems splits header lines into their comma-separated items.
-func listItems(lines []string) []string {
-	var out []string
-	for _, l := range lines {
-		for item := range strings.SplitSeq(l, ",") {
-			out = append(out, strings.TrimSpace(item))
+// walkList is walk over the comma-separated items of X-Forwarded-For
+// lines, read from the right without splitting them up first (it runs on
+// every request a load balancer forwards).
+func (f *Forwarding) walkList(peer netip.Addr, lines []string) netip.Addr {
+	client := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		for {
+			j := strings.LastIndexByte(l, ',')
+			a, ok := parseNode(strings.TrimSpace(l[j+1:]), false)
+			if !ok {
+				return client
+			}
+			client = a
+			if !f.isTrusted(a) {
+				return client
+			}
+			if j < 0 {
+				break
+			}
+			l = l[:j]
 		}
 	}
-	return out
+	return client
 }
 
 // parseNode reads one forwarded address: an IP, optionally with a port

@@ -171,3 +171,19 @@ func FuzzForwarded(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkForwardedClient is the cost of finding the client of a request
+// an ALB forwarded.
+func BenchmarkForwardedClient(b *testing.B) {
+	fw := NewForwarding([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}, "")
+	r := httptest.NewRequest(http.MethodGet, "/v1/items", nil)
+	r.RemoteAddr = "10.0.1.7:40000"
+	r.Header.Set("X-Forwarded-For", "192.0.2.66, 198.51.100.1")
+	r.Header.Set("X-Forwarded-Proto", "https")
+	h := fw.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+}
