@@ -75,7 +75,7 @@ var problemDocs = map[int]problemDoc{
 		map[string]*huma.Param{
 			"Retry-After":      responseHeader("Seconds to wait before the next request is admitted.", "1"),
 			"RateLimit":        responseHeader("The quota left (r) under the policy and the seconds (t) until a request is admitted again.", rateLimitPolicy+";r=0;t=1"),
-			"RateLimit-Policy": responseHeader("The policy: a quota of q requests at once, restored in full over w seconds.", rateLimitPolicy+";q=20;w=2"),
+			"RateLimit-Policy": rateLimitPolicyHeader,
 		},
 	},
 	http.StatusInternalServerError: {

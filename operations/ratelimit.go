@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -41,9 +42,16 @@ const tooManyDetail = "This client sent more requests than the rate limit allows
 type rateLimiter struct {
 	lim    *ratelimit.Limiter
 	policy string // the RateLimit-Policy value
-	byIP   bool   // auth is switched off: every request has the same caller
-	now    func() time.Time
+	// remaining holds the RateLimit field for each quota left, made once
+	// (for bursts up to maxPremade) so that an answer costs no formatting;
+	// each is capped, so an Add elsewhere copies it instead of writing into it.
+	remaining [][]string
+	byIP      bool // auth is switched off: every request has the same caller
+	now       func() time.Time
 }
+
+// maxPremade bounds the premade RateLimit fields (about 40 bytes each).
+const maxPremade = 4096
 
 func newRateLimiter(opts Options) *rateLimiter {
 	if opts.RateLimit <= 0 {
@@ -52,19 +60,39 @@ func newRateLimiter(opts Options) *rateLimiter {
 	burst := max(opts.RateBurst, 1)
 	window := max(int64(math.Ceil(float64(burst)/opts.RateLimit)), 1)
 	_, off := opts.Auth.(auth.Off)
-	return &rateLimiter{
+	policy := rateLimitPolicy + ";q=" + strconv.Itoa(burst) + ";w=" + strconv.FormatInt(window, 10)
+	rl := &rateLimiter{
 		lim:    ratelimit.New(ratelimit.Options{Rate: opts.RateLimit, Burst: burst}),
-		policy: rateLimitPolicy + ";q=" + strconv.Itoa(burst) + ";w=" + strconv.FormatInt(window, 10),
+		policy: policy,
 		byIP:   off,
 		now:    opts.Now,
 	}
+	rl.remaining = make([][]string, min(burst, maxPremade)+1)
+	for r := range rl.remaining {
+		rl.remaining[r] = []string{rateLimitField(r)}[:1:1]
+	}
+	return rl
 }
 
-// middleware answers 429 to a client over its limit, or passes the request on.
+func rateLimitField(remaining int) string {
+	return rateLimitPolicy + ";r=" + strconv.Itoa(remaining)
+}
+
+// middleware answers 429 to a client over its limit, or passes the request
+// on with the quota it has left in RateLimit, so a client can slow down
+// before it is refused. RateLimit-Policy, which does not change, comes
+// with the 429 (and the document).
 func (rl *rateLimiter) middleware(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
-		d := rl.lim.Allow(rl.key(ctx), rl.now())
+		r, w := humago.Unwrap(ctx)
+		d := rl.lim.Allow(rl.key(ctx, r), rl.now())
 		if d.Allowed {
+			// The canonical key, set directly: this runs on every request.
+			if d.Remaining < len(rl.remaining) {
+				w.Header()["Ratelimit"] = rl.remaining[d.Remaining]
+			} else {
+				w.Header()["Ratelimit"] = []string{rateLimitField(d.Remaining)}
+			}
 			next(ctx)
 			return
 		}
@@ -78,13 +106,12 @@ func (rl *rateLimiter) middleware(api huma.API) func(huma.Context, func(huma.Con
 
 // key is the verified caller's subject, or the client's IP (its /64 for
 // IPv6). The two cannot collide: no IP starts with "sub:".
-func (rl *rateLimiter) key(ctx huma.Context) string {
+func (rl *rateLimiter) key(ctx huma.Context, r *http.Request) string {
 	if !rl.byIP {
 		if c, ok := auth.CallerFrom(ctx.Context()); ok && c.Subject != "" {
 			return "sub:" + c.Subject
 		}
 	}
-	r, _ := humago.Unwrap(ctx)
 	ip := middleware.ClientIP(r)
 	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
 		p, _ := a.Prefix(64)
@@ -95,3 +122,30 @@ func (rl *rateLimiter) key(ctx huma.Context) string {
 
 // rateLimited says whether op is limited (and so declares 429).
 func rateLimited(op *huma.Operation) bool { return !rateLimitExempt[op.OperationID] }
+
+// declareRateLimitFields documents RateLimit on every success and
+// client-error response of a limited operation: what the limiter adds to
+// every answer it lets through (its 429, which problemDocs describes, has
+// the policy too).
+func declareRateLimitFields(api huma.API) {
+	for _, item := range api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if op == nil || !rateLimited(op) {
+				continue
+			}
+			for code, resp := range op.Responses {
+				if code == "429" || !(strings.HasPrefix(code, "2") || strings.HasPrefix(code, "4")) {
+					continue
+				}
+				if resp.Headers == nil {
+					resp.Headers = map[string]*huma.Param{}
+				}
+				resp.Headers["RateLimit"] = rateLimitHeader
+			}
+		}
+	}
+}
+
+var rateLimitHeader = responseHeader("With rate_limit on: the requests (r) this client may still make at once; the policy is in the 429's RateLimit-Policy.", rateLimitPolicy+";r=17")
+
+var rateLimitPolicyHeader = responseHeader("With rate_limit on: a quota of q requests at once, restored in full over w seconds.", rateLimitPolicy+";q=20;w=2")

@@ -2,6 +2,7 @@ package operations_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,8 +57,12 @@ func TestRateLimit(t *testing.T) {
 	const a, b = "198.51.100.1:1000", "198.51.100.2:1000"
 
 	for i := range 3 {
-		if rec := from(h, "GET", "/v1/items", "", a, ""); rec.Code != 200 {
+		rec := from(h, "GET", "/v1/items", "", a, "")
+		if rec.Code != 200 {
 			t.Fatalf("request %d of the burst: %d %s", i+1, rec.Code, rec.Body)
+		}
+		if got, want := rec.Header().Get("RateLimit"), fmt.Sprintf(`"per-client";r=%d`, 2-i); got != want {
+			t.Errorf("request %d: RateLimit %q, want %q", i+1, got, want)
 		}
 	}
 	rec := from(h, "POST", "/v1/items", validBody, a, "")
@@ -85,10 +90,14 @@ func TestRateLimit(t *testing.T) {
 	}
 	for range 20 {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			if rec := from(h, "GET", path, "", a, ""); rec.Code != 200 {
-				t.Fatalf("%s was limited: %d", path, rec.Code)
+			if rec := from(h, "GET", path, "", a, ""); rec.Code != 200 || rec.Header().Get("RateLimit") != "" {
+				t.Fatalf("%s was limited: %d %v", path, rec.Code, rec.Header())
 			}
 		}
+	}
+	// A client error after the limiter carries the fields too.
+	if rec := from(h, "GET", "/v1/items/NOT-AN-ID", "", b, ""); rec.Code != 422 || rec.Header().Get("RateLimit") != `"per-client";r=1` {
+		t.Errorf("422: %d RateLimit %q", rec.Code, rec.Header().Get("RateLimit"))
 	}
 	clk.add(1900 * time.Millisecond)
 	if rec := from(h, "GET", "/v1/items", "", a, ""); rec.Code != 429 || rec.Header().Get("Retry-After") != "1" {
@@ -175,6 +184,13 @@ func TestRateLimitDeclared(t *testing.T) {
 			for _, h := range []string{"Retry-After", "RateLimit", "RateLimit-Policy"} {
 				if resp.Headers[h] == nil {
 					t.Errorf("%s %s: 429 lacks %s", method, path, h)
+				}
+			}
+			for code, resp := range op.Responses {
+				if code[0] == '2' || code[0] == '4' {
+					if resp.Headers["RateLimit"] == nil {
+						t.Errorf("%s %s: %s lacks the RateLimit fields", method, path, code)
+					}
 				}
 			}
 		}

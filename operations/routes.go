@@ -81,6 +81,7 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middle
 
 	mux.afterRegistration(func() {
 		documentProblems(api)
+		declareRateLimitFields(api)
 		declareHead(api)
 	})
 

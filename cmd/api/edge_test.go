@@ -176,8 +176,11 @@ func TestRateLimitHTTP(t *testing.T) {
 	base, _ := startServer(t, map[string]string{"TYPEDAPI_RATE_LIMIT": "0.01", "TYPEDAPI_RATE_BURST": "2", "TYPEDAPI_TRUSTED_PROXIES": "127.0.0.1"})
 	c := client{t, base}
 	a, b := []string{"X-Forwarded-For", "198.51.100.1"}, []string{"X-Forwarded-For", "198.51.100.2"}
-	c.expect(201, "POST", "/v1/items", okBody, a...)
-	c.expect(200, "GET", "/v1/items", "", a...)
+	created, _ := c.expect(201, "POST", "/v1/items", okBody, a...)
+	listed, _ := c.expect(200, "GET", "/v1/items", "", a...)
+	if created.Header.Get("RateLimit") != `"per-client";r=1` || listed.Header.Get("RateLimit") != `"per-client";r=0` {
+		t.Errorf("RateLimit %q then %q", created.Header.Get("RateLimit"), listed.Header.Get("RateLimit"))
+	}
 	resp, body := c.expect(429, "POST", "/v1/items", `{"name":"Refused","price":1,"currency":"EUR"}`, a...)
 	for name, want := range map[string]string{
 		"Content-Type":     problemCT,

@@ -3073,6 +3073,16 @@ type ClientWithResponsesInterface interface {
 	PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id string, params *PatchOrderParams, body PatchOrderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchOrderResponse, error)
 }
 
+// GetServiceInfoResponse200Headers the declared response headers of an HTTP 200 response for GetServiceInfo
+type GetServiceInfoResponse200Headers struct {
+	RateLimit *string
+}
+
+// GetServiceInfoResponse400Headers the declared response headers of an HTTP 400 response for GetServiceInfo
+type GetServiceInfoResponse400Headers struct {
+	RateLimit *string
+}
+
 // GetServiceInfoResponse429Headers the declared response headers of an HTTP 429 response for GetServiceInfo
 type GetServiceInfoResponse429Headers struct {
 	RateLimit       *string
@@ -3091,6 +3101,10 @@ type GetServiceInfoResponse struct {
 	ApplicationproblemJSON429 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetServiceInfoResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetServiceInfoResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetServiceInfoResponse429Headers
 }
@@ -3144,6 +3158,16 @@ func (r GetServiceInfoResponse) ContentType() string {
 	return ""
 }
 
+// HeadServiceInfoResponse200Headers the declared response headers of an HTTP 200 response for HeadServiceInfo
+type HeadServiceInfoResponse200Headers struct {
+	RateLimit *string
+}
+
+// HeadServiceInfoResponse400Headers the declared response headers of an HTTP 400 response for HeadServiceInfo
+type HeadServiceInfoResponse400Headers struct {
+	RateLimit *string
+}
+
 // HeadServiceInfoResponse429Headers the declared response headers of an HTTP 429 response for HeadServiceInfo
 type HeadServiceInfoResponse429Headers struct {
 	RateLimit       *string
@@ -3154,6 +3178,10 @@ type HeadServiceInfoResponse429Headers struct {
 type HeadServiceInfoResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadServiceInfoResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadServiceInfoResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HeadServiceInfoResponse429Headers
 }
@@ -3388,7 +3416,18 @@ func (r HeadReadinessResponse) ContentType() string {
 
 // ListItemsResponse200Headers the declared response headers of an HTTP 200 response for ListItems
 type ListItemsResponse200Headers struct {
-	Link *string
+	Link      *string
+	RateLimit *string
+}
+
+// ListItemsResponse400Headers the declared response headers of an HTTP 400 response for ListItems
+type ListItemsResponse400Headers struct {
+	RateLimit *string
+}
+
+// ListItemsResponse422Headers the declared response headers of an HTTP 422 response for ListItems
+type ListItemsResponse422Headers struct {
+	RateLimit *string
 }
 
 // ListItemsResponse429Headers the declared response headers of an HTTP 429 response for ListItems
@@ -3422,6 +3461,10 @@ type ListItemsResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListItemsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListItemsResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListItemsResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListItemsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3494,7 +3537,18 @@ func (r ListItemsResponse) ContentType() string {
 
 // HeadListItemsResponse200Headers the declared response headers of an HTTP 200 response for HeadListItems
 type HeadListItemsResponse200Headers struct {
-	Link *string
+	Link      *string
+	RateLimit *string
+}
+
+// HeadListItemsResponse400Headers the declared response headers of an HTTP 400 response for HeadListItems
+type HeadListItemsResponse400Headers struct {
+	RateLimit *string
+}
+
+// HeadListItemsResponse422Headers the declared response headers of an HTTP 422 response for HeadListItems
+type HeadListItemsResponse422Headers struct {
+	RateLimit *string
 }
 
 // HeadListItemsResponse429Headers the declared response headers of an HTTP 429 response for HeadListItems
@@ -3514,6 +3568,10 @@ type HeadListItemsResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadListItemsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadListItemsResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadListItemsResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HeadListItemsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3554,11 +3612,33 @@ type CreateItemResponse201Headers struct {
 	ETag               *string
 	IdempotentReplayed *string
 	Location           *string
+	RateLimit          *string
+}
+
+// CreateItemResponse400Headers the declared response headers of an HTTP 400 response for CreateItem
+type CreateItemResponse400Headers struct {
+	RateLimit *string
 }
 
 // CreateItemResponse409Headers the declared response headers of an HTTP 409 response for CreateItem
 type CreateItemResponse409Headers struct {
+	RateLimit  *string
 	RetryAfter *string
+}
+
+// CreateItemResponse413Headers the declared response headers of an HTTP 413 response for CreateItem
+type CreateItemResponse413Headers struct {
+	RateLimit *string
+}
+
+// CreateItemResponse415Headers the declared response headers of an HTTP 415 response for CreateItem
+type CreateItemResponse415Headers struct {
+	RateLimit *string
+}
+
+// CreateItemResponse422Headers the declared response headers of an HTTP 422 response for CreateItem
+type CreateItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // CreateItemResponse429Headers the declared response headers of an HTTP 429 response for CreateItem
@@ -3598,8 +3678,16 @@ type CreateItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateItemResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateItemResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateItemResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateItemResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateItemResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3685,9 +3773,30 @@ func (r CreateItemResponse) ContentType() string {
 	return ""
 }
 
+// DeleteItemResponse204Headers the declared response headers of an HTTP 204 response for DeleteItem
+type DeleteItemResponse204Headers struct {
+	RateLimit *string
+}
+
+// DeleteItemResponse400Headers the declared response headers of an HTTP 400 response for DeleteItem
+type DeleteItemResponse400Headers struct {
+	RateLimit *string
+}
+
+// DeleteItemResponse404Headers the declared response headers of an HTTP 404 response for DeleteItem
+type DeleteItemResponse404Headers struct {
+	RateLimit *string
+}
+
 // DeleteItemResponse412Headers the declared response headers of an HTTP 412 response for DeleteItem
 type DeleteItemResponse412Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// DeleteItemResponse422Headers the declared response headers of an HTTP 422 response for DeleteItem
+type DeleteItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // DeleteItemResponse429Headers the declared response headers of an HTTP 429 response for DeleteItem
@@ -3721,8 +3830,16 @@ type DeleteItemResponse struct {
 	ApplicationproblemJSON503 *ErrorModel
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *ErrorModel
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteItemResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteItemResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteItemResponse404Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *DeleteItemResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DeleteItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3800,12 +3917,28 @@ func (r DeleteItemResponse) ContentType() string {
 
 // GetItemResponse200Headers the declared response headers of an HTTP 200 response for GetItem
 type GetItemResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
 }
 
 // GetItemResponse304Headers the declared response headers of an HTTP 304 response for GetItem
 type GetItemResponse304Headers struct {
 	ETag *string
+}
+
+// GetItemResponse400Headers the declared response headers of an HTTP 400 response for GetItem
+type GetItemResponse400Headers struct {
+	RateLimit *string
+}
+
+// GetItemResponse404Headers the declared response headers of an HTTP 404 response for GetItem
+type GetItemResponse404Headers struct {
+	RateLimit *string
+}
+
+// GetItemResponse422Headers the declared response headers of an HTTP 422 response for GetItem
+type GetItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // GetItemResponse429Headers the declared response headers of an HTTP 429 response for GetItem
@@ -3843,6 +3976,12 @@ type GetItemResponse struct {
 	Headers200 *GetItemResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetItemResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetItemResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetItemResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3920,12 +4059,28 @@ func (r GetItemResponse) ContentType() string {
 
 // HeadItemResponse200Headers the declared response headers of an HTTP 200 response for HeadItem
 type HeadItemResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
 }
 
 // HeadItemResponse304Headers the declared response headers of an HTTP 304 response for HeadItem
 type HeadItemResponse304Headers struct {
 	ETag *string
+}
+
+// HeadItemResponse400Headers the declared response headers of an HTTP 400 response for HeadItem
+type HeadItemResponse400Headers struct {
+	RateLimit *string
+}
+
+// HeadItemResponse404Headers the declared response headers of an HTTP 404 response for HeadItem
+type HeadItemResponse404Headers struct {
+	RateLimit *string
+}
+
+// HeadItemResponse422Headers the declared response headers of an HTTP 422 response for HeadItem
+type HeadItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // HeadItemResponse429Headers the declared response headers of an HTTP 429 response for HeadItem
@@ -3947,6 +4102,12 @@ type HeadItemResponse struct {
 	Headers200 *HeadItemResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *HeadItemResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadItemResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadItemResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HeadItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3984,17 +4145,45 @@ func (r HeadItemResponse) ContentType() string {
 
 // PatchItemResponse200Headers the declared response headers of an HTTP 200 response for PatchItem
 type PatchItemResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// PatchItemResponse400Headers the declared response headers of an HTTP 400 response for PatchItem
+type PatchItemResponse400Headers struct {
+	RateLimit *string
+}
+
+// PatchItemResponse404Headers the declared response headers of an HTTP 404 response for PatchItem
+type PatchItemResponse404Headers struct {
+	RateLimit *string
 }
 
 // PatchItemResponse409Headers the declared response headers of an HTTP 409 response for PatchItem
 type PatchItemResponse409Headers struct {
+	RateLimit  *string
 	RetryAfter *string
 }
 
 // PatchItemResponse412Headers the declared response headers of an HTTP 412 response for PatchItem
 type PatchItemResponse412Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// PatchItemResponse413Headers the declared response headers of an HTTP 413 response for PatchItem
+type PatchItemResponse413Headers struct {
+	RateLimit *string
+}
+
+// PatchItemResponse415Headers the declared response headers of an HTTP 415 response for PatchItem
+type PatchItemResponse415Headers struct {
+	RateLimit *string
+}
+
+// PatchItemResponse422Headers the declared response headers of an HTTP 422 response for PatchItem
+type PatchItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // PatchItemResponse429Headers the declared response headers of an HTTP 429 response for PatchItem
@@ -4038,10 +4227,20 @@ type PatchItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchItemResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchItemResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PatchItemResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PatchItemResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *PatchItemResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PatchItemResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PatchItemResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PatchItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4139,17 +4338,45 @@ func (r PatchItemResponse) ContentType() string {
 
 // ReplaceItemResponse200Headers the declared response headers of an HTTP 200 response for ReplaceItem
 type ReplaceItemResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// ReplaceItemResponse400Headers the declared response headers of an HTTP 400 response for ReplaceItem
+type ReplaceItemResponse400Headers struct {
+	RateLimit *string
+}
+
+// ReplaceItemResponse404Headers the declared response headers of an HTTP 404 response for ReplaceItem
+type ReplaceItemResponse404Headers struct {
+	RateLimit *string
 }
 
 // ReplaceItemResponse409Headers the declared response headers of an HTTP 409 response for ReplaceItem
 type ReplaceItemResponse409Headers struct {
+	RateLimit  *string
 	RetryAfter *string
 }
 
 // ReplaceItemResponse412Headers the declared response headers of an HTTP 412 response for ReplaceItem
 type ReplaceItemResponse412Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// ReplaceItemResponse413Headers the declared response headers of an HTTP 413 response for ReplaceItem
+type ReplaceItemResponse413Headers struct {
+	RateLimit *string
+}
+
+// ReplaceItemResponse415Headers the declared response headers of an HTTP 415 response for ReplaceItem
+type ReplaceItemResponse415Headers struct {
+	RateLimit *string
+}
+
+// ReplaceItemResponse422Headers the declared response headers of an HTTP 422 response for ReplaceItem
+type ReplaceItemResponse422Headers struct {
+	RateLimit *string
 }
 
 // ReplaceItemResponse429Headers the declared response headers of an HTTP 429 response for ReplaceItem
@@ -4193,10 +4420,20 @@ type ReplaceItemResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReplaceItemResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplaceItemResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReplaceItemResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *ReplaceItemResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ReplaceItemResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReplaceItemResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReplaceItemResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReplaceItemResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ReplaceItemResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4294,7 +4531,18 @@ func (r ReplaceItemResponse) ContentType() string {
 
 // ListOrdersResponse200Headers the declared response headers of an HTTP 200 response for ListOrders
 type ListOrdersResponse200Headers struct {
-	Link *string
+	Link      *string
+	RateLimit *string
+}
+
+// ListOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListOrders
+type ListOrdersResponse400Headers struct {
+	RateLimit *string
+}
+
+// ListOrdersResponse422Headers the declared response headers of an HTTP 422 response for ListOrders
+type ListOrdersResponse422Headers struct {
+	RateLimit *string
 }
 
 // ListOrdersResponse429Headers the declared response headers of an HTTP 429 response for ListOrders
@@ -4328,6 +4576,10 @@ type ListOrdersResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListOrdersResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListOrdersResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListOrdersResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4400,7 +4652,18 @@ func (r ListOrdersResponse) ContentType() string {
 
 // HeadListOrdersResponse200Headers the declared response headers of an HTTP 200 response for HeadListOrders
 type HeadListOrdersResponse200Headers struct {
-	Link *string
+	Link      *string
+	RateLimit *string
+}
+
+// HeadListOrdersResponse400Headers the declared response headers of an HTTP 400 response for HeadListOrders
+type HeadListOrdersResponse400Headers struct {
+	RateLimit *string
+}
+
+// HeadListOrdersResponse422Headers the declared response headers of an HTTP 422 response for HeadListOrders
+type HeadListOrdersResponse422Headers struct {
+	RateLimit *string
 }
 
 // HeadListOrdersResponse429Headers the declared response headers of an HTTP 429 response for HeadListOrders
@@ -4420,6 +4683,10 @@ type HeadListOrdersResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadListOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadListOrdersResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadListOrdersResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HeadListOrdersResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4460,11 +4727,33 @@ type CreateOrderResponse201Headers struct {
 	ETag               *string
 	IdempotentReplayed *string
 	Location           *string
+	RateLimit          *string
+}
+
+// CreateOrderResponse400Headers the declared response headers of an HTTP 400 response for CreateOrder
+type CreateOrderResponse400Headers struct {
+	RateLimit *string
 }
 
 // CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
 type CreateOrderResponse409Headers struct {
+	RateLimit  *string
 	RetryAfter *string
+}
+
+// CreateOrderResponse413Headers the declared response headers of an HTTP 413 response for CreateOrder
+type CreateOrderResponse413Headers struct {
+	RateLimit *string
+}
+
+// CreateOrderResponse415Headers the declared response headers of an HTTP 415 response for CreateOrder
+type CreateOrderResponse415Headers struct {
+	RateLimit *string
+}
+
+// CreateOrderResponse422Headers the declared response headers of an HTTP 422 response for CreateOrder
+type CreateOrderResponse422Headers struct {
+	RateLimit *string
 }
 
 // CreateOrderResponse429Headers the declared response headers of an HTTP 429 response for CreateOrder
@@ -4504,8 +4793,16 @@ type CreateOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateOrderResponse400Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CreateOrderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateOrderResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateOrderResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4593,12 +4890,28 @@ func (r CreateOrderResponse) ContentType() string {
 
 // GetOrderResponse200Headers the declared response headers of an HTTP 200 response for GetOrder
 type GetOrderResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
 }
 
 // GetOrderResponse304Headers the declared response headers of an HTTP 304 response for GetOrder
 type GetOrderResponse304Headers struct {
 	ETag *string
+}
+
+// GetOrderResponse400Headers the declared response headers of an HTTP 400 response for GetOrder
+type GetOrderResponse400Headers struct {
+	RateLimit *string
+}
+
+// GetOrderResponse404Headers the declared response headers of an HTTP 404 response for GetOrder
+type GetOrderResponse404Headers struct {
+	RateLimit *string
+}
+
+// GetOrderResponse422Headers the declared response headers of an HTTP 422 response for GetOrder
+type GetOrderResponse422Headers struct {
+	RateLimit *string
 }
 
 // GetOrderResponse429Headers the declared response headers of an HTTP 429 response for GetOrder
@@ -4636,6 +4949,12 @@ type GetOrderResponse struct {
 	Headers200 *GetOrderResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetOrderResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetOrderResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetOrderResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4713,12 +5032,28 @@ func (r GetOrderResponse) ContentType() string {
 
 // HeadOrderResponse200Headers the declared response headers of an HTTP 200 response for HeadOrder
 type HeadOrderResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
 }
 
 // HeadOrderResponse304Headers the declared response headers of an HTTP 304 response for HeadOrder
 type HeadOrderResponse304Headers struct {
 	ETag *string
+}
+
+// HeadOrderResponse400Headers the declared response headers of an HTTP 400 response for HeadOrder
+type HeadOrderResponse400Headers struct {
+	RateLimit *string
+}
+
+// HeadOrderResponse404Headers the declared response headers of an HTTP 404 response for HeadOrder
+type HeadOrderResponse404Headers struct {
+	RateLimit *string
+}
+
+// HeadOrderResponse422Headers the declared response headers of an HTTP 422 response for HeadOrder
+type HeadOrderResponse422Headers struct {
+	RateLimit *string
 }
 
 // HeadOrderResponse429Headers the declared response headers of an HTTP 429 response for HeadOrder
@@ -4740,6 +5075,12 @@ type HeadOrderResponse struct {
 	Headers200 *HeadOrderResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *HeadOrderResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadOrderResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadOrderResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HeadOrderResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4777,17 +5118,45 @@ func (r HeadOrderResponse) ContentType() string {
 
 // PatchOrderResponse200Headers the declared response headers of an HTTP 200 response for PatchOrder
 type PatchOrderResponse200Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// PatchOrderResponse400Headers the declared response headers of an HTTP 400 response for PatchOrder
+type PatchOrderResponse400Headers struct {
+	RateLimit *string
+}
+
+// PatchOrderResponse404Headers the declared response headers of an HTTP 404 response for PatchOrder
+type PatchOrderResponse404Headers struct {
+	RateLimit *string
 }
 
 // PatchOrderResponse409Headers the declared response headers of an HTTP 409 response for PatchOrder
 type PatchOrderResponse409Headers struct {
+	RateLimit  *string
 	RetryAfter *string
 }
 
 // PatchOrderResponse412Headers the declared response headers of an HTTP 412 response for PatchOrder
 type PatchOrderResponse412Headers struct {
-	ETag *string
+	ETag      *string
+	RateLimit *string
+}
+
+// PatchOrderResponse413Headers the declared response headers of an HTTP 413 response for PatchOrder
+type PatchOrderResponse413Headers struct {
+	RateLimit *string
+}
+
+// PatchOrderResponse415Headers the declared response headers of an HTTP 415 response for PatchOrder
+type PatchOrderResponse415Headers struct {
+	RateLimit *string
+}
+
+// PatchOrderResponse422Headers the declared response headers of an HTTP 422 response for PatchOrder
+type PatchOrderResponse422Headers struct {
+	RateLimit *string
 }
 
 // PatchOrderResponse429Headers the declared response headers of an HTTP 429 response for PatchOrder
@@ -4831,10 +5200,20 @@ type PatchOrderResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PatchOrderResponse400Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PatchOrderResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *PatchOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *PatchOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PatchOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PatchOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PatchOrderResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchOrderResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5350,6 +5729,26 @@ func ParseGetServiceInfoResponse(rsp *http.Response) (*GetServiceInfoResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetServiceInfoResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetServiceInfoResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetServiceInfoResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -5393,6 +5792,26 @@ func ParseHeadServiceInfoResponse(rsp *http.Response) (*HeadServiceInfoResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadServiceInfoResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadServiceInfoResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers HeadServiceInfoResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -5642,7 +6061,34 @@ func ParseListItemsResponse(rsp *http.Response) (*ListItemsResponse, error) {
 			}
 			headers.Link = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListItemsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListItemsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListItemsResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -5705,7 +6151,34 @@ func ParseHeadListItemsResponse(rsp *http.Response) (*HeadListItemsResponse, err
 			}
 			headers.Link = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadListItemsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadListItemsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers HeadListItemsResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -5855,9 +6328,33 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 			}
 			headers.Location = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateItemResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -5866,6 +6363,36 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateItemResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateItemResponse415Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -5981,6 +6508,36 @@ func ParseDeleteItemResponse(rsp *http.Response) (*DeleteItemResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteItemResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteItemResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 412:
 		var headers DeleteItemResponse412Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -5990,7 +6547,24 @@ func ParseDeleteItemResponse(rsp *http.Response) (*DeleteItemResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers DeleteItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6115,6 +6689,13 @@ func ParseGetItemResponse(rsp *http.Response) (*GetItemResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetItemResponse304Headers
@@ -6126,6 +6707,36 @@ func ParseGetItemResponse(rsp *http.Response) (*GetItemResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetItemResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6188,6 +6799,13 @@ func ParseHeadItemResponse(rsp *http.Response) (*HeadItemResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers HeadItemResponse304Headers
@@ -6199,6 +6817,36 @@ func ParseHeadItemResponse(rsp *http.Response) (*HeadItemResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadItemResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers HeadItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6348,9 +6996,43 @@ func ParsePatchItemResponse(rsp *http.Response) (*PatchItemResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers PatchItemResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers PatchItemResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6368,7 +7050,44 @@ func ParsePatchItemResponse(rsp *http.Response) (*PatchItemResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers PatchItemResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PatchItemResponse415Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PatchItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6518,9 +7237,43 @@ func ParseReplaceItemResponse(rsp *http.Response) (*ReplaceItemResponse, error) 
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplaceItemResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReplaceItemResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers ReplaceItemResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6538,7 +7291,44 @@ func ParseReplaceItemResponse(rsp *http.Response) (*ReplaceItemResponse, error) 
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReplaceItemResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReplaceItemResponse415Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReplaceItemResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ReplaceItemResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6653,7 +7443,34 @@ func ParseListOrdersResponse(rsp *http.Response) (*ListOrdersResponse, error) {
 			}
 			headers.Link = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListOrdersResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListOrdersResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListOrdersResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6716,7 +7533,34 @@ func ParseHeadListOrdersResponse(rsp *http.Response) (*HeadListOrdersResponse, e
 			}
 			headers.Link = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadListOrdersResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadListOrdersResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers HeadListOrdersResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6866,9 +7710,33 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			}
 			headers.Location = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateOrderResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateOrderResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6877,6 +7745,36 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateOrderResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateOrderResponse415Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateOrderResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateOrderResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7001,6 +7899,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetOrderResponse304Headers
@@ -7012,6 +7917,36 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetOrderResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetOrderResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7074,6 +8009,13 @@ func ParseHeadOrderResponse(rsp *http.Response) (*HeadOrderResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers HeadOrderResponse304Headers
@@ -7085,6 +8027,36 @@ func ParseHeadOrderResponse(rsp *http.Response) (*HeadOrderResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadOrderResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadOrderResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadOrderResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers HeadOrderResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7234,9 +8206,43 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PatchOrderResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 404:
+		var headers PatchOrderResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers PatchOrderResponse409Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -7254,7 +8260,44 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers PatchOrderResponse413Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PatchOrderResponse415Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PatchOrderResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchOrderResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
