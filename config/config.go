@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,14 @@ type Config struct {
 
 	BasePath    string   // mount prefix stripped from every request, e.g. /shop
 	CORSOrigins []string // exact origins allowed cross-origin; none by default
+
+	// TrustedProxies are the peers whose forwarding headers (the client's
+	// IP and scheme) are believed; none by default.
+	TrustedProxies []netip.Prefix
+	PublicBaseURL  string // starts every link the API hands out; "" means the request's own Host
+
+	RateLimit float64 // requests per second per client; 0 turns the limit off
+	RateBurst int     // requests a client may make at once before RateLimit applies
 
 	Store            string // memory | dynamodb
 	DynamoDBTable    string
@@ -76,6 +85,10 @@ var defaults = map[string]any{
 	"shutdown_grace":      "15s",
 	"base_path":           "",
 	"cors_origins":        "",
+	"trusted_proxies":     "",
+	"public_base_url":     "",
+	"rate_limit":          0,
+	"rate_burst":          20,
 	"store":               "memory",
 	"dynamodb_table":      "typedapi-items",
 	"dynamodb_region":     "",
@@ -201,6 +214,10 @@ func parse(v *viper.Viper) (Config, error) {
 		ShutdownGrace:     p.duration("shutdown_grace", 0, 10*time.Minute),
 		BasePath:          p.basePath("base_path"),
 		CORSOrigins:       p.origins("cors_origins"),
+		TrustedProxies:    p.prefixes("trusted_proxies"),
+		PublicBaseURL:     p.baseURL("public_base_url"),
+		RateLimit:         p.number("rate_limit", 0, 1e6),
+		RateBurst:         int(p.integer("rate_burst", 1, 1e6)),
 		Store:             p.oneOf("store", "memory", "dynamodb"),
 		DynamoDBTable:     p.tableName("dynamodb_table"),
 		DynamoDBRegion:    p.str("dynamodb_region"),
@@ -297,6 +314,15 @@ func (p *parser) integer(key string, lo, hi int64) int64 {
 	return n
 }
 
+func (p *parser) number(key string, lo, hi float64) float64 {
+	s := p.raw(key)
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(n >= lo && n <= hi) {
+		p.fail(key, s, fmt.Sprintf("a number from %g to %g", lo, hi))
+	}
+	return n
+}
+
 func (p *parser) duration(key string, lo, hi time.Duration) time.Duration {
 	s := p.raw(key)
 	d, err := time.ParseDuration(s)
@@ -351,6 +377,50 @@ func (p *parser) origins(key string) []string {
 	return out
 }
 
+// prefixes reads a comma-separated list of CIDR ranges; a bare address is
+// a range of one.
+func (p *parser) prefixes(key string) []netip.Prefix {
+	s := p.raw(key)
+	if s == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		pre, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil || a.Zone() != "" {
+				p.fail(key, part, "a comma-separated list of CIDR ranges such as 10.0.0.0/16 or 2001:db8::/48 (or single addresses)")
+				return nil
+			}
+			pre = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if pre.Addr().Is4In6() {
+			pre = netip.PrefixFrom(pre.Addr().Unmap(), pre.Bits()-96)
+		}
+		out = append(out, pre.Masked())
+	}
+	return out
+}
+
+// baseURL reads an absolute http(s) URL with no query, fragment or user
+// info; a trailing slash is dropped.
+func (p *parser) baseURL(key string) string {
+	s := p.raw(key)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") ||
+		strings.ContainsAny(u.Path, " %{}") || strings.Contains(u.Path, "//") || strings.Contains(u.Path, "/.") {
+		p.fail(key, s, "an absolute http(s) URL such as https://api.example.com or https://example.com/api (no query, fragment or user info)")
+		return ""
+	}
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
+}
+
 func (p *parser) endpoint(key string) string {
 	s := p.raw(key)
 	if s == "" {
@@ -388,7 +458,8 @@ func (c Config) Redacted() []any {
 		"body_limit", c.BodyLimit, "read_header_timeout", c.ReadHeaderTimeout.String(),
 		"read_timeout", c.ReadTimeout.String(), "write_timeout", c.WriteTimeout.String(),
 		"idle_timeout", c.IdleTimeout.String(), "shutdown_grace", c.ShutdownGrace.String(),
-		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "store", c.Store,
+		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "trusted_proxies", c.TrustedProxies,
+		"public_base_url", c.PublicBaseURL, "rate_limit", c.RateLimit, "rate_burst", c.RateBurst, "store", c.Store,
 		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
 		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
 		"cursor_secret", secret,

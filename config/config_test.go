@@ -102,6 +102,21 @@ func TestBadValues(t *testing.T) {
 		{"auth_issuer", "https://user:pw@issuer.example.com", "https URL"},
 		{"auth_jwks_url", "http://10.0.0.1/jwks", "https URL"},
 		{"auth_jwks_refresh", "100ms", "duration"},
+		{"trusted_proxies", "10.0.0.0/33", "CIDR ranges"},
+		{"trusted_proxies", "*", "CIDR ranges"},
+		{"trusted_proxies", "vpc.internal", "CIDR ranges"},
+		{"trusted_proxies", "fe80::1%eth0", "CIDR ranges"},
+		{"public_base_url", "api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "ftp://api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "https://api.example.com/?a=1", "absolute http(s) URL"},
+		{"public_base_url", "https://api.example.com/#top", "absolute http(s) URL"},
+		{"public_base_url", "https://user:pw@api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "https:///path", "absolute http(s) URL"},
+		{"public_base_url", "/api", "absolute http(s) URL"},
+		{"rate_limit", "-1", "a number from 0"},
+		{"rate_limit", "fast", "a number from 0"},
+		{"rate_limit", "NaN", "a number from 0"},
+		{"rate_burst", "0", "whole number from 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -115,6 +130,34 @@ func TestBadValues(t *testing.T) {
 				t.Errorf("message %q should name key %s, value %q and %q on one line", msg, c.key, c.value, c.allowed)
 			}
 		})
+	}
+}
+
+// TestEdgeSettings: trusted proxies, the public base URL and the rate
+// limit as written, normalized.
+func TestEdgeSettings(t *testing.T) {
+	c, err := config.Load("", env(nil))
+	if err != nil || len(c.TrustedProxies) != 0 || c.PublicBaseURL != "" || c.RateLimit != 0 || c.RateBurst != 20 {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	c, err = config.Load("", env(map[string]string{
+		"TYPEDAPI_TRUSTED_PROXIES": " 10.0.0.0/16, 192.0.2.7 ,2001:db8::/48, 10.1.2.3/8",
+		"TYPEDAPI_PUBLIC_BASE_URL": "https://api.example.com/shop/",
+		"TYPEDAPI_RATE_LIMIT":      "2.5",
+		"TYPEDAPI_RATE_BURST":      "5",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/16 192.0.2.7/32 2001:db8::/48 10.0.0.0/8"; strings.Join(got, " ") != want {
+		t.Errorf("trusted_proxies %v, want %s", got, want)
+	}
+	if c.PublicBaseURL != "https://api.example.com/shop" || c.RateLimit != 2.5 || c.RateBurst != 5 {
+		t.Errorf("got %q %v %d", c.PublicBaseURL, c.RateLimit, c.RateBurst)
 	}
 }
 

@@ -166,7 +166,7 @@ func TestStoreFailuresMapToProblems(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			store := faultyStore{Store: memory.New(), get: func(context.Context, string) (models.Item, error) { return models.Item{}, c.err }}
 			h, logs := newHandler(t, operations.Options{}, store)
-			rec := serve(h, "GET", "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "X-Request-Id", "req-"+c.name)
+			rec := serve(h, "GET", "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "X-Request-Id", "req-"+strings.ReplaceAll(c.name, " ", "-"))
 			if rec.Code != c.status || rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -50,6 +51,7 @@ func challengeHeader(example error) map[string]*huma.Param {
 var problemDocs = map[int]problemDoc{
 	http.StatusBadRequest: {
 		"Malformed request: the body is not valid JSON, the cursor is not one this service made, " +
+			"X-Request-Id is sent twice or is not 1 to 128 characters of letters, digits and -_.:/+=., " +
 			"or (where a token is needed) the credentials are not one Authorization header with one bearer token.",
 		malformedExample,
 		nil,
@@ -101,6 +103,16 @@ var problemDocs = map[int]problemDoc{
 		"Validation failed: `errors` names the location of every failing field and why.",
 		invalidExample,
 		nil,
+	},
+	http.StatusTooManyRequests: {
+		"This client sent more requests than the configured rate limit allows (rate_limit, per verified caller, else per client IP); " +
+			"wait the seconds in Retry-After. RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers) give the quota and when it returns.",
+		func(huma.API, *huma.Operation) error { return huma.Error429TooManyRequests(tooManyDetail) },
+		map[string]*huma.Param{
+			"Retry-After":      responseHeader("Seconds to wait before the next request is admitted.", "1"),
+			"RateLimit":        responseHeader("The quota left (r) under the policy and the seconds (t) until a request is admitted again.", rateLimitPolicy+";r=0;t=1"),
+			"RateLimit-Policy": rateLimitPolicyHeader,
+		},
 	},
 	http.StatusInternalServerError: {
 		"Something failed on the server; the cause is logged under the request id in X-Request-Id.",
@@ -195,14 +207,18 @@ func forbiddenScope(op *huma.Operation) string {
 
 // malformedExample is the 400 of op: for a body, what the API's own JSON
 // decoder says of a cut-off one (as Huma reports it); for a listing, a
-// cursor that is not ours; otherwise (a protected operation) credentials
-// that are not one header.
+// cursor that is not ours; for a protected operation, credentials that are
+// not one header; otherwise an X-Request-Id out of bounds.
 func malformedExample(api huma.API, op *huma.Operation) error {
 	if op.RequestBody == nil {
-		if !hasParam(op, "query", "cursor") {
+		switch {
+		case hasParam(op, "query", "cursor"):
+			return invalidCursor(cursorForeign)
+		case protected(op):
 			return errBadCredentials()
 		}
-		return invalidCursor(cursorForeign)
+		return huma.Error400BadRequest(middleware.BadRequestIDDetail,
+			&huma.ErrorDetail{Location: "header." + middleware.RequestIDHeader, Message: middleware.BadRequestIDMessage})
 	}
 	var v any
 	err := api.Unmarshal(acceptedMediaType(op), []byte(malformedBody), &v)

@@ -100,15 +100,25 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	// The caller: the staff (who made what the probe made), unless the
 	// status is about the credentials.
 	credentials := as(staffToken)
+	opts := operations.Options{Auth: newFakeAuth()}
 	switch status {
+	case http.StatusTooManyRequests:
+		// A burst of one, refilled in a thousand seconds: the first
+		// request passes, the second is refused.
+		opts.RateLimit, opts.RateBurst = 0.001, 1
+		h, _ := newHandler(t, opts, store)
+		request(h, method, target, body, append(headers, credentials...)...)
+		return request(h, method, target, body, append(headers, credentials...)...), true
 	case http.StatusBadRequest:
 		switch {
 		case body != "":
 			body = `{"name":`
-		case strings.Contains(path, "{id}"): // no body, no cursor: only the credentials can be malformed
+		case method == http.MethodGet && strings.Count(path, "/") == 2 && strings.HasPrefix(path, "/v1/"): // a listing
+			target += "?cursor=zzz"
+		case method == http.MethodDelete || strings.HasPrefix(path, "/v1/orders/"): // protected, no body, no cursor: the credentials
 			credentials = append(credentials, as(aliceToken)...)
 		default:
-			target += "?cursor=zzz"
+			headers = append(headers, "X-Request-Id", strings.Repeat("r", 129))
 		}
 	case http.StatusUnauthorized:
 		credentials = nil
@@ -151,7 +161,7 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	if status == http.StatusInternalServerError && path == "/readyz" {
 		return nil, false // readiness answers any store failure with 503
 	}
-	h, _ := newHandler(t, operations.Options{Auth: newFakeAuth()}, store)
+	h, _ := newHandler(t, opts, store)
 	return request(h, method, target, body, append(headers, credentials...)...), true
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
@@ -38,7 +39,7 @@ func StoresOf(s any) Stores {
 // Schemas of every body under /schemas/.
 //
 // A resource whose store is nil is left out: its routes are not registered.
-func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
+func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middleware.Forwarding) {
 	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health, collections: map[string]string{}}
 	cursors := newCursorCodec(opts.CursorSecret)
 	addSecurityScheme(api)
@@ -84,10 +85,11 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 
 	mux.afterRegistration(func() {
 		documentProblems(api)
+		declareRateLimitFields(api)
 		declareHead(api)
 	})
 
-	spec := &specHandler{api: api, cache: map[string][]byte{}}
+	spec := &specHandler{api: api, fw: fw, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
 	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
 	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
@@ -297,9 +299,23 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 		panic("operations: " + op.OperationID + " declares no Security; use public() or bearer(scopes...)")
 	}
 	op.MaxBodyBytes = opts.BodyLimit
+	// Every request may carry X-Request-Id; middleware.RefuseBadRequestID
+	// answers 400 to one out of bounds.
+	op.Parameters = append(slices.Clip(op.Parameters), requestIDParam)
+	addErrors(&op, http.StatusBadRequest)
 	if protected(&op) {
 		addErrors(&op, authErrors(&op)...)
 		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth, declaredScopes(&op)))
+	}
+	if rateLimited(&op) {
+		// Declared whether or not this server limits: a deployment can.
+		// The limiter runs after authentication, to key it by caller
+		// (ratelimit.go), and before any other check, so a client cannot
+		// get requests past it by making them fail.
+		addErrors(&op, http.StatusTooManyRequests)
+		if opts.limiter != nil {
+			op.Middlewares = append(op.Middlewares, opts.limiter.middleware(api))
+		}
 	}
 	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {
@@ -307,6 +323,18 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 	}
 	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
+
+// requestIDParam declares the X-Request-Id every operation takes.
+var requestIDParam = &huma.Param{
+	Name: middleware.RequestIDHeader,
+	In:   "header",
+	Description: "Your id for this request, echoed in the response's X-Request-Id and logged with it; " +
+		"without one the server makes one. Longer, with other characters or sent twice: 400.",
+	Example: "5f1b7c9e-2d4a-4e8b-9c1d-3a6f0e2b7d45",
+	Schema:  &huma.Schema{Type: huma.TypeString, MaxLength: ptr(middleware.MaxRequestIDLength), Pattern: middleware.RequestIDPattern},
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // hasBody reports whether an operation's input struct I has a request body
 // (a Body field), as Huma decides it.

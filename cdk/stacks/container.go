@@ -102,6 +102,12 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 	env := AppEnvironment(table, p.LogLevel, "", nil)
 	env["PORT"] = fmt.Sprint(ContainerPort)
 	env["TYPEDAPI_SHUTDOWN_GRACE"] = p.ShutdownGrace.String()
+	// The ALB connects from inside the VPC: trusting its range makes the app
+	// read the client's IP and scheme from the ALB's X-Forwarded-For and
+	// X-Forwarded-Proto, and rate-limit each client by that IP.
+	env["TYPEDAPI_TRUSTED_PROXIES"] = *vpc.VpcCidrBlock()
+	env["TYPEDAPI_RATE_LIMIT"] = "20"
+	env["TYPEDAPI_RATE_BURST"] = "40"
 	maps.Copy(env, p.Environment)
 	maps.Copy(env, auth.environment(AuthModeJWT)) // the front door decides, not an override
 	task.AddContainer(jsii.String("api"), &awsecs.ContainerDefinitionOptions{

@@ -455,8 +455,11 @@ func TestContainerStack(t *testing.T) {
 					map[string]any{"Name": "TYPEDAPI_DYNAMODB_TABLE", "Value": ref(table)},
 					map[string]any{"Name": "TYPEDAPI_LOG_FORMAT", "Value": "json"},
 					map[string]any{"Name": "TYPEDAPI_LOG_LEVEL", "Value": "info"},
+					map[string]any{"Name": "TYPEDAPI_RATE_BURST", "Value": "40"},
+					map[string]any{"Name": "TYPEDAPI_RATE_LIMIT", "Value": "20"},
 					map[string]any{"Name": "TYPEDAPI_SHUTDOWN_GRACE", "Value": "15s"},
 					map[string]any{"Name": "TYPEDAPI_STORE", "Value": "dynamodb"},
+					map[string]any{"Name": "TYPEDAPI_TRUSTED_PROXIES", "Value": map[string]any{"Fn::GetAtt": []any{onlyID(t, tmpl, "AWS::EC2::VPC"), "CidrBlock"}}},
 				},
 				"Secrets": []any{map[string]any{
 					"Name": "TYPEDAPI_CURSOR_SECRET", "ValueFrom": ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")),

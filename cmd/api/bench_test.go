@@ -59,6 +59,17 @@ func BenchmarkHTTPGetItem(b *testing.B) { benchGet(b, benchHandler(b)) }
 
 func BenchmarkHTTPCreateItem(b *testing.B) { benchCreate(b, benchHandler(b)) }
 
+// BenchmarkHTTPGetItemRateLimited is BenchmarkHTTPGetItem with the
+// per-client rate limit on, at a rate no run reaches (every request is
+// checked, none refused), behind a trusted proxy as the container deploy
+// runs: compare it with BenchmarkHTTPGetItem (scripts/bench-http measures
+// the same over TCP).
+func BenchmarkHTTPGetItemRateLimited(b *testing.B) {
+	benchGet(b, storeHandler(b, map[string]string{
+		"TYPEDAPI_RATE_LIMIT": "1000000", "TYPEDAPI_RATE_BURST": "1000000", "TYPEDAPI_TRUSTED_PROXIES": "192.0.2.0/24",
+	}))
+}
+
 // benchGet times GET of one seeded item through h.
 func benchGet(b *testing.B, h http.Handler) {
 	path := "/v1/items/" + seed(b, h)

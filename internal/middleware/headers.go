@@ -52,7 +52,7 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Origin", origin)
 			// WWW-Authenticate: a page must be able to tell an expired token
 			// from a missing scope (RFC 6750).
-			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed, WWW-Authenticate")
+			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed, WWW-Authenticate, RateLimit, RateLimit-Policy")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 				h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")

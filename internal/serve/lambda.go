@@ -301,7 +301,9 @@ func eventRequest(next http.Handler) http.Handler {
 		attrs := []slog.Attr{slog.String("aws_request_id", info.LambdaRequestID)}
 		if info.GatewayRequestID != "" {
 			attrs = append(attrs, slog.String("apigw_request_id", info.GatewayRequestID))
-			if r.Header.Get(middleware.RequestIDHeader) == "" {
+			// Only a sane one: an ALB's trace id can hold ";", which the
+			// API would refuse (400) as if the client had sent it.
+			if r.Header.Get(middleware.RequestIDHeader) == "" && middleware.SaneRequestID(info.GatewayRequestID) {
 				r.Header.Set(middleware.RequestIDHeader, info.GatewayRequestID)
 			}
 		}
@@ -363,10 +365,25 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 	}
 	if _, ok := algnhsa.ALBRequestFromContext(ctx); ok {
 		d.Source, d.kindOf = "alb", kindALB
-		d.SourceIP = r.RemoteAddr
+		d.SourceIP = albClientIP(r)
 		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
 	}
 	return d, routed, prefix
+}
+
+// albClientIP is the address the load balancer received the request from:
+// the last entry of X-Forwarded-For, which the ALB appends. (algnhsa takes
+// the first, which is whatever the client wrote there.)
+func albClientIP(r *http.Request) string {
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return r.RemoteAddr
+	}
+	last := xff[len(xff)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }
 
 // v1Route splits a REST API request path into the path the API routes on
