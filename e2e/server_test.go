@@ -48,7 +48,14 @@ func externalServer() string { return strings.TrimSuffix(os.Getenv("TYPEDAPI_E2E
 // (under basePath) answers. The process is stopped with SIGTERM at cleanup.
 func startAPI(t *testing.T, basePath string, env ...string) string {
 	t.Helper()
-	return startCommand(t, nil, basePath, env...)
+	return startCommand(t, nil, basePath, io.Discard, env...)
+}
+
+// startAPILogged is startAPI that copies the server's standard output (its
+// log lines) into logs.
+func startAPILogged(t *testing.T, logs io.Writer, env ...string) string {
+	t.Helper()
+	return startCommand(t, nil, "", logs, env...)
 }
 
 // startGateway runs `api gateway` (a local front door before the Lambda
@@ -56,10 +63,10 @@ func startAPI(t *testing.T, basePath string, env ...string) string {
 // clients' paths start with.
 func startGateway(t *testing.T, prefix string, flags ...string) string {
 	t.Helper()
-	return startCommand(t, append([]string{"gateway", "--addr", "127.0.0.1:0"}, flags...), prefix)
+	return startCommand(t, append([]string{"gateway", "--addr", "127.0.0.1:0"}, flags...), prefix, io.Discard)
 }
 
-func startCommand(t *testing.T, args []string, basePath string, env ...string) string {
+func startCommand(t *testing.T, args []string, basePath string, logs io.Writer, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(apiBinary, args...)
 	cmd.Env = append(os.Environ(), "TYPEDAPI_HOST=127.0.0.1", "TYPEDAPI_PORT=0", "TYPEDAPI_LOG_LEVEL=info",
@@ -100,7 +107,7 @@ func startCommand(t *testing.T, args []string, basePath string, env ...string) s
 				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, stdout) // keep the pipe drained
+		_, _ = io.Copy(logs, stdout) // and keep the pipe drained
 	}()
 	var origin string
 	select {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,9 +18,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/MicahParks/jwkset"
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/auth/authtest"
@@ -91,56 +85,6 @@ func newVerifier(t testing.TB, opts auth.JWTOptions) *auth.JWT {
 
 func bearer(token string) []string { return []string{"Bearer " + token} }
 
-// issuerKey is the issuer's published signing key: its kid and RSA key.
-func issuerKey(t *testing.T, issuer string) (string, *rsa.PublicKey) {
-	t.Helper()
-	resp, err := http.Get(issuer + "/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jwkset.JWKSMarshal
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
-		t.Fatalf("issuer JWKS: %v", err)
-	}
-	jwk, err := jwkset.NewJWKFromMarshal(set.Keys[0], jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, ok := jwk.Key().(*rsa.PublicKey)
-	if !ok {
-		t.Fatalf("issuer key is %T, want RSA", jwk.Key())
-	}
-	return jwk.Marshal().KID, pub
-}
-
-// validClaims are claims the verifier would accept from the issuer.
-func validClaims(issuer string) jwt.MapClaims {
-	now := time.Now()
-	return jwt.MapClaims{
-		"iss": issuer, "aud": authtest.Audience, "sub": "mallory", "scope": "items:write orders:fulfil",
-		"iat": now.Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
-	}
-}
-
-// signedLocally is a token signed by a key the issuer never published,
-// under header kid.
-func signedLocally(t testing.TB, key *rsa.PrivateKey, kid string, claims jwt.MapClaims) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = kid
-	s, err := tok.SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func b64(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func TestJWTAcceptsTheIssuersToken(t *testing.T) {
 	issuer, ok := authtest.Issuer(t)
 	if !ok {
@@ -182,61 +126,15 @@ func TestJWTRefusesBadTokens(t *testing.T) {
 		t.Skip("no test issuer")
 	}
 	v := newVerifier(t, auth.JWTOptions{Issuer: issuer, JWKSURL: issuer + "/jwks"})
-	kid, pub := issuerKey(t, issuer)
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := validClaims(issuer)
-
-	// Algorithm confusion: HS256 keyed with the issuer's public key, which
-	// everyone has, in the forms a confused verifier would use.
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	hs := func(secret []byte) string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, good)
-		tok.Header["kid"] = kid
-		s, err := tok.SignedString(secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-
-	cases := []struct {
-		name  string
-		token string
-	}{
-		{"alg none", b64(map[string]any{"alg": "none", "typ": "JWT", "kid": kid}) + "." + b64(good) + "."},
-		{"alg none, no kid", b64(map[string]any{"alg": "none"}) + "." + b64(good) + "."},
-		{"HS256 keyed with the issuer's PEM public key", hs(pemKey)},
-		{"HS256 keyed with the issuer's DER public key", hs(der)},
-		{"expired", authtest.Token(t, issuer, authtest.Request{Subject: "alice", ExpiresIn: -5 * time.Minute})},
-		{"not yet valid", authtest.Token(t, issuer, authtest.Request{Subject: "alice", NotBeforeIn: 5 * time.Minute})},
-		{"wrong iss", authtest.Token(t, issuer, authtest.Request{Subject: "alice", Issuer: "http://127.0.0.1:1/someone-else"})},
-		{"wrong aud", authtest.Token(t, issuer, authtest.Request{Subject: "alice", Audience: "another-api"})},
-		{"no aud", authtest.Token(t, issuer, authtest.Request{Subject: "alice", Audience: "-"})},
-		{"no sub", authtest.Token(t, issuer, authtest.Request{Scope: "items:write"})},
-		{"kid the issuer does not have", authtest.Token(t, issuer, authtest.Request{Subject: "alice", KeyID: "not-a-key-of-the-issuer"})},
-		{"signed by an unknown key", signedLocally(t, other, "unknown-key", good)},
-		{"signed by another key under a known kid", signedLocally(t, other, kid, good)},
-		{"no kid", signedLocally(t, other, "", good)},
-		{"malformed: one segment", "abcdef"},
-		{"malformed: garbage segments", "eyJhbGciOi.bm90IGpzb24.c2ln"},
-		{"malformed: payload not JSON", b64(map[string]any{"alg": "RS256", "kid": kid}) + ".bm90IGpzb24." + strings.Repeat("A", 342)},
-		{"over 8 KiB", authtest.Token(t, issuer, authtest.Request{Subject: "alice", Scope: strings.Repeat("s", auth.MaxTokenBytes)})},
-	}
+	cases := authtest.BadTokens(t, issuer)
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := v.Authenticate(context.Background(), bearer(c.token))
+		t.Run(c.Name, func(t *testing.T) {
+			_, err := v.Authenticate(context.Background(), bearer(c.Token))
 			if !errors.Is(err, auth.ErrInvalidToken) {
 				t.Fatalf("err = %v, want ErrInvalidToken", err)
 			}
 			t.Log(err) // the reason, for a reader of -v
-			if strings.Contains(err.Error(), c.token) || (len(c.token) > 20 && strings.Contains(err.Error(), c.token[:20])) {
+			if strings.Contains(err.Error(), c.Token) || (len(c.Token) > 20 && strings.Contains(err.Error(), c.Token[:20])) {
 				t.Errorf("the error quotes the token: %v", err)
 			}
 		})
@@ -316,7 +214,7 @@ func TestJWKSFloodOfUnknownKidsFetchesOncePerInterval(t *testing.T) {
 	}
 	tokens := make([]string, 300)
 	for i := range tokens {
-		tokens[i] = signedLocally(t, key, fmt.Sprintf("random-kid-%d-%x", i, time.Now().UnixNano()), validClaims(issuer))
+		tokens[i] = authtest.SignedLocally(t, key, fmt.Sprintf("random-kid-%d-%x", i, time.Now().UnixNano()), authtest.ValidClaims(issuer))
 	}
 	flood := func() {
 		var wg sync.WaitGroup
@@ -358,7 +256,7 @@ func TestJWKSOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	needsFetch := signedLocally(t, key, "a-key-not-cached", validClaims(issuer))
+	needsFetch := authtest.SignedLocally(t, key, "a-key-not-cached", authtest.ValidClaims(issuer))
 
 	proxy.down.Store(true)
 	clk.Advance(3 * time.Minute) // past the interval and the keys' max age: both would fetch
@@ -480,7 +378,7 @@ func TestJWKSFetchesAreBounded(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := newVerifier(t, c.opts)
-			token := signedLocally(t, key, "k", validClaims(c.opts.Issuer))
+			token := authtest.SignedLocally(t, key, "k", authtest.ValidClaims(c.opts.Issuer))
 			start := time.Now()
 			_, err := v.Authenticate(context.Background(), bearer(token))
 			if !errors.Is(err, auth.ErrUnavailable) {
