@@ -60,7 +60,9 @@ func addSecurityScheme(api huma.API) {
 			"changes and deletes items; every order operation needs a signed-in caller, who sees and changes only their own orders; `" +
 			ScopeOrdersFulfil + "` marks the shop's staff, who see and change every order, mark orders paid and shipped, " +
 			"and cancel paid ones (a refund). A missing or unacceptable token is 401, a missing scope 403, both with " +
-			"`WWW-Authenticate` as RFC 6750 describes.",
+			"`WWW-Authenticate` as RFC 6750 describes. Tokens are checked as RFC8725 (JSON Web Token Best Current " +
+			"Practices) asks: an allow-list of asymmetric algorithms (never `none` or HMAC), the key named by `kid` " +
+			"from the issuer's JWKS, and `iss`, `aud`, `exp` and `nbf`.",
 	}
 }
 

@@ -5,9 +5,13 @@
 // request must get the status it is meant to provoke, and Prism must report
 // no response violation (sl-violations) and find the operation in the spec.
 // Usage: node edge.mjs http://127.0.0.1:PRISM_PORT
-// With VALIDATORS_BEARER_TOKEN set, every request carries it.
+// With VALIDATORS_BEARER_TOKEN set, every request carries it (unless it
+// sets Authorization itself, null for none); with VALIDATORS_PLAIN_TOKEN
+// too (another caller's, with no scope), the 401, 403 and another caller's
+// 404 are provoked as well.
 const base = process.argv[2];
 const token = process.env.VALIDATORS_BEARER_TOKEN || '';
+const plain = process.env.VALIDATORS_PLAIN_TOKEN || '';
 const timeoutMs = 10_000;
 const unknown = '01JDQ8Z6M3N4P5Q6R7S8T9V0WX';
 const json = 'application/json';
@@ -17,8 +21,10 @@ let count = 0;
 
 async function send(name, method, path, { headers = {}, body, want }) {
   count++;
-  const h = { Accept: 'application/json, application/problem+json', ...headers };
+  const h = { Accept: 'application/json, application/problem+json' };
   if (token) h.Authorization = 'Bearer ' + token;
+  Object.assign(h, headers);
+  if (h.Authorization === null) delete h.Authorization;
   let res;
   try {
     res = await fetch(base + path, { method, headers: h, body, signal: AbortSignal.timeout(timeoutMs) });
@@ -152,6 +158,17 @@ await send('patch order, plain JSON', 'PATCH', `/v1/orders/${oid}`, { headers: {
 await send('patch order, malformed JSON', 'PATCH', `/v1/orders/${oid}`, { headers: { 'Content-Type': patchCT }, body: '{', want: 400 });
 await send('patch order, unknown status', 'PATCH', `/v1/orders/${oid}`, { headers: { 'Content-Type': patchCT }, body: s({ status: 'lost' }), want: 422 });
 await send('patch order, unknown', 'PATCH', `/v1/orders/${unknown}`, { headers: { 'Content-Type': patchCT }, body: s({ status: 'paid' }), want: 404 });
+
+if (plain) {
+  // Who may call what: no token, a bad one, no scope, another's order.
+  await send('create item, no token', 'POST', '/v1/items', { headers: { 'Content-Type': json, Authorization: null }, body: s(item), want: 401 });
+  await send('create item, bad token', 'POST', '/v1/items', { headers: { 'Content-Type': json, Authorization: 'Bearer not.a.token' }, body: s(item), want: 401 });
+  await send('create item, no items:write', 'POST', '/v1/items', { headers: { 'Content-Type': json, Authorization: 'Bearer ' + plain }, body: s(item), want: 403 });
+  await send('list orders, no token', 'GET', '/v1/orders', { headers: { Authorization: null }, want: 401 });
+  await send('get order, another caller', 'GET', `/v1/orders/${oid}`, { headers: { Authorization: 'Bearer ' + plain }, want: 404 });
+  await send('ship order, no orders:fulfil', 'PATCH', `/v1/orders/${oid}`, { headers: { 'Content-Type': patchCT, Authorization: 'Bearer ' + plain }, body: s({ status: 'shipped' }), want: 404 });
+  await send('read items, no token', 'GET', '/v1/items', { headers: { Authorization: null }, want: 200 });
+}
 
 // Delete last: stale, then for real, then gone.
 await send('delete item, If-Match stale', 'DELETE', `/v1/items/${id}`, { headers: { 'If-Match': stale }, want: 412 });
