@@ -65,6 +65,9 @@ type Config struct {
 	AuthAudience    string        // the audience (aud) tokens must be made for
 	AuthJWKSURL     string        // the issuer's JWKS; "" discovers it from the issuer
 	AuthJWKSRefresh time.Duration // least time between two fetches of the JWKS
+	// AuthScopePrefix is what the issuer writes before each of the API's
+	// scopes (Cognito: "<resource server>/"); it is taken off.
+	AuthScopePrefix string
 }
 
 // Addr is the listen address for net/http.
@@ -100,6 +103,7 @@ var defaults = map[string]any{
 	"auth_audience":       "",
 	"auth_jwks_url":       "",
 	"auth_jwks_refresh":   "5m",
+	"auth_scope_prefix":   "",
 }
 
 // secretKeys are never printed by Redacted.
@@ -229,6 +233,7 @@ func parse(v *viper.Viper) (Config, error) {
 		AuthAudience:      p.str("auth_audience"),
 		AuthJWKSURL:       p.issuerURL("auth_jwks_url"),
 		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
+		AuthScopePrefix:   p.scopePrefix("auth_scope_prefix"),
 	}
 	p.authComplete(c)
 	return c, p.err
@@ -304,6 +309,22 @@ func (p *parser) fail(key, value, allowed string) {
 }
 
 func (p *parser) str(key string) string { return p.raw(key) }
+
+// scopePrefix is a scope's leading part, such as "typedapi/": printable
+// ASCII with no space or quote (RFC 6749's scope-token), at most 128 bytes.
+func (p *parser) scopePrefix(key string) string {
+	s := p.raw(key)
+	for _, r := range s {
+		if r <= ' ' || r > '~' || r == '"' || r == '\\' {
+			p.fail(key, s, "a scope prefix such as typedapi/: printable ASCII, no spaces or quotes")
+			return s
+		}
+	}
+	if len(s) > 128 {
+		p.fail(key, s, "a scope prefix of at most 128 bytes")
+	}
+	return s
+}
 
 func (p *parser) integer(key string, lo, hi int64) int64 {
 	s := p.raw(key)

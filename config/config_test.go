@@ -97,6 +97,8 @@ func TestBadValues(t *testing.T) {
 		{"dynamodb_table", "a b", "3 to 255 characters"},
 		{"idempotency_ttl", "1s", "duration"},
 		{"auth_mode", "none", "one of auto, jwt, gateway, off"},
+		{"auth_scope_prefix", "typedapi /", "scope prefix"},
+		{"auth_scope_prefix", "typédapi/", "scope prefix"},
 		{"auth_issuer", "http://issuer.example.com", "https URL"},
 		{"auth_issuer", "issuer.example.com", "https URL"},
 		{"auth_issuer", "https://user:pw@issuer.example.com", "https URL"},

@@ -62,12 +62,17 @@ func (a Auth) must() Auth {
 // verifies tokens (mode gateway) or does not (mode jwt). The issuer and
 // audience go to both: the app names them in /docs, and in gateway mode
 // they say whose claims the event carries.
+// The app takes ScopePrefix off the scopes it reads (TYPEDAPI_AUTH_SCOPE_PREFIX).
 func (a Auth) environment(mode string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"TYPEDAPI_AUTH_MODE":     mode,
 		"TYPEDAPI_AUTH_ISSUER":   a.Issuer,
 		"TYPEDAPI_AUTH_AUDIENCE": a.Audience,
 	}
+	if a.ScopePrefix != "" {
+		env["TYPEDAPI_AUTH_SCOPE_PREFIX"] = a.ScopePrefix
+	}
+	return env
 }
 
 // scopes is how the issuer writes the spec's scopes in its tokens.

@@ -378,4 +378,11 @@ func TestCognitoIssuer(t *testing.T) {
 			"RouteKey": "POST /v1/items", "AuthorizationScopes": []any{"typedapi/items:write"},
 		})
 	})
+	check(t, "the app takes the resource server's prefix off the scopes it reads", func() {
+		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+				"TYPEDAPI_AUTH_MODE": "gateway", "TYPEDAPI_AUTH_SCOPE_PREFIX": "typedapi/",
+			})},
+		})
+	})
 }

@@ -36,6 +36,18 @@ var errInsecure = errors.New("auth: refusing to start without authentication: no
 // loopback listener, or the local Lambda tools); it is never learned from
 // a request's peer address, which a proxy makes meaningless.
 func newAuthenticator(cfg config.Config, onLambda, local bool, logger *slog.Logger) (auth.Authenticator, error) {
+	a, err := chooseAuthenticator(cfg, onLambda, local, logger)
+	if err != nil || cfg.AuthScopePrefix == "" {
+		return a, err
+	}
+	if _, off := a.(auth.Off); off {
+		return a, nil
+	}
+	return auth.ScopePrefix{Prefix: cfg.AuthScopePrefix, Next: a}, nil
+}
+
+// chooseAuthenticator is newAuthenticator before auth_scope_prefix.
+func chooseAuthenticator(cfg config.Config, onLambda, local bool, logger *slog.Logger) (auth.Authenticator, error) {
 	jwtAuth := func() (auth.Authenticator, error) {
 		return auth.NewJWT(auth.JWTOptions{
 			Issuer:          cfg.AuthIssuer,
