@@ -4,7 +4,8 @@
 // stack (Fargate + ALB). Every stack is checked by cdk-nag's AwsSolutions
 // pack at synth. Context (-c key=value): arch=arm64|x86_64, dev=true (table
 // without deletion protection, deleted with the stack), certificateArn,
-// httpApiId, restApiId, restRootResourceId, restStageName.
+// httpApiId, restApiId, restRootResourceId, restStageName, and the alarm and
+// scaling keys docs/DEPLOY.md lists (alarmEmail, maxTasks, ...).
 package main
 
 import (
@@ -46,6 +47,14 @@ func run() error {
 	if ctx("dev") == "true" {
 		table = stacks.ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true}
 	}
+	obs, err := stacks.ObservabilityOptionsFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	scaling, err := stacks.ScalingOptionsFromContext(ctx)
+	if err != nil {
+		return err
+	}
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
 	if err := stacks.BuildBootstrap(root, arch, codeDir); err != nil {
 		return err
@@ -55,14 +64,17 @@ func run() error {
 	fn := stacks.FunctionOptions{Arch: arch}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
 		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
+		Observability: obs,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,
 		HttpApiID: ctx("httpApiId"), RestApiID: ctx("restApiId"),
 		RestRootResourceID: ctx("restRootResourceId"), RestStageName: ctx("restStageName"),
+		Observability: obs,
 	})
 	stacks.NewContainerStack(app, "TypedapiContainer", &stacks.ContainerStackProps{
 		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"),
+		Observability: obs, Scaling: scaling,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

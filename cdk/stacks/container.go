@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -33,8 +34,12 @@ type ContainerStackProps struct {
 	// Task size: 256 CPU units (0.25 vCPU) and 512 MiB.
 	CPU       int
 	MemoryMiB int
-	// DesiredCount of tasks: 2, one per availability zone.
+	// DesiredCount of tasks: 2, one per availability zone. Scaling then
+	// moves the count between its bounds.
 	DesiredCount int
+	Scaling      ScalingOptions
+	// Observability: the dashboard, alarms and saved queries (observability.go).
+	Observability ObservabilityOptions
 	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
 	// (TYPEDAPI_SHUTDOWN_GRACE): 15s. ECS waits 15s more before SIGKILL.
 	ShutdownGrace time.Duration
@@ -56,6 +61,9 @@ type ContainerStack struct {
 	Service  awsecs.FargateService
 	TaskRole awsiam.Role
 	Alb      awselasticloadbalancingv2.ApplicationLoadBalancer
+
+	Scaling       ServiceScaling
+	Observability *Observability
 }
 
 // NewContainerStack builds the image from the repository's Dockerfile and
@@ -158,7 +166,7 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 			Port: jsii.Number(80),
 		})
 	}
-	listener.AddTargets(jsii.String("Api"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+	targets := listener.AddTargets(jsii.String("Api"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Port:     jsii.Number(ContainerPort),
 		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets:  &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{service},
@@ -175,6 +183,12 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
 
+	scaling := NewServiceScaling(stack, "Scaling", service, targets, p.Scaling)
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: p.Observability, Table: table, LoadBalancer: alb, TargetGroup: targets,
+		LogGroups: []awslogs.ILogGroup{logGroup},
+		Alarms:    []awscloudwatch.Alarm{scaling.AtMax}, Widgets: [][]awscloudwatch.IWidget{scaling.Widgets},
+	})
 	suppressContainerFindings(stack, task, alb)
 
 	url := fmt.Sprintf("%s://%s", scheme, *alb.LoadBalancerDnsName())
@@ -185,7 +199,7 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ContainerStack{Stack: stack, Service: service, TaskRole: taskRole, Alb: alb}
+	return ContainerStack{Stack: stack, Service: service, TaskRole: taskRole, Alb: alb, Scaling: scaling, Observability: obs}
 }
 
 func (p ContainerStackProps) withDefaults() ContainerStackProps {

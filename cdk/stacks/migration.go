@@ -28,12 +28,17 @@ type MigrationExampleProps struct {
 	RestStageName      string
 	// Prefix the app is mounted under on both APIs; default /v2.
 	Prefix string
+	// Observability: the dashboard, alarms and saved queries of both
+	// mounted functions (observability.go).
+	Observability ObservabilityOptions
 }
 
 // MigrationExampleStack shows PathMount on an HTTP API and on a REST API.
 type MigrationExampleStack struct {
 	awscdk.Stack
 	HttpMount, RestMount PathMount
+
+	Observability *Observability
 }
 
 // NewMigrationExampleStack mounts the app under Prefix on an existing HTTP
@@ -79,6 +84,12 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
 		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps,
 	})
+	// The APIs are another team's: their 5xx rate and latency cover routes
+	// that are not the app's, so the alarms watch the functions.
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: props.Observability, Table: table,
+		Functions: []ApiFunction{httpMount.Function, restMount.Function},
+	})
 	if api, ok := httpApi.(awsapigatewayv2.HttpApi); ok {
 		awscdk.NewCfnOutput(stack, jsii.String("HttpDocsUrl"), &awscdk.CfnOutputProps{
 			Description: jsii.String("The app's docs under the prefix of the HTTP API"),
@@ -91,7 +102,7 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 			Value:       jsii.String(*api.UrlForPath(jsii.String(prefix + "/docs"))),
 		})
 	}
-	return MigrationExampleStack{Stack: stack, HttpMount: httpMount, RestMount: restMount}
+	return MigrationExampleStack{Stack: stack, HttpMount: httpMount, RestMount: restMount, Observability: obs}
 }
 
 // legacyFunction stands in for one of the hand-written functions that a

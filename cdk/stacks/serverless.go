@@ -28,6 +28,8 @@ type ServerlessStackProps struct {
 	// with its built-in key: cursors still reject tampering, and forging one
 	// only starts a listing at another item, which the client may list anyway.
 	CursorSecret bool
+	// Observability: the dashboard, alarms and saved queries (observability.go).
+	Observability ObservabilityOptions
 }
 
 // ServerlessStack is the whole API on Lambda behind an HTTP API.
@@ -35,6 +37,8 @@ type ServerlessStack struct {
 	awscdk.Stack
 	Api      awsapigatewayv2.HttpApi
 	Function ApiFunction
+
+	Observability *Observability
 }
 
 // NewServerlessStack makes the table, the function and an HTTP API whose
@@ -72,6 +76,11 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	}
 	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: props.Observability, Table: table, Functions: []ApiFunction{fn},
+		HttpApi: api, AccessLogs: stack.Node().FindChild(jsii.String("AccessLogs")).(awslogs.ILogGroup),
+	})
+
 	// Applies to the $default route, the API's only route.
 	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-APIG4"),
@@ -87,7 +96,7 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ServerlessStack{Stack: stack, Api: api, Function: fn}
+	return ServerlessStack{Stack: stack, Api: api, Function: fn, Observability: obs}
 }
 
 // configureStage turns on JSON access logs (one line per request, with the
