@@ -115,7 +115,7 @@ func positiveContext(get func(string) string, key string) (float64, error) {
 		return 0, nil
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v <= 0 || v > 1e9 {
+	if err != nil || !(v > 0 && v <= 1e9) { // also refuses NaN
 		return 0, fmt.Errorf("context %s=%q: want a number above 0", key, s)
 	}
 	return v, nil
