@@ -16,23 +16,21 @@ const (
 	MetricErrors5xx = "Errors5xx" // Count
 	MetricColdStart = "ColdStart" // Count, on the first request of a Lambda instance
 
-	DimService     = "Service"
-	DimOperation   = "Operation"
-	DimStatusClass = "StatusClass"
+	// The app writes the sets [Service, Operation] and [Service, Operation,
+	// StatusClass]; the dashboard reads the first.
+	DimService   = "Service"
+	DimOperation = "Operation"
 )
 
 // The access line's keys and message (README, "Logs").
+// The one-request query matches any line holding the id, whichever of
+// request_id, aws_request_id or apigw_request_id it is.
 const (
-	LogMessage        = "request" // msg of the access line
-	LogMethod         = "method"
-	LogRoute          = "route"
-	LogOperation      = "operation"
-	LogStatus         = "status"
-	LogDurationMs     = "duration_ms"
-	LogRequestID      = "request_id"
-	LogAwsRequestID   = "aws_request_id"
-	LogApigwRequestID = "apigw_request_id"
-	LogStartMessage   = "starting" // msg of the line each process writes at start-up
+	LogMessage      = "request" // msg of the access line
+	LogOperation    = "operation"
+	LogStatus       = "status"
+	LogDurationMs   = "duration_ms"
+	LogStartMessage = "starting" // msg of the line each process writes at start-up
 )
 
 // operationDims is the dimension set the per-operation metrics carry.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -239,6 +240,13 @@ func NewObservability(scope constructs.Construct, id string, props Observability
 	return o
 }
 
+// alarmName starts with the stack, so the e-mail's subject says which
+// deployment and what, at a glance. Names are unique in a region, as
+// stack names are; thresholds stay out, so changing one keeps the alarm.
+func (o *Observability) alarmName(what string) *string {
+	return jsii.String(*awscdk.Stack_Of(o.Construct).StackName() + ": " + what)
+}
+
 // watch sends the alarms' changes, to ALARM and back to OK, to the topic.
 func (o *Observability) watch(alarms ...awscloudwatch.Alarm) {
 	action := awscloudwatchactions.NewSnsAction(o.Topic)
@@ -264,7 +272,6 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"), // a key policy's resource is the key itself
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Stack_Of(scope).Account()}},
 	}), nil)
 	topic := awssns.NewTopic(scope, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("typedapi alarms"),
@@ -321,6 +328,7 @@ func (o *Observability) httpApiFrontDoor(api awsapigatewayv2.IHttpApi, accessLog
 	o.watch(
 		o.newRateAlarm("Api5xxRate", "HTTP API", errors, requests),
 		awscloudwatch.NewAlarm(o.Construct, jsii.String("ApiLatencyP99"), &awscloudwatch.AlarmProps{
+			AlarmName: o.alarmName("p99 latency at the HTTP API"),
 			AlarmDescription: jsii.String(fmt.Sprintf("p99 latency of the HTTP API above %g ms for 10 of 15 minutes. "+
 				"Dashboard: latency p99 per operation shows which; Logs Insights: slowest operations.", o.opts.LatencyP99Ms)),
 			Metric:            api.MetricLatency(stat("p99", fiveMinutes)),
@@ -367,6 +375,7 @@ func (o *Observability) albFrontDoor(alb awselasticloadbalancingv2.IApplicationL
 	o.watch(
 		o.newRateAlarm("Alb5xxRate", "load balancer", errors, m.RequestCount(stat("Sum", fiveMinutes))),
 		awscloudwatch.NewAlarm(o.Construct, jsii.String("AlbLatencyP99"), &awscloudwatch.AlarmProps{
+			AlarmName: o.alarmName("p99 latency at the load balancer"),
 			AlarmDescription: jsii.String(fmt.Sprintf("p99 response time of the tasks above %g ms for 10 of 15 minutes. "+
 				"Dashboard: latency p99 per operation and CPU; Logs Insights: slowest operations.", o.opts.LatencyP99Ms)),
 			Metric:            m.TargetResponseTime(stat("p99", fiveMinutes)),
@@ -403,6 +412,7 @@ func (o *Observability) newRateAlarm(id, where string, errors, requests awscloud
 		Period:       fiveMinutes,
 	})
 	return awscloudwatch.NewAlarm(o.Construct, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmName: o.alarmName("5xx rate at the " + where),
 		AlarmDescription: jsii.String(fmt.Sprintf("More than %g%% of requests at the %s were 5xx in 5 minutes "+
 			"(at least %d requests). Dashboard: 5xx per operation; Logs Insights: errors by operation, "+
 			"then one request by id.", o.opts.ErrorRatePercent, where, minRequestsForRate)),
@@ -419,7 +429,11 @@ func (o *Observability) newRateAlarm(id, where string, errors, requests awscloud
 // throttles, duration, concurrency, cold starts and init duration.
 func (o *Observability) lambdaRow(n string, fn ApiFunction, latencyAlarm bool) []awscloudwatch.IWidget {
 	f := fn.Function
+	// The function's place in the stack, "Api" or "HttpMount/Api": what
+	// tells two functions of one stack apart in an alarm's name.
+	name := strings.TrimSuffix(strings.TrimPrefix(*f.Node().Path(), *awscdk.Stack_Of(f).Node().Path()+"/"), "/Function")
 	o.watch(awscloudwatch.NewAlarm(o.Construct, jsii.String("LambdaErrors"+n), &awscloudwatch.AlarmProps{
+		AlarmName: o.alarmName("Lambda errors of " + name),
 		AlarmDescription: jsii.String(fmt.Sprintf("The function failed %g or more invocations in 5 minutes: a crash, "+
 			"a timeout or an out-of-memory, which the client sees as a 5xx from the gateway. Logs Insights: "+
 			"one request by id with the aws_request_id of the failed REPORT line.", o.opts.LambdaErrors)),
@@ -431,6 +445,7 @@ func (o *Observability) lambdaRow(n string, fn ApiFunction, latencyAlarm bool) [
 	}))
 	if latencyAlarm {
 		o.watch(awscloudwatch.NewAlarm(o.Construct, jsii.String("LambdaDurationP99"+n), &awscloudwatch.AlarmProps{
+			AlarmName: o.alarmName("Lambda p99 duration of " + name),
 			AlarmDescription: jsii.String(fmt.Sprintf("p99 duration of the function above %g ms for 10 of 15 minutes. "+
 				"Dashboard: latency p99 per operation; Logs Insights: slowest operations.", o.opts.LatencyP99Ms)),
 			Metric:            f.MetricDuration(stat("p99", fiveMinutes)),
@@ -493,6 +508,7 @@ func (o *Observability) tableRow(table awsdynamodb.ITable) []awscloudwatch.IWidg
 		})
 	}
 	o.watch(awscloudwatch.NewAlarm(o.Construct, jsii.String("DynamoThrottles"), &awscloudwatch.AlarmProps{
+		AlarmName: o.alarmName("DynamoDB throttling"),
 		AlarmDescription: jsii.String(fmt.Sprintf("The table throttled %g or more reads or writes in 5 minutes: "+
 			"an on-demand table above twice its previous peak, or a hot partition. The app retries, then answers 503. "+
 			"Dashboard: DynamoDB row.", o.opts.DynamoThrottles)),
@@ -526,7 +542,7 @@ func (o *Observability) tableRow(table awsdynamodb.ITable) []awscloudwatch.IWidg
 // savedQueries are the Logs Insights queries an on-call engineer runs
 // first, saved under "<stack>/" on the app's log groups.
 func (o *Observability) savedQueries(stack awscdk.Stack, appLogs []awslogs.ILogGroup, accessLogs awslogs.ILogGroup, lambda bool) {
-	access := fmt.Sprintf("%s = %q", "msg", LogMessage)
+	access := fmt.Sprintf("msg = %q", LogMessage)
 	startups := awslogs.NewQueryString(&awslogs.QueryStringProps{
 		FilterStatements: jsii.Strings(fmt.Sprintf("msg = %q", LogStartMessage)),
 		StatsStatements:  jsii.Strings("count(*) as task_starts by bin(1h)"),

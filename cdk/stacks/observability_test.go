@@ -117,6 +117,21 @@ func alarmsNotifyTopic(t *testing.T, tmpl assertions.Template, d dashboard, n in
 	}
 }
 
+// alarmNames: the alarms are named for the stack and what they watch,
+// which is what the subject of the e-mail shows.
+func alarmNames(t *testing.T, tmpl assertions.Template, want ...string) {
+	t.Helper()
+	var got []string
+	for _, r := range *tmpl.FindResources(typ("AWS::CloudWatch::Alarm"), nil) {
+		got = append(got, (*r)["Properties"].(map[string]any)["AlarmName"].(string))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("alarm names = %q, want %q", got, want)
+	}
+}
+
 // encryptedTopic: KMS with rotation, a key policy CloudWatch can publish
 // with, TLS enforced; subscribed by email when one is given.
 func encryptedTopic(t *testing.T, tmpl assertions.Template, email string) {
@@ -239,6 +254,8 @@ func TestObservabilityServerless(t *testing.T) {
 
 	encryptedTopic(t, tmpl, "oncall@example.com")
 	alarmsNotifyTopic(t, tmpl, d, 4)
+	alarmNames(t, tmpl, "Typedapi: 5xx rate at the HTTP API", "Typedapi: p99 latency at the HTTP API",
+		"Typedapi: Lambda errors of Api", "Typedapi: DynamoDB throttling")
 	apiDims := []any{map[string]any{"Name": "ApiId", "Value": ref(api)}}
 	check(t, "5xx rate of the HTTP API above 2.5% of at least 20 requests in 5 minutes", func() {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
@@ -351,6 +368,9 @@ func TestObservabilityMigrationExample(t *testing.T) {
 	// Errors and p99 duration of each function, and the table's throttles:
 	// the APIs are the legacy owner's, so no front-door alarm.
 	alarmsNotifyTopic(t, tmpl, d, 5)
+	alarmNames(t, tmpl, "Example: DynamoDB throttling",
+		"Example: Lambda errors of HttpMount/Api", "Example: Lambda p99 duration of HttpMount/Api",
+		"Example: Lambda errors of RestMount/Api", "Example: Lambda p99 duration of RestMount/Api")
 	var logs []any
 	for _, fn := range appFns {
 		check(t, "errors and p99 duration of "+fn, func() {
@@ -445,6 +465,8 @@ func TestObservabilityContainer(t *testing.T) {
 	encryptedTopic(t, tmpl, "ops@example.com")
 	// 5xx rate, p99, DynamoDB throttles, at the maximum of tasks.
 	alarmsNotifyTopic(t, tmpl, d, 4)
+	alarmNames(t, tmpl, "Container: 5xx rate at the load balancer", "Container: p99 latency at the load balancer",
+		"Container: DynamoDB throttling", "Container: at the maximum of tasks")
 	lbDims := []any{map[string]any{"Name": "LoadBalancer", "Value": map[string]any{"Fn::GetAtt": []any{alb, "LoadBalancerFullName"}}}}
 	check(t, "5xx rate at the load balancer, its own 5xx and the tasks', above 5%", func() {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{

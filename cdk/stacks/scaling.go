@@ -136,6 +136,7 @@ func NewServiceScaling(scope constructs.Construct, id string, service awsecs.Far
 		})
 	}
 	atMax := awscloudwatch.NewAlarm(c, jsii.String("AtMaxTasks"), &awscloudwatch.AlarmProps{
+		AlarmName: jsii.String(*awscdk.Stack_Of(c).StackName() + ": at the maximum of tasks"),
 		AlarmDescription: jsii.String(fmt.Sprintf("The service has wanted its maximum of %d tasks for 15 minutes: "+
 			"load above what the cap allows queues up as latency and 5xx. Raise maxTasks (context) if the table "+
 			"and budget allow, or find what made requests expensive (dashboard: latency per operation, CPU).", o.MaxTasks)),
