@@ -34,10 +34,10 @@ type ContainerStackProps struct {
 	// Task size: 256 CPU units (0.25 vCPU) and 512 MiB.
 	CPU       int
 	MemoryMiB int
-	// DesiredCount of tasks: 2, one per availability zone. Scaling then
-	// moves the count between its bounds.
-	DesiredCount int
-	Scaling      ScalingOptions
+	// Scaling bounds the number of tasks: 2 to 10 by default. The
+	// template holds no DesiredCount: with one there, every deploy would
+	// reset a service scaled out for a surge to it.
+	Scaling ScalingOptions
 	// Observability: the dashboard, alarms and saved queries (observability.go).
 	Observability ObservabilityOptions
 	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
@@ -132,7 +132,6 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 	service := awsecs.NewFargateService(stack, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:        cluster,
 		TaskDefinition: task,
-		DesiredCount:   jsii.Number(p.DesiredCount),
 		// Public subnets with public IPs reach ECR without a NAT gateway;
 		// the security group admits only the load balancer.
 		AssignPublicIp:         jsii.Bool(true),
@@ -211,9 +210,6 @@ func (p ContainerStackProps) withDefaults() ContainerStackProps {
 	}
 	if p.MemoryMiB == 0 {
 		p.MemoryMiB = 512
-	}
-	if p.DesiredCount == 0 {
-		p.DesiredCount = 2
 	}
 	if p.ShutdownGrace == 0 {
 		p.ShutdownGrace = 15 * time.Second

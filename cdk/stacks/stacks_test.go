@@ -457,10 +457,10 @@ func TestContainerStack(t *testing.T) {
 			"PolicyDocument": map[string]any{"Statement": []any{storeStatement(table)}},
 		})
 	})
-	check(t, "service: two Fargate tasks, rollback on failed deployments", func() {
+	check(t, "service: Fargate, the task count left to scaling, rollback on failed deployments", func() {
 		tmpl.HasResourceProperties(typ("AWS::ECS::Service"), map[string]any{
 			"LaunchType":   "FARGATE",
-			"DesiredCount": 2,
+			"DesiredCount": absent(),
 			"DeploymentConfiguration": map[string]any{
 				"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
 				"MinimumHealthyPercent":    100,
@@ -507,7 +507,7 @@ func TestContainerStack(t *testing.T) {
 func TestContainerStackHTTPS(t *testing.T) {
 	app := newApp(t)
 	s := NewContainerStack(app, "Container", &ContainerStackProps{
-		RepoRoot: repoRoot, Arch: ArchX86, DesiredCount: 1,
+		RepoRoot: repoRoot, Arch: ArchX86, Scaling: ScalingOptions{MinTasks: 1, MaxTasks: 3},
 		CertificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000",
 	})
 	tmpl := synth(t, s.Stack)
@@ -520,11 +520,11 @@ func TestContainerStackHTTPS(t *testing.T) {
 		})
 		tmpl.HasOutput(typ("DocsUrl"), map[string]any{"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{"https://"})}}})
 	})
-	check(t, "x86_64 and one task", func() {
+	check(t, "x86_64, and one to three tasks", func() {
 		tmpl.HasResourceProperties(typ("AWS::ECS::TaskDefinition"), map[string]any{
 			"RuntimePlatform": map[string]any{"CpuArchitecture": "X86_64"},
 		})
-		tmpl.HasResourceProperties(typ("AWS::ECS::Service"), map[string]any{"DesiredCount": 1})
+		tmpl.HasResourceProperties(typ("AWS::ApplicationAutoScaling::ScalableTarget"), map[string]any{"MinCapacity": 1, "MaxCapacity": 3})
 	})
 }
 
