@@ -185,8 +185,8 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 	scaling := NewServiceScaling(stack, "Scaling", service, targets, p.Scaling)
 	obs := NewObservability(stack, "Observability", ObservabilityProps{
 		ObservabilityOptions: p.Observability, Table: table, LoadBalancer: alb, TargetGroup: targets,
-		LogGroups: []awslogs.ILogGroup{logGroup},
-		Alarms:    []awscloudwatch.Alarm{scaling.AtMax}, Widgets: [][]awscloudwatch.IWidget{scaling.Widgets},
+		Containers: []awsecs.ContainerDefinition{task.DefaultContainer()}, LogGroups: []awslogs.ILogGroup{logGroup},
+		Alarms: []awscloudwatch.Alarm{scaling.AtMax}, Widgets: [][]awscloudwatch.IWidget{scaling.Widgets},
 	})
 	suppressContainerFindings(stack, task, alb)
 

@@ -84,8 +84,8 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
 		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps,
 	})
-	// The APIs are another team's: their 5xx rate and latency cover routes
-	// that are not the app's, so the alarms watch the functions.
+	// The APIs are another team's and their metrics cover routes that are
+	// not the app's: with no front door given, the alarms read the app's.
 	obs := NewObservability(stack, "Observability", ObservabilityProps{
 		ObservabilityOptions: props.Observability, Table: table,
 		Functions: []ApiFunction{httpMount.Function, restMount.Function},

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -33,7 +34,7 @@ type ObservabilityOptions struct {
 	// subscription). Empty: the topic has no subscriber.
 	AlarmEmail string
 	// Service is the value of the Service dimension the app writes on its
-	// metrics: MetricsService.
+	// metrics (MetricsServiceEnv, set by the stack): the stack's name.
 	Service string
 	// ErrorRatePercent: alarm when more than this share of requests in five
 	// minutes are 5xx: 1.
@@ -55,9 +56,6 @@ type ObservabilityOptions struct {
 const minRequestsForRate = 20
 
 func (o ObservabilityOptions) withDefaults() ObservabilityOptions {
-	if o.Service == "" {
-		o.Service = MetricsService
-	}
 	if o.ErrorRatePercent == 0 {
 		o.ErrorRatePercent = 1
 	}
@@ -73,8 +71,9 @@ func (o ObservabilityOptions) withDefaults() ObservabilityOptions {
 	return o
 }
 
-// serviceValue is what a SEARCH expression can quote safely.
-var serviceValue = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// serviceValue is what the app accepts as metrics_service, and what a
+// SEARCH expression can quote safely.
+var serviceValue = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
 // ObservabilityOptionsFromContext reads the context keys alarmEmail,
 // alarmService, alarm5xxPercent, alarmP99Ms, alarmLambdaErrors and
@@ -89,7 +88,7 @@ func ObservabilityOptionsFromContext(get func(string) string) (ObservabilityOpti
 		}
 	}
 	if o.Service != "" && !serviceValue.MatchString(o.Service) {
-		return o, fmt.Errorf("context alarmService=%q: want 1-64 letters, digits, '.', '_' or '-'", o.Service)
+		return o, fmt.Errorf("context alarmService=%q: want 3-255 letters, digits, '.', '_' or '-'", o.Service)
 	}
 	for _, n := range []struct {
 		key string
@@ -123,23 +122,25 @@ func positiveContext(get func(string) string, key string) (float64, error) {
 }
 
 // ObservabilityProps name what runs the service in a stack. Set Functions
-// for Lambda, or LoadBalancer, TargetGroup and LogGroups for a container
-// service; HttpApi and AccessLogs when the stack owns its HTTP API.
+// for Lambda, or Containers, LoadBalancer, TargetGroup and LogGroups for a
+// container service; HttpApi and AccessLogs when the stack owns its HTTP
+// API. The functions and containers get MetricsServiceEnv.
 type ObservabilityProps struct {
 	ObservabilityOptions
 	Table     awsdynamodb.ITable
 	Functions []ApiFunction
 	// HttpApi is the front door the 5xx-rate and p99 alarms watch. Without
-	// one or a load balancer (the app mounted on an API owned elsewhere),
-	// the latency alarm watches each function's duration and there is no
-	// 5xx-rate alarm: the owner of that API has the rate for all its routes.
+	// one or a load balancer (the app mounted on an API owned elsewhere,
+	// whose metrics cover routes that are not the app's), they watch the
+	// app's own service-wide metrics.
 	HttpApi    awsapigatewayv2.IHttpApi
 	AccessLogs awslogs.ILogGroup // the HTTP API's access logs: its throttled requests are 429s there
 	// LoadBalancer and TargetGroup front a container service.
 	LoadBalancer awselasticloadbalancingv2.IApplicationLoadBalancer
 	TargetGroup  awselasticloadbalancingv2.IApplicationTargetGroup
-	// LogGroups hold the app's lines when it is not on Lambda.
-	LogGroups []awslogs.ILogGroup
+	// Containers run the app; LogGroups hold its lines when not on Lambda.
+	Containers []awsecs.ContainerDefinition
+	LogGroups  []awslogs.ILogGroup
 	// Alarms made elsewhere (ServiceScaling's) that notify the same topic
 	// and show on the dashboard, with Widgets as more dashboard rows.
 	Alarms  []awscloudwatch.Alarm
@@ -164,10 +165,19 @@ func NewObservability(scope constructs.Construct, id string, props Observability
 		Construct: constructs.NewConstruct(scope, jsii.String(id)),
 		opts:      props.ObservabilityOptions.withDefaults(),
 	}
-	if !serviceValue.MatchString(o.opts.Service) {
-		panic(fmt.Sprintf("Observability: Service %q: want 1-64 letters, digits, '.', '_' or '-'", o.opts.Service))
-	}
 	stack := awscdk.Stack_Of(o.Construct)
+	if o.opts.Service == "" {
+		o.opts.Service = *stack.StackName()
+	}
+	if !serviceValue.MatchString(o.opts.Service) {
+		panic(fmt.Sprintf("Observability: Service %q: want 3-255 letters, digits, '.', '_' or '-'", o.opts.Service))
+	}
+	for _, fn := range props.Functions {
+		fn.Function.AddEnvironment(jsii.String(MetricsServiceEnv), jsii.String(o.opts.Service), nil)
+	}
+	for _, c := range props.Containers {
+		c.AddEnvironment(jsii.String(MetricsServiceEnv), jsii.String(o.opts.Service))
+	}
 	o.Topic = newAlarmTopic(o.Construct, o.opts.AlarmEmail)
 
 	var frontDoor []awscloudwatch.IWidget
@@ -176,10 +186,12 @@ func NewObservability(scope constructs.Construct, id string, props Observability
 		frontDoor = o.httpApiFrontDoor(props.HttpApi, props.AccessLogs)
 	case props.LoadBalancer != nil:
 		frontDoor = o.albFrontDoor(props.LoadBalancer, props.TargetGroup)
+	default:
+		o.appAlarms()
 	}
 	var lambdaRows [][]awscloudwatch.IWidget
 	for i, fn := range props.Functions {
-		lambdaRows = append(lambdaRows, o.lambdaRow(fmt.Sprint(i), fn, props.HttpApi == nil))
+		lambdaRows = append(lambdaRows, o.lambdaRow(fmt.Sprint(i), fn))
 	}
 	dynamo := o.tableRow(props.Table)
 
@@ -203,6 +215,7 @@ func NewObservability(scope constructs.Construct, id string, props Observability
 				o.opts.Service, *stack.StackName())),
 			Width: jsii.Number(24), Height: jsii.Number(2),
 		}))
+	o.Dashboard.AddWidgets(o.serviceWidgets()...)
 	o.Dashboard.AddWidgets(o.operationWidgets(MetricRequests, "Requests per operation", "Sum"),
 		o.operationWidgets(MetricLatency, "Latency p50 per operation (ms)", "p50"),
 		o.operationWidgets(MetricLatency, "Latency p99 per operation (ms)", "p99"))
@@ -286,8 +299,8 @@ func newAlarmTopic(scope constructs.Construct, email string) awssns.Topic {
 
 // operationWidgets graphs one EMF metric per operation. A SEARCH finds every
 // operation the app has reported, so a new operation appears without a
-// deploy; the app bounds the operations (unknown paths share one), so the
-// search stays small.
+// deploy; the app bounds the operations (every unmatched path is one
+// value), so the search stays small.
 func (o *Observability) operationWidgets(metric, title, stat string) awscloudwatch.GraphWidget {
 	return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 		Title: jsii.String(title), Width: jsii.Number(8), Height: jsii.Number(6),
@@ -302,13 +315,78 @@ func (o *Observability) operationWidgets(metric, title, stat string) awscloudwat
 // operationSearch is a SEARCH over the per-operation dimension set of one
 // metric of one service.
 func operationSearch(metric, service, stat string) string {
-	schema := MetricsNamespace
-	// A schema names the dimensions in any order; sorted, the
-	// expression reads the same whatever order operationDims has.
-	for _, d := range slices.Sorted(slices.Values(operationDims)) {
-		schema += "," + d
+	return dimensionSearch(metric, DimOperation, service, stat)
+}
+
+// dimensionSearch is a SEARCH over the set [Service, dim] of one metric of
+// one service: one line per value of dim.
+func dimensionSearch(metric, dim, service, stat string) string {
+	// A schema may name its dimensions in any order; sorted, the text
+	// does not depend on the order written here.
+	dims := []string{DimService, dim}
+	slices.Sort(dims)
+	return fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s" %s="%s"', '%s', 60)`,
+		MetricsNamespace, strings.Join(dims, ","), metric, DimService, service, stat)
+}
+
+// serviceMetric is one of the app's metrics over the whole service.
+func (o *Observability) serviceMetric(name, stat string, period awscdk.Duration) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(MetricsNamespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{DimService: jsii.String(o.opts.Service)},
+		Statistic:     jsii.String(stat),
+		Period:        period,
+	})
+}
+
+// serviceWidgets are the whole service at a glance, as the app sees it:
+// requests by status class, 5xx rate, latency p50 and p99.
+func (o *Observability) serviceWidgets() []awscloudwatch.IWidget {
+	return []awscloudwatch.IWidget{
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("Requests by status class"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Left: &[]awscloudwatch.IMetric{awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+				Expression: jsii.String(dimensionSearch(MetricRequests, DimStatusClass, o.opts.Service, "Sum")),
+				Label:      jsii.String(""),
+				Period:     oneMinute,
+			})},
+			Stacked: jsii.Bool(true),
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("5xx and 4xx, share of requests (0-1)"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Left: &[]awscloudwatch.IMetric{
+				o.serviceMetric(MetricErrors5xx, "Average", oneMinute).With(&awscloudwatch.MetricOptions{Label: jsii.String("5xx")}),
+				o.serviceMetric(MetricErrors4xx, "Average", oneMinute).With(&awscloudwatch.MetricOptions{Label: jsii.String("4xx")}),
+			},
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("Latency p50 and p99 (ms), all operations"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Left: &[]awscloudwatch.IMetric{
+				o.serviceMetric(MetricLatency, "p50", oneMinute),
+				o.serviceMetric(MetricLatency, "p99", oneMinute),
+			},
+		}),
 	}
-	return fmt.Sprintf(`SEARCH('{%s} MetricName="%s" %s="%s"', '%s', 60)`, schema, metric, DimService, service, stat)
+}
+
+// appAlarms alarm on the app's own 5xx rate and p99 latency, for a stack
+// whose front door is not its own.
+func (o *Observability) appAlarms() {
+	o.watch(
+		o.newRateAlarm("App5xxRate", "app",
+			o.serviceMetric(MetricErrors5xx, "Sum", fiveMinutes), o.serviceMetric(MetricRequests, "Sum", fiveMinutes)),
+		awscloudwatch.NewAlarm(o.Construct, jsii.String("AppLatencyP99"), &awscloudwatch.AlarmProps{
+			AlarmName: o.alarmName("p99 latency of the app"),
+			AlarmDescription: jsii.String(fmt.Sprintf("p99 latency of the app's requests above %g ms for 10 of 15 minutes. "+
+				"Dashboard: latency p99 per operation; Logs Insights: slowest operations.", o.opts.LatencyP99Ms)),
+			Metric:            o.serviceMetric(MetricLatency, "p99", fiveMinutes),
+			Threshold:         jsii.Number(o.opts.LatencyP99Ms),
+			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(2),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}),
+	)
 }
 
 var (
@@ -424,10 +502,10 @@ func (o *Observability) newRateAlarm(id, where string, errors, requests awscloud
 	})
 }
 
-// lambdaRow alarms on the function's failed invocations (and, when no front
-// door is ours, its p99 duration), and graphs invocations, errors,
-// throttles, duration, concurrency, cold starts and init duration.
-func (o *Observability) lambdaRow(n string, fn ApiFunction, latencyAlarm bool) []awscloudwatch.IWidget {
+// lambdaRow alarms on the function's failed invocations, and graphs
+// invocations, errors, throttles, duration, concurrency, cold starts and
+// init duration.
+func (o *Observability) lambdaRow(n string, fn ApiFunction) []awscloudwatch.IWidget {
 	f := fn.Function
 	// The function's place in the stack, "Api" or "HttpMount/Api": what
 	// tells two functions of one stack apart in an alarm's name.
@@ -443,24 +521,6 @@ func (o *Observability) lambdaRow(n string, fn ApiFunction, latencyAlarm bool) [
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	}))
-	if latencyAlarm {
-		o.watch(awscloudwatch.NewAlarm(o.Construct, jsii.String("LambdaDurationP99"+n), &awscloudwatch.AlarmProps{
-			AlarmName: o.alarmName("Lambda p99 duration of " + name),
-			AlarmDescription: jsii.String(fmt.Sprintf("p99 duration of the function above %g ms for 10 of 15 minutes. "+
-				"Dashboard: latency p99 per operation; Logs Insights: slowest operations.", o.opts.LatencyP99Ms)),
-			Metric:            f.MetricDuration(stat("p99", fiveMinutes)),
-			Threshold:         jsii.Number(o.opts.LatencyP99Ms),
-			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		}))
-	}
-	coldStarts := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression: jsii.String(fmt.Sprintf(`SEARCH('Namespace="%s" MetricName="%s" %s="%s"', 'Sum', 300)`,
-			MetricsNamespace, MetricColdStart, DimService, o.opts.Service)),
-		Label:  jsii.String(""),
-		Period: fiveMinutes,
-	})
 	return []awscloudwatch.IWidget{
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String("Lambda: invocations, errors, throttles"), Width: jsii.Number(6), Height: jsii.Number(6),
@@ -480,7 +540,7 @@ func (o *Observability) lambdaRow(n string, fn ApiFunction, latencyAlarm bool) [
 		}),
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String("Cold starts (the app's ColdStart metric)"), Width: jsii.Number(6), Height: jsii.Number(6),
-			Left: &[]awscloudwatch.IMetric{coldStarts},
+			Left: &[]awscloudwatch.IMetric{o.serviceMetric(MetricColdStart, "Sum", fiveMinutes)},
 		}),
 		// Lambda publishes no init-duration metric; its REPORT line has it.
 		awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{

@@ -183,6 +183,15 @@ func operationGraphs(t *testing.T, d dashboard, service string) {
 		want := fmt.Sprintf(`SEARCH('{typedapi,Operation,Service} MetricName=\"%s\" Service=\"%s\"', '%s', 60)`, w.metric, service, w.stat)
 		wantIn(t, w.title, d.widget(t, w.title), want)
 	}
+	wantIn(t, "status class widget", d.widget(t, "Requests by status class"),
+		fmt.Sprintf(`SEARCH('{typedapi,Service,StatusClass} MetricName=\"Requests\" Service=\"%s\"', 'Sum', 60)`, service))
+	wantIn(t, "service latency widget", d.widget(t, "Latency p50 and p99 (ms), all operations"),
+		fmt.Sprintf(`["typedapi","Latency","Service","%s",{"period":60,"stat":"p50"}]`, service),
+		fmt.Sprintf(`["typedapi","Latency","Service","%s",{"period":60,"stat":"p99"}]`, service))
+	// A metric widget shows the Average unless told otherwise, and a
+	// period of 300 s: the JSON leaves both out.
+	wantIn(t, "service error widget", d.widget(t, "5xx and 4xx, share of requests (0-1)"),
+		fmt.Sprintf(`["typedapi","Errors5xx","Service","%s",{"label":"5xx","period":60}]`, service))
 }
 
 // savedQueries: the four queries, named under the stack, on the log
@@ -308,7 +317,12 @@ func TestObservabilityServerless(t *testing.T) {
 	wantIn(t, "Lambda throttles widget", d.widget(t, "Lambda: invocations, errors, throttles"),
 		`"AWS/Lambda","Throttles","FunctionName","${`+fn+`}"`, `"AWS/Lambda","Errors"`)
 	wantIn(t, "cold starts widget", d.widget(t, "Cold starts (the app's ColdStart metric)"),
-		`SEARCH('Namespace=\"typedapi\" MetricName=\"ColdStart\" Service=\"shop-api\"', 'Sum', 300)`)
+		`["typedapi","ColdStart","Service","shop-api",{"stat":"Sum"}]`)
+	check(t, "the app writes its metrics under Service=shop-api", func() {
+		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_METRICS_SERVICE": "shop-api"}},
+		})
+	})
 	wantIn(t, "init duration widget", d.widget(t, "Lambda init duration (ms), from REPORT lines"),
 		"SOURCE '${"+fnLogs+"}'", "ispresent(@initDuration)", "pct(@initDuration, 99)")
 	wantIn(t, "DynamoDB capacity widget", d.widget(t, "DynamoDB: consumed capacity units"),
@@ -336,7 +350,7 @@ func TestObservabilityDefaults(t *testing.T) {
 	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir})
 	tmpl := synth(t, s.Stack)
 	encryptedTopic(t, tmpl, "")
-	operationGraphs(t, dashboardOf(t, tmpl), "typedapi")
+	operationGraphs(t, dashboardOf(t, tmpl), "Typedapi")
 	check(t, "default thresholds: 1% 5xx, p99 1000 ms, 1 Lambda error, 1 throttle", func() {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
 			"Metrics": assertions.Match_ArrayWith(&[]any{partial(map[string]any{"Expression": like("^IF\\(requests")})}), "Threshold": 1,
@@ -365,19 +379,36 @@ func TestObservabilityMigrationExample(t *testing.T) {
 	if len(appFns) != 2 {
 		t.Fatalf("want the app's two functions, found %v", appFns)
 	}
-	// Errors and p99 duration of each function, and the table's throttles:
-	// the APIs are the legacy owner's, so no front-door alarm.
+	// The APIs are the legacy owner's: the 5xx rate and p99 are the app's
+	// own, with errors of each function and the table's throttles.
 	alarmsNotifyTopic(t, tmpl, d, 5)
-	alarmNames(t, tmpl, "Example: DynamoDB throttling",
-		"Example: Lambda errors of HttpMount/Api", "Example: Lambda p99 duration of HttpMount/Api",
-		"Example: Lambda errors of RestMount/Api", "Example: Lambda p99 duration of RestMount/Api")
+	alarmNames(t, tmpl, "Example: 5xx rate at the app", "Example: p99 latency of the app", "Example: DynamoDB throttling",
+		"Example: Lambda errors of HttpMount/Api", "Example: Lambda errors of RestMount/Api")
+	svc := []any{map[string]any{"Name": "Service", "Value": "Example"}}
+	check(t, "5xx rate of the app's requests, from its EMF metrics", func() {
+		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
+			"Threshold": 1,
+			"Metrics": assertions.Match_ArrayWith(&[]any{
+				partial(map[string]any{"Expression": "IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)", "ReturnData": true}),
+				partial(map[string]any{"Id": "errors", "MetricStat": map[string]any{"Metric": map[string]any{
+					"Namespace": "typedapi", "MetricName": "Errors5xx", "Dimensions": svc}, "Stat": "Sum"}}),
+				partial(map[string]any{"Id": "requests", "MetricStat": map[string]any{"Metric": map[string]any{
+					"Namespace": "typedapi", "MetricName": "Requests", "Dimensions": svc}, "Stat": "Sum"}}),
+			}),
+		})
+	})
+	check(t, "p99 latency of the app's requests above 1500 ms", func() {
+		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace": "typedapi", "MetricName": "Latency", "Dimensions": svc, "ExtendedStatistic": "p99", "Threshold": 1500,
+		})
+	})
 	var logs []any
 	for _, fn := range appFns {
-		check(t, "errors and p99 duration of "+fn, func() {
+		check(t, "errors of "+fn+", and its metrics under the stack's Service", func() {
 			dims := []any{map[string]any{"Name": "FunctionName", "Value": ref(fn)}}
 			tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{"MetricName": "Errors", "Dimensions": dims})
-			tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
-				"MetricName": "Duration", "ExtendedStatistic": "p99", "Threshold": 1500, "Dimensions": dims,
+			tmpl.HasResource(typ("AWS::Lambda::Function"), map[string]any{
+				"Properties": map[string]any{"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_METRICS_SERVICE": "Example"}}},
 			})
 		})
 		logs = append(logs, ref(fnLogGroup(t, tmpl, fn)))
@@ -493,7 +524,14 @@ func TestObservabilityContainer(t *testing.T) {
 		tmpl.ResourcePropertiesCountIs(typ("AWS::CloudWatch::Alarm"), map[string]any{"Namespace": "AWS/Lambda"}, count(0))
 	})
 
-	operationGraphs(t, d, "typedapi")
+	operationGraphs(t, d, "Container")
+	check(t, "the app writes its metrics under Service=Container", func() {
+		tmpl.HasResourceProperties(typ("AWS::ECS::TaskDefinition"), map[string]any{
+			"ContainerDefinitions": []any{partial(map[string]any{"Environment": assertions.Match_ArrayWith(&[]any{
+				map[string]any{"Name": "TYPEDAPI_METRICS_SERVICE", "Value": "Container"},
+			})})},
+		})
+	})
 	wantIn(t, "task count widget", d.widget(t, "Fargate: tasks (desired, running) and bounds"),
 		`"ECS/ContainerInsights","DesiredTaskCount"`, `"RunningTaskCount"`, `"value":7`, `"value":2`)
 	wantIn(t, "load balancer widget", d.widget(t, "Load balancer: requests, 4xx, 5xx, rejected"),
@@ -525,7 +563,8 @@ func TestObservabilityOptionsFromContext(t *testing.T) {
 		{"not an address", map[string]string{"alarmEmail": "oncall"}, ObservabilityOptions{}, "alarmEmail"},
 		{"a name with the address", map[string]string{"alarmEmail": "On Call <oncall@example.com>"}, ObservabilityOptions{}, "alarmEmail"},
 		{"two addresses", map[string]string{"alarmEmail": "a@example.com,b@example.com"}, ObservabilityOptions{}, "alarmEmail"},
-		{"a quote in the service", map[string]string{"alarmService": `x"y`}, ObservabilityOptions{}, "alarmService"},
+		{"a quote in the service", map[string]string{"alarmService": `xy"z`}, ObservabilityOptions{}, "alarmService"},
+		{"a service too short for the app", map[string]string{"alarmService": "ab"}, ObservabilityOptions{}, "alarmService"},
 		{"not a number", map[string]string{"alarmP99Ms": "1s"}, ObservabilityOptions{}, "alarmP99Ms"},
 		{"zero", map[string]string{"alarm5xxPercent": "0"}, ObservabilityOptions{}, "alarm5xxPercent"},
 		{"negative", map[string]string{"alarmLambdaErrors": "-1"}, ObservabilityOptions{}, "alarmLambdaErrors"},

@@ -162,10 +162,11 @@ func TestServerlessStackDefaults(t *testing.T) {
 			"ReservedConcurrentExecutions": absent(),
 			"Role":                         arnOf(role),
 			"Environment": map[string]any{"Variables": exact(map[string]any{
-				"TYPEDAPI_STORE":          "dynamodb",
-				"TYPEDAPI_DYNAMODB_TABLE": ref(table),
-				"TYPEDAPI_LOG_FORMAT":     "json",
-				"TYPEDAPI_LOG_LEVEL":      "info",
+				"TYPEDAPI_STORE":           "dynamodb",
+				"TYPEDAPI_DYNAMODB_TABLE":  ref(table),
+				"TYPEDAPI_LOG_FORMAT":      "json",
+				"TYPEDAPI_LOG_LEVEL":       "info",
+				"TYPEDAPI_METRICS_SERVICE": "Typedapi",
 			})},
 		})
 		// Nothing billed at rest but table and log storage by default.
@@ -434,6 +435,7 @@ func TestContainerStack(t *testing.T) {
 					map[string]any{"Name": "TYPEDAPI_LOG_LEVEL", "Value": "info"},
 					map[string]any{"Name": "TYPEDAPI_SHUTDOWN_GRACE", "Value": "15s"},
 					map[string]any{"Name": "TYPEDAPI_STORE", "Value": "dynamodb"},
+					map[string]any{"Name": "TYPEDAPI_METRICS_SERVICE", "Value": "Container"}, // added by Observability
 				},
 				"Secrets": []any{map[string]any{
 					"Name": "TYPEDAPI_CURSOR_SECRET", "ValueFrom": ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")),
