@@ -3,7 +3,13 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -624,5 +630,43 @@ func TestOperationSearchUsesEMFNames(t *testing.T) {
 		`" ` + DimService + `="svc"', 'p99', 60)`
 	if got != want {
 		t.Errorf("operationSearch = %s\nwant %s", got, want)
+	}
+}
+
+// emf.go mirrors the app's EMF contract (internal/emf, config's
+// metrics_service): this reads the app's source, as
+// TestStoreActionsMatchStore does, so the two cannot drift apart. It
+// skips only in a checkout that predates the app's EMF package.
+func TestEMFNamesMatchApp(t *testing.T) {
+	literals := func(rel string) map[string]bool {
+		src := filepath.Join(repoRoot, filepath.FromSlash(rel))
+		if _, err := os.Stat(src); err != nil {
+			t.Skipf("%s: %v (the app writes no EMF in this checkout)", rel, err)
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), src, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil {
+					found[s] = true
+				}
+			}
+			return true
+		})
+		return found
+	}
+	emf := literals("internal/emf/emf.go")
+	for _, name := range []string{MetricsNamespace, MetricRequests, MetricLatency, MetricErrors4xx, MetricErrors5xx,
+		MetricColdStart, DimService, DimOperation, DimStatusClass} {
+		if !emf[name] {
+			t.Errorf("internal/emf/emf.go has no %q: change cdk/stacks/emf.go with it", name)
+		}
+	}
+	key := strings.ToLower(strings.TrimPrefix(MetricsServiceEnv, "TYPEDAPI_"))
+	if !literals("config/config.go")[key] {
+		t.Errorf("config/config.go has no key %q, which %s sets", key, MetricsServiceEnv)
 	}
 }
