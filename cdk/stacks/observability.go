@@ -341,11 +341,13 @@ func (o *Observability) serviceMetric(name, stat string, period awscdk.Duration)
 }
 
 // serviceWidgets are the whole service at a glance, as the app sees it:
-// requests by status class, 5xx rate, latency p50 and p99.
+// requests by status class, 5xx rate, latency p50 and p99, cold starts (on
+// Lambda a new execution environment, in a container a task's first
+// request).
 func (o *Observability) serviceWidgets() []awscloudwatch.IWidget {
 	return []awscloudwatch.IWidget{
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Requests by status class"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Title: jsii.String("Requests by status class"), Width: jsii.Number(6), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 				Expression: jsii.String(dimensionSearch(MetricRequests, DimStatusClass, o.opts.Service, "Sum")),
 				Label:      jsii.String(""),
@@ -354,18 +356,22 @@ func (o *Observability) serviceWidgets() []awscloudwatch.IWidget {
 			Stacked: jsii.Bool(true),
 		}),
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("5xx and 4xx, share of requests (0-1)"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Title: jsii.String("5xx and 4xx, share of requests (0-1)"), Width: jsii.Number(6), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{
 				o.serviceMetric(MetricErrors5xx, "Average", oneMinute).With(&awscloudwatch.MetricOptions{Label: jsii.String("5xx")}),
 				o.serviceMetric(MetricErrors4xx, "Average", oneMinute).With(&awscloudwatch.MetricOptions{Label: jsii.String("4xx")}),
 			},
 		}),
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Latency p50 and p99 (ms), all operations"), Width: jsii.Number(8), Height: jsii.Number(6),
+			Title: jsii.String("Latency p50 and p99 (ms), all operations"), Width: jsii.Number(6), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{
 				o.serviceMetric(MetricLatency, "p50", oneMinute),
 				o.serviceMetric(MetricLatency, "p99", oneMinute),
 			},
+		}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String("Cold starts (the app's ColdStart metric)"), Width: jsii.Number(6), Height: jsii.Number(6),
+			Left: &[]awscloudwatch.IMetric{o.serviceMetric(MetricColdStart, "Sum", fiveMinutes)},
 		}),
 	}
 }
@@ -523,7 +529,7 @@ func (o *Observability) lambdaRow(n string, fn ApiFunction) []awscloudwatch.IWid
 	}))
 	return []awscloudwatch.IWidget{
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Lambda: invocations, errors, throttles"), Width: jsii.Number(6), Height: jsii.Number(6),
+			Title: jsii.String("Lambda: invocations, errors, throttles"), Width: jsii.Number(8), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{
 				f.MetricInvocations(stat("Sum", oneMinute)),
 				f.MetricErrors(stat("Sum", oneMinute)),
@@ -531,25 +537,21 @@ func (o *Observability) lambdaRow(n string, fn ApiFunction) []awscloudwatch.IWid
 			},
 		}),
 		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Lambda: duration p50/p99 (ms), concurrency"), Width: jsii.Number(6), Height: jsii.Number(6),
+			Title: jsii.String("Lambda: duration p50/p99 (ms), concurrency"), Width: jsii.Number(8), Height: jsii.Number(6),
 			Left: &[]awscloudwatch.IMetric{
 				f.MetricDuration(stat("p50", oneMinute)),
 				f.MetricDuration(stat("p99", oneMinute)),
 			},
 			Right: &[]awscloudwatch.IMetric{f.Metric(jsii.String("ConcurrentExecutions"), stat("Maximum", oneMinute))},
 		}),
-		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-			Title: jsii.String("Cold starts (the app's ColdStart metric)"), Width: jsii.Number(6), Height: jsii.Number(6),
-			Left: &[]awscloudwatch.IMetric{o.serviceMetric(MetricColdStart, "Sum", fiveMinutes)},
-		}),
 		// Lambda publishes no init-duration metric; its REPORT line has it.
 		awscloudwatch.NewLogQueryWidget(&awscloudwatch.LogQueryWidgetProps{
-			Title:         jsii.String("Lambda init duration (ms), from REPORT lines"),
+			Title:         jsii.String("Lambda cold starts and init duration (ms), from REPORT lines"),
 			LogGroupNames: &[]*string{fn.LogGroup.LogGroupName()},
 			QueryLines: jsii.Strings(`filter @type = "REPORT" and ispresent(@initDuration)`,
 				"stats count(*) as cold_starts, pct(@initDuration, 50) as p50_init, pct(@initDuration, 99) as p99_init by bin(5m)"),
 			View:  awscloudwatch.LogQueryVisualizationType_LINE,
-			Width: jsii.Number(6), Height: jsii.Number(6),
+			Width: jsii.Number(8), Height: jsii.Number(6),
 		}),
 	}
 }

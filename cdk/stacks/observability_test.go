@@ -175,8 +175,8 @@ func encryptedTopic(t *testing.T, tmpl assertions.Template, email string) {
 	})
 }
 
-// operationGraphs: latency p50/p99, requests and errors per operation,
-// from the app's EMF metrics of the given service.
+// operationGraphs: latency p50/p99, requests and errors per operation, and
+// the service row, from the app's EMF metrics of the given service.
 func operationGraphs(t *testing.T, d dashboard, service string) {
 	t.Helper()
 	for _, w := range []struct{ title, metric, stat string }{
@@ -189,6 +189,8 @@ func operationGraphs(t *testing.T, d dashboard, service string) {
 		want := fmt.Sprintf(`SEARCH('{typedapi,Operation,Service} MetricName=\"%s\" Service=\"%s\"', '%s', 60)`, w.metric, service, w.stat)
 		wantIn(t, w.title, d.widget(t, w.title), want)
 	}
+	wantIn(t, "cold starts widget", d.widget(t, "Cold starts (the app's ColdStart metric)"),
+		fmt.Sprintf(`["typedapi","ColdStart","Service","%s",{"stat":"Sum"}]`, service))
 	wantIn(t, "status class widget", d.widget(t, "Requests by status class"),
 		fmt.Sprintf(`SEARCH('{typedapi,Service,StatusClass} MetricName=\"Requests\" Service=\"%s\"', 'Sum', 60)`, service))
 	wantIn(t, "service latency widget", d.widget(t, "Latency p50 and p99 (ms), all operations"),
@@ -322,14 +324,12 @@ func TestObservabilityServerless(t *testing.T) {
 		"SOURCE '${"+accessLogs+"}'", `status = \"429\"`)
 	wantIn(t, "Lambda throttles widget", d.widget(t, "Lambda: invocations, errors, throttles"),
 		`"AWS/Lambda","Throttles","FunctionName","${`+fn+`}"`, `"AWS/Lambda","Errors"`)
-	wantIn(t, "cold starts widget", d.widget(t, "Cold starts (the app's ColdStart metric)"),
-		`["typedapi","ColdStart","Service","shop-api",{"stat":"Sum"}]`)
 	check(t, "the app writes its metrics under Service=shop-api", func() {
 		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_METRICS_SERVICE": "shop-api"}},
 		})
 	})
-	wantIn(t, "init duration widget", d.widget(t, "Lambda init duration (ms), from REPORT lines"),
+	wantIn(t, "init duration widget", d.widget(t, "Lambda cold starts and init duration (ms), from REPORT lines"),
 		"SOURCE '${"+fnLogs+"}'", "ispresent(@initDuration)", "pct(@initDuration, 99)")
 	wantIn(t, "DynamoDB capacity widget", d.widget(t, "DynamoDB: consumed capacity units"),
 		`"AWS/DynamoDB","ConsumedReadCapacityUnits","TableName","${`+table+`}"`, `"ConsumedWriteCapacityUnits"`)
@@ -601,11 +601,11 @@ func TestScalingOptionsFromContext(t *testing.T) {
 		{"unset", nil, ScalingOptions{}, ""},
 		{"all set", map[string]string{"maxTasks": "20", "minTasks": "3", "scaleCpuPercent": "50", "scaleRequestsPerTarget": "1200"},
 			ScalingOptions{MinTasks: 3, MaxTasks: 20, CPUPercent: 50, RequestsPerTarget: 1200}, ""},
-		{"max below the default min", map[string]string{"maxTasks": "1"}, ScalingOptions{}, "MaxTasks"},
-		{"max below min", map[string]string{"maxTasks": "4", "minTasks": "5"}, ScalingOptions{}, "MaxTasks"},
+		{"max below the default min", map[string]string{"maxTasks": "1"}, ScalingOptions{}, "maxTasks (1)"},
+		{"max below min", map[string]string{"maxTasks": "4", "minTasks": "5"}, ScalingOptions{}, "minTasks (5)"},
 		{"not whole", map[string]string{"maxTasks": "2.5"}, ScalingOptions{}, "maxTasks"},
 		{"not a number", map[string]string{"maxTasks": "ten"}, ScalingOptions{}, "maxTasks"},
-		{"CPU above 100", map[string]string{"scaleCpuPercent": "120"}, ScalingOptions{}, "CPUPercent"},
+		{"CPU above 100", map[string]string{"scaleCpuPercent": "120"}, ScalingOptions{}, "scaleCpuPercent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ScalingOptionsFromContext(func(k string) string { return tc.ctx[k] })

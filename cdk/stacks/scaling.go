@@ -43,13 +43,14 @@ func (o ScalingOptions) withDefaults() ScalingOptions {
 }
 
 func (o ScalingOptions) validate() error {
+	// Named as the context keys are, since that is where they are set.
 	switch {
 	case o.MinTasks < 1 || o.MaxTasks < o.MinTasks:
-		return fmt.Errorf("scaling: want 1 <= MinTasks (%d) <= MaxTasks (%d)", o.MinTasks, o.MaxTasks)
-	case o.CPUPercent <= 0 || o.CPUPercent > 100:
-		return fmt.Errorf("scaling: CPUPercent %g: want above 0, at most 100", o.CPUPercent)
-	case o.RequestsPerTarget <= 0:
-		return fmt.Errorf("scaling: RequestsPerTarget %g: want above 0", o.RequestsPerTarget)
+		return fmt.Errorf("scaling: want 1 <= minTasks (%d) <= maxTasks (%d)", o.MinTasks, o.MaxTasks)
+	case !(o.CPUPercent > 0 && o.CPUPercent <= 100):
+		return fmt.Errorf("scaling: scaleCpuPercent %g: want above 0, at most 100", o.CPUPercent)
+	case !(o.RequestsPerTarget > 0):
+		return fmt.Errorf("scaling: scaleRequestsPerTarget %g: want above 0", o.RequestsPerTarget)
 	}
 	return nil
 }
