@@ -389,11 +389,18 @@ func (o *Observability) appAlarms() {
 			Metric:            o.serviceMetric(MetricLatency, "p99", fiveMinutes),
 			Threshold:         jsii.Number(o.opts.LatencyP99Ms),
 			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			EvaluateLowSampleCountPercentile: p99FewSamples,
+			ComparisonOperator:               awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:                 awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	)
 }
+
+// p99FewSamples keeps a p99 alarm's state when a period has too few
+// requests for a 99th percentile to mean anything (at night, three
+// requests of which one is a cold start): it is then the slowest request,
+// not the tail of many.
+var p99FewSamples = jsii.String("ignore")
 
 var (
 	fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
@@ -418,8 +425,9 @@ func (o *Observability) httpApiFrontDoor(api awsapigatewayv2.IHttpApi, accessLog
 			Metric:            api.MetricLatency(stat("p99", fiveMinutes)),
 			Threshold:         jsii.Number(o.opts.LatencyP99Ms),
 			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			EvaluateLowSampleCountPercentile: p99FewSamples,
+			ComparisonOperator:               awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:                 awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	)
 	widgets := []awscloudwatch.IWidget{awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
@@ -465,8 +473,9 @@ func (o *Observability) albFrontDoor(alb awselasticloadbalancingv2.IApplicationL
 			Metric:            m.TargetResponseTime(stat("p99", fiveMinutes)),
 			Threshold:         jsii.Number(o.opts.LatencyP99Ms / 1000), // the metric is in seconds
 			EvaluationPeriods: jsii.Number(3), DatapointsToAlarm: jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			EvaluateLowSampleCountPercentile: p99FewSamples,
+			ComparisonOperator:               awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:                 awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}),
 	)
 	left := []awscloudwatch.IMetric{

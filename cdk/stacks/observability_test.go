@@ -290,7 +290,8 @@ func TestObservabilityServerless(t *testing.T) {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
 			"Namespace": "AWS/ApiGateway", "MetricName": "Latency", "Dimensions": apiDims,
 			"ExtendedStatistic": "p99", "Period": 300, "Threshold": 800,
-			"EvaluationPeriods": 3, "DatapointsToAlarm": 2, "ComparisonOperator": "GreaterThanThreshold",
+			"EvaluateLowSampleCountPercentile": "ignore",
+			"EvaluationPeriods":                3, "DatapointsToAlarm": 2, "ComparisonOperator": "GreaterThanThreshold",
 		})
 	})
 	check(t, "3 failed invocations of the function in 5 minutes", func() {
@@ -406,6 +407,7 @@ func TestObservabilityMigrationExample(t *testing.T) {
 	check(t, "p99 latency of the app's requests above 1500 ms", func() {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
 			"Namespace": "typedapi", "MetricName": "Latency", "Dimensions": svc, "ExtendedStatistic": "p99", "Threshold": 1500,
+			"EvaluateLowSampleCountPercentile": "ignore",
 		})
 	})
 	var logs []any
@@ -523,7 +525,7 @@ func TestObservabilityContainer(t *testing.T) {
 	check(t, "p99 target response time above 500 ms (the metric is in seconds)", func() {
 		tmpl.HasResourceProperties(typ("AWS::CloudWatch::Alarm"), map[string]any{
 			"Namespace": "AWS/ApplicationELB", "MetricName": "TargetResponseTime", "Dimensions": lbDims,
-			"ExtendedStatistic": "p99", "Threshold": 0.5,
+			"ExtendedStatistic": "p99", "Threshold": 0.5, "EvaluateLowSampleCountPercentile": "ignore",
 		})
 	})
 	check(t, "no Lambda alarm on a container stack", func() {
