@@ -76,9 +76,10 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	}
 	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
+	accessLogs, _ := stack.Node().TryFindChild(jsii.String("AccessLogs")).(awslogs.ILogGroup) // configureStage's
 	obs := NewObservability(stack, "Observability", ObservabilityProps{
 		ObservabilityOptions: props.Observability, Table: table, Functions: []ApiFunction{fn},
-		HttpApi: api, AccessLogs: stack.Node().FindChild(jsii.String("AccessLogs")).(awslogs.ILogGroup),
+		HttpApi: api, AccessLogs: accessLogs,
 	})
 
 	// Applies to the $default route, the API's only route.
