@@ -4,14 +4,20 @@
 // stack (Fargate + ALB). Every stack is checked by cdk-nag's AwsSolutions
 // pack at synth. Context (-c key=value): arch=arm64|x86_64, dev=true (table
 // without deletion protection, deleted with the stack), certificateArn,
-// httpApiId, restApiId, restRootResourceId, restStageName, and the alarm and
-// scaling keys docs/DEPLOY.md lists (alarmEmail, maxTasks, ...).
+// httpApiId, restApiId, restRootResourceId, restStageName; the token
+// issuer every stack trusts, one of which is required: authIssuer and
+// authAudience (an OIDC issuer of yours; authScopePrefix if it writes the
+// scopes with a prefix), or cognito=true (the TypedapiAuth stack's user
+// pool; cognitoDomainPrefix, cognitoCallbackUrls to use its OAuth pages);
+// and the alarm and scaling keys docs/DEPLOY.md lists (alarmEmail,
+// maxTasks, ...). The HTTP API routes come from ../openapi/openapi.json.
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -21,14 +27,16 @@ import (
 
 func main() {
 	defer jsii.Close()
-	if err := run(); err != nil {
+	if err := run(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "cdk:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	app := awscdk.NewApp(nil)
+// run builds and synthesizes the app; props nil reads the context the CLI
+// passes (cdk.json, -c).
+func run(props *awscdk.AppProps) error {
+	app := awscdk.NewApp(props)
 	ctx := func(key string) string {
 		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
 			return v
@@ -47,6 +55,28 @@ func run() error {
 	if ctx("dev") == "true" {
 		table = stacks.ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true}
 	}
+	spec, err := stacks.ReadSpec(stacks.SpecFile(root))
+	if err != nil {
+		return err
+	}
+	// Secure by default: no stack without a token issuer.
+	auth := stacks.Auth{Issuer: ctx("authIssuer"), Audience: ctx("authAudience"), ScopePrefix: ctx("authScopePrefix")}
+	if ctx("cognito") == "true" {
+		if auth.Issuer != "" || auth.Audience != "" {
+			return fmt.Errorf("set either -c cognito=true or -c authIssuer/authAudience, not both")
+		}
+		var callbacks []string
+		if v := ctx("cognitoCallbackUrls"); v != "" {
+			callbacks = strings.Split(v, ",")
+		}
+		a := stacks.NewAuthStack(app, "TypedapiAuth", &stacks.AuthStackProps{UserPool: stacks.UserPoolProps{
+			Scopes: stacks.IssuerScopes(spec), CallbackUrls: callbacks, DomainPrefix: ctx("cognitoDomainPrefix"),
+		}})
+		auth = a.UserPool.Auth
+	}
+	if err := auth.Check(); err != nil {
+		return err
+	}
 	obs, err := stacks.ObservabilityOptionsFromContext(ctx)
 	if err != nil {
 		return err
@@ -64,16 +94,16 @@ func run() error {
 	fn := stacks.FunctionOptions{Arch: arch}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
 		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
-		Observability: obs,
+		Spec: spec, Auth: auth, Observability: obs,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,
 		HttpApiID: ctx("httpApiId"), RestApiID: ctx("restApiId"),
 		RestRootResourceID: ctx("restRootResourceId"), RestStageName: ctx("restStageName"),
-		Observability: obs,
+		Spec: spec, Auth: auth, Observability: obs,
 	})
 	stacks.NewContainerStack(app, "TypedapiContainer", &stacks.ContainerStackProps{
-		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"),
+		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"), Auth: auth,
 		Observability: obs, Scaling: scaling,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)

@@ -36,6 +36,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// externalServer is the origin of a server started outside the suite
+// (TYPEDAPI_E2E_SERVER), for example scripts/validate's Prism proxy in
+// front of the built binary; "" when the suite starts its own. Tests that
+// can run against such a server (TestClient, TestOrderThroughClient) use it
+// instead of starting one.
+func externalServer() string { return strings.TrimSuffix(os.Getenv("TYPEDAPI_E2E_SERVER"), "/") }
+
 // startAPI runs the real binary on a free 127.0.0.1 port with env added to
 // the defaults, and returns its origin (http://127.0.0.1:PORT) once /healthz
 // (under basePath) answers. The process is stopped with SIGTERM at cleanup.

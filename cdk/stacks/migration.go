@@ -28,6 +28,9 @@ type MigrationExampleProps struct {
 	RestStageName      string
 	// Prefix the app is mounted under on both APIs; default /v2.
 	Prefix string
+	// Spec (the HTTP API's routes) and Auth (the token issuer): see PathMountProps.
+	Spec Spec
+	Auth Auth
 	// Observability: the dashboard, alarms and saved queries of both
 	// mounted functions (observability.go).
 	Observability ObservabilityOptions
@@ -80,9 +83,11 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 		restApi, stage = legacyRestApi(stack, legacyFn()), ""
 	}
 
-	httpMount := NewPathMount(stack, "HttpMount", PathMountProps{HttpApi: httpApi, Prefix: prefix, Function: fnProps})
+	httpMount := NewPathMount(stack, "HttpMount", PathMountProps{
+		HttpApi: httpApi, Prefix: prefix, Function: fnProps, Spec: props.Spec, Auth: props.Auth,
+	})
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
-		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps,
+		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps, Auth: props.Auth,
 	})
 	// The APIs are another team's and their metrics cover routes that are
 	// not the app's: with no front door given, the alarms read the app's.

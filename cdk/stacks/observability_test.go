@@ -252,7 +252,7 @@ func regexpQuote(s string) string {
 
 func TestObservabilityServerless(t *testing.T) {
 	app := newApp(t)
-	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir, Observability: ObservabilityOptions{
+	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir, Spec: readSpec(t, SpecFile(repoRoot)), Auth: testAuth, Observability: ObservabilityOptions{
 		AlarmEmail: "oncall@example.com", Service: "shop-api",
 		ErrorRatePercent: 2.5, LatencyP99Ms: 800, LambdaErrors: 3, DynamoThrottles: 5,
 	}})
@@ -354,7 +354,7 @@ func TestObservabilityServerless(t *testing.T) {
 
 func TestObservabilityDefaults(t *testing.T) {
 	app := newApp(t)
-	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir})
+	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir, Spec: readSpec(t, SpecFile(repoRoot)), Auth: testAuth})
 	tmpl := synth(t, s.Stack)
 	encryptedTopic(t, tmpl, "")
 	operationGraphs(t, dashboardOf(t, tmpl), "Typedapi")
@@ -372,7 +372,7 @@ func TestObservabilityDefaults(t *testing.T) {
 
 func TestObservabilityMigrationExample(t *testing.T) {
 	app := newApp(t)
-	s := NewMigrationExampleStack(app, "Example", &MigrationExampleProps{CodeDir: codeDir,
+	s := NewMigrationExampleStack(app, "Example", &MigrationExampleProps{CodeDir: codeDir, Spec: readSpec(t, SpecFile(repoRoot)), Auth: testAuth,
 		Observability: ObservabilityOptions{LatencyP99Ms: 1500}})
 	tmpl := synth(t, s.Stack)
 	d := dashboardOf(t, tmpl)
@@ -449,6 +449,7 @@ func TestObservabilityContainer(t *testing.T) {
 	app := newApp(t)
 	s := NewContainerStack(app, "Container", &ContainerStackProps{
 		RepoRoot: repoRoot,
+		Auth:     testAuth,
 		Scaling:  ScalingOptions{MaxTasks: 7},
 		Observability: ObservabilityOptions{
 			AlarmEmail: "ops@example.com", LatencyP99Ms: 500, ErrorRatePercent: 5,

@@ -28,6 +28,10 @@ type ServerlessStackProps struct {
 	// with its built-in key: cursors still reject tampering, and forging one
 	// only starts a listing at another item, which the client may list anyway.
 	CursorSecret bool
+	// Spec is the OpenAPI document's operations (ReadSpec(SpecFile(root))):
+	// one route each, protected ones behind the JWT authorizer of Auth.
+	Spec Spec
+	Auth Auth
 	// Observability: the dashboard, alarms and saved queries (observability.go).
 	Observability ObservabilityOptions
 }
@@ -37,14 +41,21 @@ type ServerlessStack struct {
 	awscdk.Stack
 	Api      awsapigatewayv2.HttpApi
 	Function ApiFunction
+	Routes   []SpecRoute
 
 	Observability *Observability
 }
 
-// NewServerlessStack makes the table, the function and an HTTP API whose
-// $default route (every method and path) proxies to the function: the app
-// does its own routing, so API Gateway needs to know no route of it.
+// NewServerlessStack makes the table, the function and an HTTP API with a
+// route per operation of the spec, protected ones behind a JWT authorizer,
+// and a $default route without one for everything else (the app's own
+// 404/405 answers, CORS preflights). The function trusts the authorizer's
+// claims (TYPEDAPI_AUTH_MODE=gateway): only this API invokes it.
 func NewServerlessStack(scope constructs.Construct, id string, props *ServerlessStackProps) ServerlessStack {
+	auth := props.Auth.must()
+	if len(props.Spec.Operations) == 0 {
+		panic("NewServerlessStack: Spec has no operations (ReadSpec(SpecFile(repoRoot)))")
+	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
 	table := NewItemsTable(stack, "Items", &props.Table)
@@ -57,15 +68,20 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Table:           table,
 		CodeDir:         props.CodeDir,
 		CursorSecret:    secret,
+		AuthMode:        AuthModeGateway,
+		Auth:            auth,
 	})
 
+	integration := lambdaIntegration(fn)
+	// No CorsPreflight: the app answers preflights (TYPEDAPI_CORS_ORIGINS)
+	// through $default, so API Gateway must not answer them itself.
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("typedapi: every route proxied to one Lambda function"),
-		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(
-			jsii.String("Lambda"), fn.Function, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-				// Payload 2.0 is what algnhsa reads for HTTP APIs.
-				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-			}),
+		Description:        jsii.String("typedapi: a route per operation, all proxied to one Lambda function"),
+		DefaultIntegration: integration,
+	})
+	suppressCatchAll(api.Node().FindChild(jsii.String("DefaultRoute")))
+	routes := AddSpecRoutes(api, props.Spec, SpecRoutesProps{
+		Api: api, Integration: integration, Authorizer: newJwtAuthorizer(auth, ""), Auth: auth,
 	})
 	rate, burst := props.ThrottleRate, props.ThrottleBurst
 	if rate == 0 {
@@ -74,20 +90,12 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	if burst == 0 {
 		burst = 200
 	}
-	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
+	accessLogs := configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
-	accessLogs, _ := stack.Node().TryFindChild(jsii.String("AccessLogs")).(awslogs.ILogGroup) // configureStage's
 	obs := NewObservability(stack, "Observability", ObservabilityProps{
 		ObservabilityOptions: props.Observability, Table: table, Functions: []ApiFunction{fn},
 		HttpApi: api, AccessLogs: accessLogs,
 	})
-
-	// Applies to the $default route, the API's only route.
-	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-APIG4"),
-		Reason: jsii.String("The items API is public by design. To identify callers, attach a JWT or " +
-			"IAM authorizer (HttpApiProps.DefaultAuthorizer); the app itself is unchanged."),
-	}}, jsii.Bool(true))
 
 	url := *api.ApiEndpoint()
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -97,13 +105,26 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ServerlessStack{Stack: stack, Api: api, Function: fn, Observability: obs}
+	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes, Observability: obs}
+}
+
+// lambdaIntegration proxies to fn with payload 2.0, what algnhsa reads for
+// HTTP APIs. One integration serves every route, with one invoke
+// permission for the whole API rather than one per route (a function's
+// resource policy is capped at 20 KB).
+func lambdaIntegration(fn ApiFunction) awsapigatewayv2integrations.HttpLambdaIntegration {
+	return awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Lambda"), fn.Function,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+			PayloadFormatVersion:   awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			ScopePermissionToRoute: jsii.Bool(false),
+		})
 }
 
 // configureStage turns on JSON access logs (one line per request, with the
 // request id the app logs too) and throttling on the $default stage. The L2
-// HttpApi creates that stage itself, so its L1 is adjusted in place.
-func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, retention awslogs.RetentionDays, rate, burst float64) {
+// HttpApi creates that stage itself, so its L1 is adjusted in place. It
+// returns the access log group, which the dashboard and saved queries read.
+func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, retention awslogs.RetentionDays, rate, burst float64) awslogs.LogGroup {
 	accessLogs := awslogs.NewLogGroup(scope, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -120,6 +141,7 @@ func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, ret
 		ThrottlingRateLimit:  jsii.Number(rate),
 		ThrottlingBurstLimit: jsii.Number(burst),
 	})
+	return accessLogs
 }
 
 // newCursorSecret makes the random key that signs list cursors, shared by
