@@ -4,12 +4,13 @@
 // stack (Fargate + ALB). Every stack is checked by cdk-nag's AwsSolutions
 // pack at synth. Context (-c key=value): arch=arm64|x86_64, dev=true (table
 // without deletion protection, deleted with the stack), certificateArn,
-// httpApiId, restApiId, restRootResourceId, restStageName; and the token
+// httpApiId, restApiId, restRootResourceId, restStageName; the token
 // issuer every stack trusts, one of which is required: authIssuer and
 // authAudience (an OIDC issuer of yours; authScopePrefix if it writes the
 // scopes with a prefix), or cognito=true (the TypedapiAuth stack's user
-// pool; cognitoDomainPrefix, cognitoCallbackUrls to use its OAuth pages).
-// The HTTP API routes come from ../openapi/openapi.json.
+// pool; cognitoDomainPrefix, cognitoCallbackUrls to use its OAuth pages);
+// and the alarm and scaling keys docs/DEPLOY.md lists (alarmEmail,
+// maxTasks, ...). The HTTP API routes come from ../openapi/openapi.json.
 package main
 
 import (
@@ -76,6 +77,14 @@ func run(props *awscdk.AppProps) error {
 	if err := auth.Check(); err != nil {
 		return err
 	}
+	obs, err := stacks.ObservabilityOptionsFromContext(ctx)
+	if err != nil {
+		return err
+	}
+	scaling, err := stacks.ScalingOptionsFromContext(ctx)
+	if err != nil {
+		return err
+	}
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
 	if err := stacks.BuildBootstrap(root, arch, codeDir); err != nil {
 		return err
@@ -85,16 +94,17 @@ func run(props *awscdk.AppProps) error {
 	fn := stacks.FunctionOptions{Arch: arch}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
 		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
-		Spec: spec, Auth: auth,
+		Spec: spec, Auth: auth, Observability: obs,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,
 		HttpApiID: ctx("httpApiId"), RestApiID: ctx("restApiId"),
 		RestRootResourceID: ctx("restRootResourceId"), RestStageName: ctx("restStageName"),
-		Spec: spec, Auth: auth,
+		Spec: spec, Auth: auth, Observability: obs,
 	})
 	stacks.NewContainerStack(app, "TypedapiContainer", &stacks.ContainerStackProps{
 		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"), Auth: auth,
+		Observability: obs, Scaling: scaling,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

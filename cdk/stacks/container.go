@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -33,8 +34,12 @@ type ContainerStackProps struct {
 	// Task size: 256 CPU units (0.25 vCPU) and 512 MiB.
 	CPU       int
 	MemoryMiB int
-	// DesiredCount of tasks: 2, one per availability zone.
-	DesiredCount int
+	// Scaling bounds the number of tasks: 2 to 10 by default. The
+	// template holds no DesiredCount: with one there, every deploy would
+	// reset a service scaled out for a surge to it.
+	Scaling ScalingOptions
+	// Observability: the dashboard, alarms and saved queries (observability.go).
+	Observability ObservabilityOptions
 	// ShutdownGrace is how long in-flight requests may finish after SIGTERM
 	// (TYPEDAPI_SHUTDOWN_GRACE): 15s. ECS waits 15s more before SIGKILL.
 	ShutdownGrace time.Duration
@@ -59,6 +64,9 @@ type ContainerStack struct {
 	Service  awsecs.FargateService
 	TaskRole awsiam.Role
 	Alb      awselasticloadbalancingv2.ApplicationLoadBalancer
+
+	Scaling       ServiceScaling
+	Observability *Observability
 }
 
 // NewContainerStack builds the image from the repository's Dockerfile and
@@ -135,7 +143,6 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 	service := awsecs.NewFargateService(stack, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:        cluster,
 		TaskDefinition: task,
-		DesiredCount:   jsii.Number(p.DesiredCount),
 		// Public subnets with public IPs reach ECR without a NAT gateway;
 		// the security group admits only the load balancer.
 		AssignPublicIp:         jsii.Bool(true),
@@ -169,7 +176,7 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 			Port: jsii.Number(80),
 		})
 	}
-	listener.AddTargets(jsii.String("Api"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+	targets := listener.AddTargets(jsii.String("Api"), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Port:     jsii.Number(ContainerPort),
 		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Targets:  &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{service},
@@ -186,6 +193,12 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
 
+	scaling := NewServiceScaling(stack, "Scaling", service, targets, p.Scaling)
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: p.Observability, Table: table, LoadBalancer: alb, TargetGroup: targets,
+		Containers: []awsecs.ContainerDefinition{task.DefaultContainer()}, LogGroups: []awslogs.ILogGroup{logGroup},
+		Alarms: []awscloudwatch.Alarm{scaling.AtMax}, Widgets: [][]awscloudwatch.IWidget{scaling.Widgets},
+	})
 	suppressContainerFindings(stack, task, alb)
 
 	url := fmt.Sprintf("%s://%s", scheme, *alb.LoadBalancerDnsName())
@@ -196,7 +209,7 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ContainerStack{Stack: stack, Service: service, TaskRole: taskRole, Alb: alb}
+	return ContainerStack{Stack: stack, Service: service, TaskRole: taskRole, Alb: alb, Scaling: scaling, Observability: obs}
 }
 
 func (p ContainerStackProps) withDefaults() ContainerStackProps {
@@ -208,9 +221,6 @@ func (p ContainerStackProps) withDefaults() ContainerStackProps {
 	}
 	if p.MemoryMiB == 0 {
 		p.MemoryMiB = 512
-	}
-	if p.DesiredCount == 0 {
-		p.DesiredCount = 2
 	}
 	if p.ShutdownGrace == 0 {
 		p.ShutdownGrace = 15 * time.Second

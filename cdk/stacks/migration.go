@@ -31,12 +31,17 @@ type MigrationExampleProps struct {
 	// Spec (the HTTP API's routes) and Auth (the token issuer): see PathMountProps.
 	Spec Spec
 	Auth Auth
+	// Observability: the dashboard, alarms and saved queries of both
+	// mounted functions (observability.go).
+	Observability ObservabilityOptions
 }
 
 // MigrationExampleStack shows PathMount on an HTTP API and on a REST API.
 type MigrationExampleStack struct {
 	awscdk.Stack
 	HttpMount, RestMount PathMount
+
+	Observability *Observability
 }
 
 // NewMigrationExampleStack mounts the app under Prefix on an existing HTTP
@@ -84,6 +89,12 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
 		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps, Auth: props.Auth,
 	})
+	// The APIs are another team's and their metrics cover routes that are
+	// not the app's: with no front door given, the alarms read the app's.
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: props.Observability, Table: table,
+		Functions: []ApiFunction{httpMount.Function, restMount.Function},
+	})
 	if api, ok := httpApi.(awsapigatewayv2.HttpApi); ok {
 		awscdk.NewCfnOutput(stack, jsii.String("HttpDocsUrl"), &awscdk.CfnOutputProps{
 			Description: jsii.String("The app's docs under the prefix of the HTTP API"),
@@ -96,7 +107,7 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 			Value:       jsii.String(*api.UrlForPath(jsii.String(prefix + "/docs"))),
 		})
 	}
-	return MigrationExampleStack{Stack: stack, HttpMount: httpMount, RestMount: restMount}
+	return MigrationExampleStack{Stack: stack, HttpMount: httpMount, RestMount: restMount, Observability: obs}
 }
 
 // legacyFunction stands in for one of the hand-written functions that a

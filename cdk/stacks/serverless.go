@@ -32,6 +32,8 @@ type ServerlessStackProps struct {
 	// one route each, protected ones behind the JWT authorizer of Auth.
 	Spec Spec
 	Auth Auth
+	// Observability: the dashboard, alarms and saved queries (observability.go).
+	Observability ObservabilityOptions
 }
 
 // ServerlessStack is the whole API on Lambda behind an HTTP API.
@@ -40,6 +42,8 @@ type ServerlessStack struct {
 	Api      awsapigatewayv2.HttpApi
 	Function ApiFunction
 	Routes   []SpecRoute
+
+	Observability *Observability
 }
 
 // NewServerlessStack makes the table, the function and an HTTP API with a
@@ -86,7 +90,12 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	if burst == 0 {
 		burst = 200
 	}
-	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
+	accessLogs := configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
+
+	obs := NewObservability(stack, "Observability", ObservabilityProps{
+		ObservabilityOptions: props.Observability, Table: table, Functions: []ApiFunction{fn},
+		HttpApi: api, AccessLogs: accessLogs,
+	})
 
 	url := *api.ApiEndpoint()
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -96,7 +105,7 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes}
+	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes, Observability: obs}
 }
 
 // lambdaIntegration proxies to fn with payload 2.0, what algnhsa reads for
@@ -113,8 +122,9 @@ func lambdaIntegration(fn ApiFunction) awsapigatewayv2integrations.HttpLambdaInt
 
 // configureStage turns on JSON access logs (one line per request, with the
 // request id the app logs too) and throttling on the $default stage. The L2
-// HttpApi creates that stage itself, so its L1 is adjusted in place.
-func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, retention awslogs.RetentionDays, rate, burst float64) {
+// HttpApi creates that stage itself, so its L1 is adjusted in place. It
+// returns the access log group, which the dashboard and saved queries read.
+func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, retention awslogs.RetentionDays, rate, burst float64) awslogs.LogGroup {
 	accessLogs := awslogs.NewLogGroup(scope, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -131,6 +141,7 @@ func configureStage(scope constructs.Construct, api awsapigatewayv2.HttpApi, ret
 		ThrottlingRateLimit:  jsii.Number(rate),
 		ThrottlingBurstLimit: jsii.Number(burst),
 	})
+	return accessLogs
 }
 
 // newCursorSecret makes the random key that signs list cursors, shared by

@@ -162,10 +162,11 @@ func TestServerlessStackDefaults(t *testing.T) {
 			"ReservedConcurrentExecutions": absent(),
 			"Role":                         arnOf(role),
 			"Environment": map[string]any{"Variables": exact(map[string]any{
-				"TYPEDAPI_STORE":          "dynamodb",
-				"TYPEDAPI_DYNAMODB_TABLE": ref(table),
-				"TYPEDAPI_LOG_FORMAT":     "json",
-				"TYPEDAPI_LOG_LEVEL":      "info",
+				"TYPEDAPI_STORE":           "dynamodb",
+				"TYPEDAPI_DYNAMODB_TABLE":  ref(table),
+				"TYPEDAPI_LOG_FORMAT":      "json",
+				"TYPEDAPI_LOG_LEVEL":       "info",
+				"TYPEDAPI_METRICS_SERVICE": "Typedapi",
 				// Behind the JWT authorizer: the app takes the caller from its claims.
 				"TYPEDAPI_AUTH_MODE":     "gateway",
 				"TYPEDAPI_AUTH_ISSUER":   testAuth.Issuer,
@@ -460,6 +461,7 @@ func TestContainerStack(t *testing.T) {
 					map[string]any{"Name": "TYPEDAPI_SHUTDOWN_GRACE", "Value": "15s"},
 					map[string]any{"Name": "TYPEDAPI_STORE", "Value": "dynamodb"},
 					map[string]any{"Name": "TYPEDAPI_TRUSTED_PROXIES", "Value": map[string]any{"Fn::GetAtt": []any{onlyID(t, tmpl, "AWS::EC2::VPC"), "CidrBlock"}}},
+					map[string]any{"Name": "TYPEDAPI_METRICS_SERVICE", "Value": "Container"}, // added by Observability
 				},
 				"Secrets": []any{map[string]any{
 					"Name": "TYPEDAPI_CURSOR_SECRET", "ValueFrom": ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")),
@@ -483,10 +485,10 @@ func TestContainerStack(t *testing.T) {
 			"PolicyDocument": map[string]any{"Statement": []any{storeStatement(table)}},
 		})
 	})
-	check(t, "service: two Fargate tasks, rollback on failed deployments", func() {
+	check(t, "service: Fargate, the task count left to scaling, rollback on failed deployments", func() {
 		tmpl.HasResourceProperties(typ("AWS::ECS::Service"), map[string]any{
 			"LaunchType":   "FARGATE",
-			"DesiredCount": 2,
+			"DesiredCount": absent(),
 			"DeploymentConfiguration": map[string]any{
 				"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
 				"MinimumHealthyPercent":    100,
@@ -533,7 +535,7 @@ func TestContainerStack(t *testing.T) {
 func TestContainerStackHTTPS(t *testing.T) {
 	app := newApp(t)
 	s := NewContainerStack(app, "Container", &ContainerStackProps{
-		RepoRoot: repoRoot, Arch: ArchX86, DesiredCount: 1, Auth: testAuth,
+		RepoRoot: repoRoot, Arch: ArchX86, Scaling: ScalingOptions{MinTasks: 1, MaxTasks: 3}, Auth: testAuth,
 		CertificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000",
 	})
 	tmpl := synth(t, s.Stack)
@@ -546,11 +548,11 @@ func TestContainerStackHTTPS(t *testing.T) {
 		})
 		tmpl.HasOutput(typ("DocsUrl"), map[string]any{"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{"https://"})}}})
 	})
-	check(t, "x86_64 and one task", func() {
+	check(t, "x86_64, and one to three tasks", func() {
 		tmpl.HasResourceProperties(typ("AWS::ECS::TaskDefinition"), map[string]any{
 			"RuntimePlatform": map[string]any{"CpuArchitecture": "X86_64"},
 		})
-		tmpl.HasResourceProperties(typ("AWS::ECS::Service"), map[string]any{"DesiredCount": 1})
+		tmpl.HasResourceProperties(typ("AWS::ApplicationAutoScaling::ScalableTarget"), map[string]any{"MinCapacity": 1, "MaxCapacity": 3})
 	})
 }
 
