@@ -47,6 +47,9 @@ type Config struct {
 
 	IdempotencyTTL time.Duration
 	CursorSecret   string // signs list cursors; set it so cursors survive restarts and cannot be forged
+
+	Metrics        bool   // CloudWatch EMF metrics on the access line (docs/OBSERVABILITY.md)
+	MetricsService string // the metrics' Service dimension: one value per deployment
 }
 
 // Addr is the listen address for net/http.
@@ -73,6 +76,8 @@ var defaults = map[string]any{
 	"dynamodb_endpoint":   "",
 	"idempotency_ttl":     "24h",
 	"cursor_secret":       "",
+	"metrics":             true,
+	"metrics_service":     "typedapi",
 }
 
 // secretKeys are never printed by Redacted.
@@ -193,6 +198,8 @@ func parse(v *viper.Viper) (Config, error) {
 		DynamoDBEndpoint:  p.endpoint("dynamodb_endpoint"),
 		IdempotencyTTL:    p.duration("idempotency_ttl", time.Minute, 7*24*time.Hour),
 		CursorSecret:      p.str("cursor_secret"),
+		Metrics:           p.boolean("metrics"),
+		MetricsService:    p.tableName("metrics_service"),
 	}
 	return c, p.err
 }
@@ -313,6 +320,15 @@ func (p *parser) tableName(key string) string {
 	return s
 }
 
+func (p *parser) boolean(key string) bool {
+	s := p.raw(key)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.fail(key, s, "true or false")
+	}
+	return b
+}
+
 // Redacted lists every setting for a start-up log line, with secrets hidden.
 func (c Config) Redacted() []any {
 	secret := ""
@@ -327,7 +343,7 @@ func (c Config) Redacted() []any {
 		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "store", c.Store,
 		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
 		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
-		"cursor_secret", secret,
+		"cursor_secret", secret, "metrics", c.Metrics, "metrics_service", c.MetricsService,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/operations"
@@ -120,7 +121,12 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if cfg.Metrics {
+		// EMF is JSON: with text logs there are no metrics.
+		h = emf.Handler(h, cfg.MetricsService)
+	}
+	return slog.New(h)
 }
 
 func buildVersion() string {

@@ -161,6 +161,10 @@ func (rec *recorder) Flush() {
 	}
 }
 
+// AccessMessage is the message of the access line, by which log handlers
+// (the EMF metrics) know it.
+const AccessMessage = "request"
+
 // AccessLog writes one line per request with stable keys: method, path,
 // route, operation, status, duration_ms, request_id, remote_ip, bytes, and
 // whatever the runtime added with AddLogAttrs.
@@ -192,7 +196,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				// A record made here, with no caller PC: Logger.LogAttrs
 				// would walk the stack for a source position that the
 				// access line never shows.
-				line := slog.NewRecord(time.Now(), level, "request", 0)
+				line := slog.NewRecord(time.Now(), level, AccessMessage, 0)
 				// One AddAttrs call, so the record grows its storage once.
 				attrs := make([]slog.Attr, 0, 12)
 				st.mu.Lock()

@@ -1,0 +1,170 @@
+// Package emf writes CloudWatch Embedded Metric Format metrics on the
+// access line the middleware already writes: per operation a request
+// count, latency, 4xx and 5xx, and a cold start on the process's first
+// line. No second line, no API call: CloudWatch Logs extracts them.
+// docs/OBSERVABILITY.md is the contract (names, units, dimensions).
+package emf
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/typedapi/typedapi/internal/middleware"
+)
+
+// Namespace holds every metric the service writes.
+const Namespace = "typedapi"
+
+// Unmatched is the Operation of a request no route matched: every bad path
+// is this one dimension value, so a burst of them cannot add dimensions.
+const Unmatched = "unmatched"
+
+type directive struct {
+	Namespace  string     `json:"Namespace"`
+	Dimensions [][]string `json:"Dimensions"`
+	Metrics    []metric   `json:"Metrics"`
+}
+
+type metric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+var (
+	perRequest = []directive{
+		{Namespace, [][]string{{"Service", "Operation"}, {"Service"}}, []metric{
+			{"Requests", "Count"}, {"Latency", "Milliseconds"}, {"Errors4xx", "Count"}, {"Errors5xx", "Count"},
+		}},
+		{Namespace, [][]string{{"Service", "StatusClass"}}, []metric{{"Requests", "Count"}}},
+	}
+	coldStart = directive{Namespace, [][]string{{"Service"}}, []metric{{"ColdStart", "Count"}}}
+	// The directives never change: encoded once.
+	warmDirectives = mustJSON(perRequest)
+	coldDirectives = mustJSON(append(perRequest[:len(perRequest):len(perRequest)], coldStart))
+)
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Handler adds the metrics to access lines passed to next and passes every
+// other record on unchanged. service is the Service dimension's value.
+// next should be a JSON handler: EMF is JSON.
+func Handler(next slog.Handler, service string) slog.Handler {
+	return &handler{next: next, service: service, started: new(atomic.Bool)}
+}
+
+type handler struct {
+	next    slog.Handler
+	service string
+	started *atomic.Bool // shared by the handlers WithAttrs makes
+	grouped bool         // under WithGroup members would not be top level
+}
+
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.next = h.next.WithAttrs(as)
+	return &c
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	c := *h
+	c.next = h.next.WithGroup(name)
+	c.grouped = c.grouped || name != ""
+	return &c
+}
+
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message != middleware.AccessMessage || h.grouped {
+		return h.next.Handle(ctx, r)
+	}
+	var route, operation string
+	var latency float64
+	status := -1
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "route":
+			route = a.Value.String()
+		case "operation":
+			operation = a.Value.String()
+		case "status":
+			status = int(a.Value.Int64())
+		case "duration_ms":
+			latency = a.Value.Float64()
+		}
+		return true
+	})
+	if status < 0 {
+		return h.next.Handle(ctx, r) // not an access line after all
+	}
+	cold := h.started.CompareAndSwap(false, true)
+	directives := warmDirectives
+	if cold {
+		directives = coldDirectives
+	}
+	attrs := [...]slog.Attr{
+		slog.Group("_aws",
+			slog.Int64("Timestamp", r.Time.UnixMilli()),
+			slog.Any("CloudWatchMetrics", directives)),
+		slog.String("Service", h.service),
+		slog.String("Operation", Operation(route, operation)),
+		slog.String("StatusClass", StatusClass(status)),
+		slog.Int("Requests", 1),
+		slog.Float64("Latency", latency),
+		slog.Int("Errors4xx", b2i(status >= 400 && status < 500)),
+		slog.Int("Errors5xx", b2i(status >= 500)),
+		slog.Int("ColdStart", 1),
+	}
+	n := len(attrs) - 1
+	if cold {
+		n++
+	}
+	r.AddAttrs(attrs[:n]...)
+	return h.next.Handle(ctx, r)
+}
+
+// Operation is the Operation dimension: the operation id, else the route
+// template (pages such as /docs), else Unmatched. Each comes from the route
+// table, never from the request's path.
+func Operation(route, operation string) string {
+	switch {
+	case operation != "":
+		return operation
+	case route != "":
+		return route
+	default:
+		return Unmatched
+	}
+}
+
+// StatusClass is "2xx" for 200–299 and so on; anything outside 100–599
+// (never written by net/http) is "5xx", as a fault.
+func StatusClass(status int) string {
+	switch {
+	case status >= 100 && status < 200:
+		return "1xx"
+	case status < 300 && status >= 200:
+		return "2xx"
+	case status < 400 && status >= 300:
+		return "3xx"
+	case status < 500 && status >= 400:
+		return "4xx"
+	default:
+		return "5xx"
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
