@@ -17,10 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
+	"github.com/typedapi/typedapi/internal/tracing"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/dynamodb"
 	"github.com/typedapi/typedapi/store/memory"
@@ -225,12 +228,27 @@ func tableCommand(ctx context.Context, cfg config.Config, args []string, getenv 
 }
 
 func runServe(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
+	tr, err := tracing.Setup(ctx, getenv, tracing.Options{ServiceVersion: buildVersion(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	if tr.On() {
+		// The DynamoDB store's spans (otelaws) come from the global provider.
+		otel.SetTracerProvider(tr.TracerProvider())
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tr.Shutdown(sctx)
+	}()
 	h, _, err := newAPI(cfg, getenv, logger)
 	if err != nil {
 		return err
 	}
+	h = tr.Handler(h)
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		serve.Lambda(h, serve.LambdaOptions{Logger: logger}) // returns only when the runtime ends the process
+		// returns only when the runtime ends the process
+		serve.Lambda(h, serve.LambdaOptions{Logger: logger, AfterInvoke: tr.Flush})
 		return nil
 	}
 	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)

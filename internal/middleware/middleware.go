@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -166,8 +169,9 @@ func (rec *recorder) Flush() {
 const AccessMessage = "request"
 
 // AccessLog writes one line per request with stable keys: method, path,
-// route, operation, status, duration_ms, request_id, remote_ip, bytes, and
-// whatever the runtime added with AddLogAttrs.
+// route, operation, status, duration_ms, request_id, remote_ip, bytes,
+// trace_id when the request has a trace context, and whatever the runtime
+// added with AddLogAttrs.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -198,8 +202,9 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				// access line never shows.
 				line := slog.NewRecord(time.Now(), level, AccessMessage, 0)
 				// One AddAttrs call, so the record grows its storage once.
-				attrs := make([]slog.Attr, 0, 12)
+				attrs := make([]slog.Attr, 0, 13)
 				st.mu.Lock()
+				nameSpan(ctx, r.Method, st.route, st.operation)
 				attrs = append(attrs,
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
@@ -212,11 +217,31 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int64("bytes", rec.bytes),
 				)
 				st.mu.Unlock()
+				if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+					attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+				}
 				line.AddAttrs(append(attrs, extra...)...)
 				_ = logger.Handler().Handle(ctx, line)
 			}()
 			next.ServeHTTP(rec, r)
 		})
+	}
+}
+
+// nameSpan names the request's server span (internal/tracing) by its
+// route template, never the raw path, once the router has matched it:
+// "GET /v1/items/{id}", or "GET" when no route matched.
+func nameSpan(ctx context.Context, method, route, operation string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	if route != "" {
+		span.SetName(method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
+	}
+	if operation != "" {
+		span.SetAttributes(attribute.String("typedapi.operation", operation))
 	}
 }
 
