@@ -232,10 +232,9 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	if tr.On() {
-		// The DynamoDB store's spans (otelaws) come from the global provider.
-		otel.SetTracerProvider(tr.TracerProvider())
-	}
+	// The DynamoDB store takes its tracer provider from OpenTelemetry's
+	// global when it is built (below): this process's, on or off.
+	otel.SetTracerProvider(tr.TracerProvider())
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -56,6 +56,7 @@ func Enabled(getenv func(string) string) bool {
 type Tracing struct {
 	provider trace.TracerProvider
 	sdk      *sdktrace.TracerProvider // nil when off
+	gate     *gate
 	drops    *dropLog
 
 	// On Lambda: after a flush that failed or timed out, flushes are
@@ -115,6 +116,7 @@ func Setup(ctx context.Context, getenv func(string) string, opts Options) (*Trac
 		maxQueue = envInt(getenv, "OTEL_BSP_MAX_QUEUE_SIZE", 2048)
 	}
 	g := &gate{limit: int64(maxQueue), drops: t.drops}
+	t.gate = g
 	g.SpanProcessor = sdktrace.NewBatchSpanProcessor(&countingExporter{SpanExporter: exp, gate: g},
 		sdktrace.WithMaxQueueSize(maxQueue+envInt(getenv, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)))
 	t.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(g))
@@ -137,7 +139,14 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t.sdk == nil {
 		return nil
 	}
-	return t.sdk.Shutdown(ctx)
+	err := t.sdk.Shutdown(ctx)
+	if err != nil && t.gate != nil {
+		// What did not leave in time is lost with the process.
+		if n := t.gate.pending.Swap(0); n > 0 {
+			t.drops.add(int(n), fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	return err
 }
 
 // Flush exports the finished spans within FlushTimeout (Lambda freezes the

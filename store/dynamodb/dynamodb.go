@@ -134,7 +134,7 @@ func New(ctx context.Context, o Options) (*Store, error) {
 			tr.MaxIdleConnsPerHost = o.MaxConns
 		})
 	cfg, err := loadConfig(ctx, o, sdkSettings{
-		httpClient: traced(httpClient, o.TracerProvider),
+		httpClient: httpClient,
 		logger:     sdkLogger(o.Logger),
 		retryer: func() aws.Retryer {
 			return retry.NewStandard(func(so *retry.StandardOptions) {
@@ -146,6 +146,9 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Wrapped after loading: the loader configures the buildable client
+	// itself (a CA bundle from the environment, say).
+	cfg.HTTPClient = traced(cfg.HTTPClient, o.TracerProvider)
 	if cfg.Region == "" {
 		if o.Endpoint == "" {
 			return nil, errors.New("dynamodb: no region: set dynamodb_region or AWS_REGION")
