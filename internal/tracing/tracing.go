@@ -222,7 +222,7 @@ func XRay(ctx context.Context, h http.Header) trace.SpanContext {
 	if header == "" {
 		return trace.SpanContext{}
 	}
-	c := xray.Propagator{}.Extract(context.Background(), propagation.MapCarrier{"x-amzn-trace-id": header})
+	c := xray.Propagator{}.Extract(context.Background(), propagation.MapCarrier{"X-Amzn-Trace-Id": header})
 	return trace.SpanContextFromContext(c)
 }
 
