@@ -2,6 +2,7 @@ package tracingtest
 
 import (
 	"fmt"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 )
@@ -21,3 +22,5 @@ func text(v *commonpb.AnyValue) string {
 		return v.String()
 	}
 }
+
+func spanKind(k int32) tracepb.Span_SpanKind { return tracepb.Span_SpanKind(k) }
