@@ -30,8 +30,8 @@ func BenchmarkObservability(b *testing.B) {
 	}{
 		{"before", false, nil},
 		{"emf", true, nil},
-		{"emf+traces-off", true, map[string]string{}},
-		{"emf+traces-10pct", true, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL}},
+		{"emf-traces-off", true, map[string]string{}},
+		{"emf-traces-10pct", true, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL}},
 	}
 	for _, v := range variants {
 		b.Run("variant="+v.name, func(b *testing.B) {

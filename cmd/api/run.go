@@ -124,12 +124,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.Metrics {
 		// EMF is JSON: with text logs there are no metrics.
-		h = emf.Handler(h, cfg.MetricsService)
+		return slog.New(emf.New(w, cfg.MetricsService, opts))
 	}
-	return slog.New(h)
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 func buildVersion() string {

@@ -70,7 +70,7 @@ func TestAccessLineMetrics(t *testing.T) {
 		{"", "", 404, 0.1, emf.Unmatched, "4xx", 1, 0},
 	}
 	var buf bytes.Buffer
-	l := slog.New(emf.Handler(slog.NewJSONHandler(&buf, nil), "typedapi-test"))
+	l := slog.New(emf.New(&buf, "typedapi-test", nil))
 	for _, c := range cases {
 		accessLine(t, l, c.route, c.operation, c.status, c.ms)
 	}
@@ -160,9 +160,35 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 // (cmd/api), but a grouped logger must not scatter members either.
 func TestGroupedRecordsUntouched(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(emf.Handler(slog.NewJSONHandler(&buf, nil), "s")).WithGroup("g")
+	l := slog.New(emf.New(&buf, "s", nil)).WithGroup("g")
 	accessLine(t, l, "/", "get-service-info", 200, 1)
 	if bytes.Contains(buf.Bytes(), []byte("_aws")) {
 		t.Errorf("grouped record got metrics: %s", buf.Bytes())
+	}
+}
+
+// TestPlaceholderNotForged: a value that spells the placeholder is escaped
+// by the JSON handler, so only the handler's own member is replaced.
+func TestPlaceholderNotForged(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "s", nil))
+	forged := `x","_aws":17}`
+	l.Info("other", "v", forged)
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, middleware.AccessMessage, 0)
+	r.AddAttrs(slog.String("path", forged), slog.String("route", ""), slog.String("operation", ""), slog.Int("status", 404), slog.Float64("duration_ms", 1))
+	if err := l.Handler().Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	ls := lines(t, &buf)
+	var other map[string]any
+	if err := json.Unmarshal(ls[0], &other); err != nil || other["v"] != forged || other["_aws"] != nil {
+		t.Errorf("other line changed: %s (%v)", ls[0], err)
+	}
+	var access map[string]any
+	if err := json.Unmarshal(ls[1], &access); err != nil || access["path"] != forged {
+		t.Fatalf("access line: %s (%v)", ls[1], err)
+	}
+	if data, err := emf.Extract(ls[1]); err != nil || len(data) == 0 {
+		t.Errorf("access line metrics: %v %v", data, err)
 	}
 }
