@@ -11,24 +11,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 )
 
-// otlpHTTP sends spans as OTLP/HTTP protobuf (the otlptrace exporter turns
-// the SDK's spans into ResourceSpans and calls it). It stands in for
+// otlpHTTP is the OTLP/HTTP transport: it posts export requests (JSON,
+// otlpjson.go) to the endpoint the standard OTEL_EXPORTER_OTLP_* variables
+// name, with their headers, timeout and compression. It stands in for
 // otlptracehttp, which links the OTLP collector's gRPC service and so all
-// of gRPC: 10 MB more in the Lambda bootstrap and its package initialisers
-// on every cold start (docs/PERFORMANCE.md). It reads the standard
-// OTEL_EXPORTER_OTLP_* variables: endpoint, headers, timeout, compression.
+// of gRPC: 10 MB more in the Lambda bootstrap (docs/PERFORMANCE.md).
 type otlpHTTP struct {
-	url         string
-	headers     http.Header
-	gzip        bool
-	client      *http.Client
-	contentType string
+	url     string
+	headers http.Header
+	gzip    bool
+	client  *http.Client
 }
 
 // newOTLPHTTP reads the exporter's settings: the traces variable first,
@@ -40,8 +34,8 @@ func newOTLPHTTP(getenv func(string) string) (*otlpHTTP, error) {
 		}
 		return strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_" + name))
 	}
-	if p := get("PROTOCOL"); p != "" && p != "http/protobuf" {
-		return nil, fmt.Errorf("tracing: OTLP protocol %q is not supported: use http/protobuf (port 4318)", p)
+	if p := get("PROTOCOL"); p != "" && p != "http/json" && p != "http/protobuf" {
+		return nil, fmt.Errorf("tracing: OTLP protocol %q is not supported: this exporter speaks OTLP/HTTP (port 4318), in JSON", p)
 	}
 	endpoint := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 	if endpoint == "" {
@@ -86,25 +80,18 @@ func newOTLPHTTP(getenv func(string) string) (*otlpHTTP, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2
-	return &otlpHTTP{url: u.String(), headers: headers, gzip: gz, contentType: "application/x-protobuf",
-		client: &http.Client{Timeout: timeout, Transport: tr}}, nil
+	return &otlpHTTP{url: u.String(), headers: headers, gzip: gz, client: &http.Client{Timeout: timeout, Transport: tr}}, nil
 }
-
-func (c *otlpHTTP) Start(context.Context) error { return nil }
 
 func (c *otlpHTTP) Stop(context.Context) error {
 	c.client.CloseIdleConnections()
 	return nil
 }
 
-// UploadTraces posts one ExportTraceServiceRequest. A failure is returned,
-// not retried: the batch is dropped and counted (countingExporter), so a
-// collector that is down costs each batch one attempt, off the request path.
-func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSpans) error {
-	body, err := exportRequest(spans)
-	if err != nil {
-		return err
-	}
+// post sends one export request. A failure is returned, not retried: the
+// batch is dropped and counted (countingExporter), so a collector that is
+// down costs each batch one attempt, off the request path.
+func (c *otlpHTTP) post(ctx context.Context, body []byte) error {
 	if c.gzip {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
@@ -121,7 +108,7 @@ func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSp
 	for k, v := range c.headers {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", c.contentType)
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "typedapi-otlp-http")
 	if c.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
@@ -136,20 +123,4 @@ func (c *otlpHTTP) UploadTraces(ctx context.Context, spans []*tracepb.ResourceSp
 		return fmt.Errorf("OTLP export to %s: %s", c.url, resp.Status)
 	}
 	return nil
-}
-
-// exportRequest encodes ExportTraceServiceRequest{resource_spans = 1}: its
-// generated type lives beside the collector's gRPC service, which this
-// package does not link.
-func exportRequest(spans []*tracepb.ResourceSpans) ([]byte, error) {
-	var b []byte
-	for _, rs := range spans {
-		m, err := proto.Marshal(rs)
-		if err != nil {
-			return nil, fmt.Errorf("OTLP export: encode spans: %w", err)
-		}
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendBytes(b, m)
-	}
-	return b, nil
 }

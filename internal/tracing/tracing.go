@@ -20,7 +20,6 @@ import (
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -78,7 +77,7 @@ type Options struct {
 }
 
 // Setup builds the tracer provider the environment asks for. The exporter
-// (otlptrace with an OTLP/HTTP client, otlphttp.go) reads OTEL_EXPORTER_OTLP_*; the sampler reads
+// (OTLP/HTTP JSON, otlpjson.go and otlphttp.go) reads OTEL_EXPORTER_OTLP_*; the sampler reads
 // OTEL_TRACES_SAMPLER(_ARG) and the batch processor OTEL_BSP_*. Nothing
 // touches the network here: the exporter connects on its first export.
 func Setup(ctx context.Context, getenv func(string) string, opts Options) (*Tracing, error) {
@@ -96,10 +95,7 @@ func Setup(ctx context.Context, getenv func(string) string, opts Options) (*Trac
 	if err != nil {
 		return nil, err
 	}
-	exp, err := otlptrace.New(ctx, client)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
-	}
+	exp := &jsonExporter{client: client}
 	res, err := resource.New(ctx,
 		resource.WithFromEnv(), // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
 		resource.WithTelemetrySDK(),

@@ -238,7 +238,7 @@ func decodeJSON(line []byte) ([]Span, error) {
 			for _, s := range ss.Spans {
 				sp := Span{Name: s.Name, TraceID: strings.ToLower(s.TraceID), SpanID: strings.ToLower(s.SpanID),
 					ParentSpanID: strings.ToLower(s.ParentSpanID), Attributes: attrs(s.Attributes), Resource: res}
-				sp.Kind = spanKind(s.Kind)
+				sp.Kind = s.Kind
 				for _, l := range s.Links {
 					sp.Links = append(sp.Links, Link{TraceID: strings.ToLower(l.TraceID), SpanID: strings.ToLower(l.SpanID), Attributes: attrs(l.Attributes)})
 				}
