@@ -222,8 +222,11 @@ func value(v attribute.Value) jValue {
 			vs = append(vs, value(attribute.StringValue(s)))
 		}
 		return jValue{ArrayValue: &jArray{Values: vs}}
+	case attribute.STRING:
+		s := v.AsString()
+		return jValue{StringValue: &s}
 	default:
-		s := v.Emit()
+		s := v.String()
 		return jValue{StringValue: &s}
 	}
 }

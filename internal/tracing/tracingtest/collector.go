@@ -57,7 +57,7 @@ func StartCollector(t *testing.T) *Collector {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_ = ln.Close()
 	c := &Collector{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), file: filepath.Join(dir, "spans.jsonl"), log: filepath.Join(dir, "collector.log")}
 	cfg := fmt.Sprintf(`receivers:
   otlp:
@@ -86,14 +86,14 @@ service:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command(bin, "--config", "file:"+cfgPath)
+	c.cmd = exec.Command(bin, "--config", "file:"+cfgPath) //nolint:gosec // the collector scripts/setup built, in the tools cache
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); logf.Close(); close(exited) }()
+	go func() { _ = c.cmd.Wait(); _ = logf.Close(); close(exited) }()
 	t.Cleanup(func() {
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -107,7 +107,7 @@ service:
 	for {
 		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 200*time.Millisecond)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close()
 			return c
 		}
 		select {
