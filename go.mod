@@ -25,18 +25,15 @@ require (
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/spf13/viper v1.21.0
 	github.com/swaggo/files/v2 v2.0.2
-	golang.org/x/mod v0.41.0
-	golang.org/x/text v0.43.0
-	gopkg.in/yaml.v3 v3.0.1
-)
-
-require (
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
-	go.opentelemetry.io/contrib/propagators/aws v1.47.0
+	go.opentelemetry.io/contrib/propagators/aws v1.47.0 // X-Ray propagator; marked deprecated, no successor on the proxy: docs/OBSERVABILITY.md
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
+	golang.org/x/mod v0.41.0
+	golang.org/x/text v0.43.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
