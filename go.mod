@@ -26,7 +26,7 @@ require (
 	github.com/spf13/viper v1.21.0
 	github.com/swaggo/files/v2 v2.0.2
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
-	go.opentelemetry.io/contrib/propagators/aws v1.47.0 // X-Ray propagator; marked deprecated, no successor on the proxy: docs/OBSERVABILITY.md
+	go.opentelemetry.io/contrib/propagators/aws v1.47.0 // X-Ray propagator; contrib marks the module deprecated: docs/OBSERVABILITY.md
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
