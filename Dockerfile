@@ -28,6 +28,16 @@ COPY --from=build /out/api /usr/local/bin/api
 USER nonroot:nonroot
 # Cloud Run sets PORT; elsewhere 8080 is the default the platform targets.
 ENV PORT=8080
+# Every interface: a container is reached through its network. (The
+# binary's own default is 127.0.0.1.) Listening beyond loopback, the server
+# refuses to start without TYPEDAPI_AUTH_ISSUER and TYPEDAPI_AUTH_AUDIENCE
+# (or an explicit TYPEDAPI_AUTH_MODE): secure by default.
+ENV TYPEDAPI_HOST=0.0.0.0
+# The per-client rate limit (TYPEDAPI_RATE_LIMIT, TYPEDAPI_RATE_BURST) is set
+# by the deployment, not here: it keys clients by IP, which behind a load
+# balancer needs TYPEDAPI_TRUSTED_PROXIES for the balancer's range, or every
+# client would share the balancer's few addresses. The Fargate stack (cdk/)
+# sets all three; on Lambda, API Gateway throttles instead.
 EXPOSE 8080
 # SIGTERM starts the graceful drain (TYPEDAPI_SHUTDOWN_GRACE, default 15s).
 # Give the platform a stop timeout longer than that grace.

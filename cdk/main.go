@@ -4,13 +4,19 @@
 // stack (Fargate + ALB). Every stack is checked by cdk-nag's AwsSolutions
 // pack at synth. Context (-c key=value): arch=arm64|x86_64, dev=true (table
 // without deletion protection, deleted with the stack), certificateArn,
-// httpApiId, restApiId, restRootResourceId, restStageName.
+// httpApiId, restApiId, restRootResourceId, restStageName; and the token
+// issuer every stack trusts, one of which is required: authIssuer and
+// authAudience (an OIDC issuer of yours; authScopePrefix if it writes the
+// scopes with a prefix), or cognito=true (the TypedapiAuth stack's user
+// pool; cognitoDomainPrefix, cognitoCallbackUrls to use its OAuth pages).
+// The HTTP API routes come from ../openapi/openapi.json.
 package main
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -20,14 +26,16 @@ import (
 
 func main() {
 	defer jsii.Close()
-	if err := run(); err != nil {
+	if err := run(nil); err != nil {
 		fmt.Fprintln(os.Stderr, "cdk:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	app := awscdk.NewApp(nil)
+// run builds and synthesizes the app; props nil reads the context the CLI
+// passes (cdk.json, -c).
+func run(props *awscdk.AppProps) error {
+	app := awscdk.NewApp(props)
 	ctx := func(key string) string {
 		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
 			return v
@@ -46,6 +54,28 @@ func run() error {
 	if ctx("dev") == "true" {
 		table = stacks.ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true}
 	}
+	spec, err := stacks.ReadSpec(stacks.SpecFile(root))
+	if err != nil {
+		return err
+	}
+	// Secure by default: no stack without a token issuer.
+	auth := stacks.Auth{Issuer: ctx("authIssuer"), Audience: ctx("authAudience"), ScopePrefix: ctx("authScopePrefix")}
+	if ctx("cognito") == "true" {
+		if auth.Issuer != "" || auth.Audience != "" {
+			return fmt.Errorf("set either -c cognito=true or -c authIssuer/authAudience, not both")
+		}
+		var callbacks []string
+		if v := ctx("cognitoCallbackUrls"); v != "" {
+			callbacks = strings.Split(v, ",")
+		}
+		a := stacks.NewAuthStack(app, "TypedapiAuth", &stacks.AuthStackProps{UserPool: stacks.UserPoolProps{
+			Scopes: stacks.IssuerScopes(spec), CallbackUrls: callbacks, DomainPrefix: ctx("cognitoDomainPrefix"),
+		}})
+		auth = a.UserPool.Auth
+	}
+	if err := auth.Check(); err != nil {
+		return err
+	}
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
 	if err := stacks.BuildBootstrap(root, arch, codeDir); err != nil {
 		return err
@@ -55,14 +85,16 @@ func run() error {
 	fn := stacks.FunctionOptions{Arch: arch}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
 		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
+		Spec: spec, Auth: auth,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,
 		HttpApiID: ctx("httpApiId"), RestApiID: ctx("restApiId"),
 		RestRootResourceID: ctx("restRootResourceId"), RestStageName: ctx("restStageName"),
+		Spec: spec, Auth: auth,
 	})
 	stacks.NewContainerStack(app, "TypedapiContainer", &stacks.ContainerStackProps{
-		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"),
+		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"), Auth: auth,
 	})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)

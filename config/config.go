@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,7 +26,7 @@ const EnvPrefix = "TYPEDAPI"
 
 // Config is everything the service can be told at start-up.
 type Config struct {
-	Host string // interface to listen on; "" means all
+	Host string // interface to listen on; default 127.0.0.1 (loopback only), 0.0.0.0 for all
 	Port int    // TCP port; PORT (Cloud Run) is honoured too
 
 	LogLevel  slog.Level
@@ -40,6 +42,14 @@ type Config struct {
 	BasePath    string   // mount prefix stripped from every request, e.g. /shop
 	CORSOrigins []string // exact origins allowed cross-origin; none by default
 
+	// TrustedProxies are the peers whose forwarding headers (the client's
+	// IP and scheme) are believed; none by default.
+	TrustedProxies []netip.Prefix
+	PublicBaseURL  string // starts every link the API hands out; "" means the request's own Host
+
+	RateLimit float64 // requests per second per client; 0 turns the limit off
+	RateBurst int     // requests a client may make at once before RateLimit applies
+
 	Store            string // memory | dynamodb
 	DynamoDBTable    string
 	DynamoDBRegion   string
@@ -50,15 +60,23 @@ type Config struct {
 
 	Metrics        bool   // CloudWatch EMF metrics on the access line (docs/OBSERVABILITY.md)
 	MetricsService string // the metrics' Service dimension: one value per deployment
+
+	// Authentication (README "Authentication"): who may call the protected
+	// operations, and how the service learns it.
+	AuthMode        string        // auto | jwt | gateway | off
+	AuthIssuer      string        // the token issuer (iss), an https URL (http only on loopback)
+	AuthAudience    string        // the audience (aud) tokens must be made for
+	AuthJWKSURL     string        // the issuer's JWKS; "" discovers it from the issuer
+	AuthJWKSRefresh time.Duration // least time between two fetches of the JWKS
 }
 
 // Addr is the listen address for net/http.
-func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // defaults are the values used when neither the file nor the environment
 // sets a key. Their keys are also the complete list of known keys.
 var defaults = map[string]any{
-	"host":                "",
+	"host":                "127.0.0.1",
 	"port":                8080,
 	"log_level":           "info",
 	"log_format":          "json",
@@ -70,6 +88,10 @@ var defaults = map[string]any{
 	"shutdown_grace":      "15s",
 	"base_path":           "",
 	"cors_origins":        "",
+	"trusted_proxies":     "",
+	"public_base_url":     "",
+	"rate_limit":          0,
+	"rate_burst":          20,
 	"store":               "memory",
 	"dynamodb_table":      "typedapi-items",
 	"dynamodb_region":     "",
@@ -78,6 +100,11 @@ var defaults = map[string]any{
 	"cursor_secret":       "",
 	"metrics":             true,
 	"metrics_service":     "typedapi",
+	"auth_mode":           "auto",
+	"auth_issuer":         "",
+	"auth_audience":       "",
+	"auth_jwks_url":       "",
+	"auth_jwks_refresh":   "5m",
 }
 
 // secretKeys are never printed by Redacted.
@@ -192,6 +219,10 @@ func parse(v *viper.Viper) (Config, error) {
 		ShutdownGrace:     p.duration("shutdown_grace", 0, 10*time.Minute),
 		BasePath:          p.basePath("base_path"),
 		CORSOrigins:       p.origins("cors_origins"),
+		TrustedProxies:    p.prefixes("trusted_proxies"),
+		PublicBaseURL:     p.baseURL("public_base_url"),
+		RateLimit:         p.number("rate_limit", 0, 1e6),
+		RateBurst:         int(p.integer("rate_burst", 1, 1e6)),
 		Store:             p.oneOf("store", "memory", "dynamodb"),
 		DynamoDBTable:     p.tableName("dynamodb_table"),
 		DynamoDBRegion:    p.str("dynamodb_region"),
@@ -200,9 +231,59 @@ func parse(v *viper.Viper) (Config, error) {
 		CursorSecret:      p.str("cursor_secret"),
 		Metrics:           p.boolean("metrics"),
 		MetricsService:    p.tableName("metrics_service"),
+		AuthMode:          p.oneOf("auth_mode", "auto", "jwt", "gateway", "off"),
+		AuthIssuer:        p.issuerURL("auth_issuer"),
+		AuthAudience:      p.str("auth_audience"),
+		AuthJWKSURL:       p.issuerURL("auth_jwks_url"),
+		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
 	}
+	p.authComplete(c)
 	return c, p.err
 }
+
+// issuerURL reads a URL tokens or keys come from: https, or http only on a
+// loopback host (a local issuer), since keys fetched over plain HTTP from
+// elsewhere could be anyone's.
+func (p *parser) issuerURL(key string) string {
+	s := p.raw(key)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" && u.Fragment == "" &&
+		(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
+	if !ok {
+		p.fail(key, s, "an https URL such as https://issuer.example.com/ (http only for a loopback host such as 127.0.0.1)")
+	}
+	return s
+}
+
+// authComplete checks the auth keys together: verifying tokens needs the
+// issuer and the audience (a token the issuer made for another API must
+// not pass), and the JWKS URL is the issuer's.
+func (p *parser) authComplete(c Config) {
+	switch {
+	case c.AuthMode == "jwt" && c.AuthIssuer == "":
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_mode is jwt")
+	case c.AuthIssuer != "" && c.AuthAudience == "":
+		p.fail("auth_audience", "", "the audience tokens must be made for (their aud), required when auth_issuer is set")
+	case c.AuthJWKSURL != "" && c.AuthIssuer == "":
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_jwks_url is set")
+	}
+}
+
+// isLoopback: "localhost" or a loopback IP literal.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListensOnLoopbackOnly reports whether Host binds a loopback address only,
+// so that nothing beyond this machine can connect (README "Authentication").
+func (c Config) ListensOnLoopbackOnly() bool { return isLoopback(c.Host) }
 
 // parser reads keys off v and keeps the first error; later reads are no-ops.
 type parser struct {
@@ -236,6 +317,15 @@ func (p *parser) integer(key string, lo, hi int64) int64 {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < lo || n > hi {
 		p.fail(key, s, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+	}
+	return n
+}
+
+func (p *parser) number(key string, lo, hi float64) float64 {
+	s := p.raw(key)
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(n >= lo && n <= hi) {
+		p.fail(key, s, fmt.Sprintf("a number from %g to %g", lo, hi))
 	}
 	return n
 }
@@ -294,6 +384,50 @@ func (p *parser) origins(key string) []string {
 	return out
 }
 
+// prefixes reads a comma-separated list of CIDR ranges; a bare address is
+// a range of one.
+func (p *parser) prefixes(key string) []netip.Prefix {
+	s := p.raw(key)
+	if s == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		pre, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil || a.Zone() != "" {
+				p.fail(key, part, "a comma-separated list of CIDR ranges such as 10.0.0.0/16 or 2001:db8::/48 (or single addresses)")
+				return nil
+			}
+			pre = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if pre.Addr().Is4In6() {
+			pre = netip.PrefixFrom(pre.Addr().Unmap(), pre.Bits()-96)
+		}
+		out = append(out, pre.Masked())
+	}
+	return out
+}
+
+// baseURL reads an absolute http(s) URL with no query, fragment or user
+// info; a trailing slash is dropped.
+func (p *parser) baseURL(key string) string {
+	s := p.raw(key)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") ||
+		strings.ContainsAny(u.Path, " %{}") || strings.Contains(u.Path, "//") || strings.Contains(u.Path, "/.") {
+		p.fail(key, s, "an absolute http(s) URL such as https://api.example.com or https://example.com/api (no query, fragment or user info)")
+		return ""
+	}
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
+}
+
 func (p *parser) endpoint(key string) string {
 	s := p.raw(key)
 	if s == "" {
@@ -340,10 +474,13 @@ func (c Config) Redacted() []any {
 		"body_limit", c.BodyLimit, "read_header_timeout", c.ReadHeaderTimeout.String(),
 		"read_timeout", c.ReadTimeout.String(), "write_timeout", c.WriteTimeout.String(),
 		"idle_timeout", c.IdleTimeout.String(), "shutdown_grace", c.ShutdownGrace.String(),
-		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "store", c.Store,
+		"base_path", c.BasePath, "cors_origins", c.CORSOrigins, "trusted_proxies", c.TrustedProxies,
+		"public_base_url", c.PublicBaseURL, "rate_limit", c.RateLimit, "rate_burst", c.RateBurst, "store", c.Store,
 		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
 		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
 		"cursor_secret", secret, "metrics", c.Metrics, "metrics_service", c.MetricsService,
+		"auth_mode", c.AuthMode, "auth_issuer", c.AuthIssuer, "auth_audience", c.AuthAudience,
+		"auth_jwks_url", c.AuthJWKSURL, "auth_jwks_refresh", c.AuthJWKSRefresh.String(),
 	}
 }
 

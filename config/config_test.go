@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 8080 || c.Addr() != ":8080" || c.LogFormat != "json" || c.LogLevel != slog.LevelInfo ||
+	if c.Port != 8080 || c.Addr() != "127.0.0.1:8080" || !c.ListensOnLoopbackOnly() || c.AuthMode != "auto" || c.AuthIssuer != "" || c.AuthJWKSRefresh != 5*time.Minute || c.LogFormat != "json" || c.LogLevel != slog.LevelInfo ||
 		c.BodyLimit != 1<<20 || c.Store != "memory" || len(c.CORSOrigins) != 0 || c.ReadHeaderTimeout != 5*time.Second ||
 		c.ShutdownGrace != 15*time.Second || c.IdempotencyTTL != 24*time.Hour || c.BasePath != "" ||
 		!c.Metrics || c.MetricsService != "typedapi" {
@@ -99,6 +99,27 @@ func TestBadValues(t *testing.T) {
 		{"idempotency_ttl", "1s", "duration"},
 		{"metrics", "yes please", "true or false"},
 		{"metrics_service", "my service", "3 to 255 characters"},
+		{"auth_mode", "none", "one of auto, jwt, gateway, off"},
+		{"auth_issuer", "http://issuer.example.com", "https URL"},
+		{"auth_issuer", "issuer.example.com", "https URL"},
+		{"auth_issuer", "https://user:pw@issuer.example.com", "https URL"},
+		{"auth_jwks_url", "http://10.0.0.1/jwks", "https URL"},
+		{"auth_jwks_refresh", "100ms", "duration"},
+		{"trusted_proxies", "10.0.0.0/33", "CIDR ranges"},
+		{"trusted_proxies", "*", "CIDR ranges"},
+		{"trusted_proxies", "vpc.internal", "CIDR ranges"},
+		{"trusted_proxies", "fe80::1%eth0", "CIDR ranges"},
+		{"public_base_url", "api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "ftp://api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "https://api.example.com/?a=1", "absolute http(s) URL"},
+		{"public_base_url", "https://api.example.com/#top", "absolute http(s) URL"},
+		{"public_base_url", "https://user:pw@api.example.com", "absolute http(s) URL"},
+		{"public_base_url", "https:///path", "absolute http(s) URL"},
+		{"public_base_url", "/api", "absolute http(s) URL"},
+		{"rate_limit", "-1", "a number from 0"},
+		{"rate_limit", "fast", "a number from 0"},
+		{"rate_limit", "NaN", "a number from 0"},
+		{"rate_burst", "0", "whole number from 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -112,6 +133,34 @@ func TestBadValues(t *testing.T) {
 				t.Errorf("message %q should name key %s, value %q and %q on one line", msg, c.key, c.value, c.allowed)
 			}
 		})
+	}
+}
+
+// TestEdgeSettings: trusted proxies, the public base URL and the rate
+// limit as written, normalized.
+func TestEdgeSettings(t *testing.T) {
+	c, err := config.Load("", env(nil))
+	if err != nil || len(c.TrustedProxies) != 0 || c.PublicBaseURL != "" || c.RateLimit != 0 || c.RateBurst != 20 {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	c, err = config.Load("", env(map[string]string{
+		"TYPEDAPI_TRUSTED_PROXIES": " 10.0.0.0/16, 192.0.2.7 ,2001:db8::/48, 10.1.2.3/8",
+		"TYPEDAPI_PUBLIC_BASE_URL": "https://api.example.com/shop/",
+		"TYPEDAPI_RATE_LIMIT":      "2.5",
+		"TYPEDAPI_RATE_BURST":      "5",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/16 192.0.2.7/32 2001:db8::/48 10.0.0.0/8"; strings.Join(got, " ") != want {
+		t.Errorf("trusted_proxies %v, want %s", got, want)
+	}
+	if c.PublicBaseURL != "https://api.example.com/shop" || c.RateLimit != 2.5 || c.RateBurst != 5 {
+		t.Errorf("got %q %v %d", c.PublicBaseURL, c.RateLimit, c.RateBurst)
 	}
 }
 
@@ -184,5 +233,62 @@ func TestMetricsSwitch(t *testing.T) {
 				t.Errorf("metrics=%v service=%q, want %v %q", got.Metrics, got.MetricsService, c.on, c.service)
 			}
 		})
+	}
+}
+
+// TestAuthKeys: the auth keys are checked together, and a loopback issuer
+// may be plain http (the tests' and a laptop's).
+func TestAuthKeys(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantKey string // the key the error names; "" for no error
+	}{
+		{"defaults", nil, ""},
+		{"issuer and audience", map[string]string{"TYPEDAPI_AUTH_ISSUER": "https://issuer.example.com/", "TYPEDAPI_AUTH_AUDIENCE": "shop"}, ""},
+		{"loopback http issuer", map[string]string{"TYPEDAPI_AUTH_ISSUER": "http://127.0.0.1:9000", "TYPEDAPI_AUTH_AUDIENCE": "shop"}, ""},
+		{"localhost http issuer", map[string]string{"TYPEDAPI_AUTH_ISSUER": "http://localhost:9000", "TYPEDAPI_AUTH_AUDIENCE": "shop"}, ""},
+		{"explicit JWKS URL", map[string]string{"TYPEDAPI_AUTH_ISSUER": "https://i.example.com", "TYPEDAPI_AUTH_AUDIENCE": "shop", "TYPEDAPI_AUTH_JWKS_URL": "https://keys.example.com/jwks.json"}, ""},
+		{"issuer without audience", map[string]string{"TYPEDAPI_AUTH_ISSUER": "https://issuer.example.com/"}, "auth_audience"},
+		{"jwt without issuer", map[string]string{"TYPEDAPI_AUTH_MODE": "jwt"}, "auth_issuer"},
+		{"JWKS URL without issuer", map[string]string{"TYPEDAPI_AUTH_JWKS_URL": "https://keys.example.com/jwks.json"}, "auth_issuer"},
+		{"mode is case-insensitive", map[string]string{"TYPEDAPI_AUTH_MODE": "OFF"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Load("", env(c.env))
+			var ce *config.Error
+			switch {
+			case c.wantKey == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case c.wantKey != "" && (!errors.As(err, &ce) || ce.Key != c.wantKey || strings.Contains(err.Error(), "\n")):
+				t.Fatalf("err = %v, want one line about %s", err, c.wantKey)
+			}
+		})
+	}
+	file := writeFile(t, "auth.yaml", "auth_mode: jwt\nauth_issuer: https://issuer.example.com\nauth_audience: shop\nauth_jwks_refresh: 30s\n")
+	got, err := config.Load(file, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AuthMode != "jwt" || got.AuthIssuer != "https://issuer.example.com" || got.AuthAudience != "shop" || got.AuthJWKSRefresh != 30*time.Second {
+		t.Errorf("from a file: %+v", got)
+	}
+}
+
+// TestListensOnLoopbackOnly decides whether auth may be off by default:
+// only a listener no other machine can reach.
+func TestListensOnLoopbackOnly(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.53": true, "::1": true, "localhost": true,
+		"0.0.0.0": false, "::": false, "192.168.1.10": false, "example.com": false,
+	} {
+		c, err := config.Load("", env(map[string]string{"TYPEDAPI_HOST": host}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ListensOnLoopbackOnly(); got != want {
+			t.Errorf("host %q: ListensOnLoopbackOnly = %v, want %v", host, got, want)
+		}
 	}
 }

@@ -68,9 +68,11 @@ func profileDir(t *testing.T) string {
 	return dir
 }
 
-func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
+// newBrowser starts headless Chromium for one test, recording what the
+// page logs; it is closed at cleanup.
+func newBrowser(t *testing.T, chromium string) (context.Context, *recorder) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	// The flags Chromium needs here: no sandbox as root, and no background
 	// traffic to Google (component updates, sync, …) on a closed network.
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
@@ -85,11 +87,11 @@ func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
 		chromedp.UserDataDir(profileDir(t)),
 		chromedp.WindowSize(1280, 1000),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	t.Cleanup(cancelBrowser)
 
-	var rec recorder
+	rec := &recorder{}
 	chromedp.ListenTarget(bctx, rec.listen)
 	if err := chromedp.Run(bctx,
 		network.Enable(), log.Enable(), runtime.Enable(),
@@ -103,7 +105,11 @@ func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
 	); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	return bctx, rec
+}
 
+func docsInBrowser(t *testing.T, chromium, origin, basePath string) {
+	bctx, rec := newBrowser(t, chromium)
 	docsURL := origin + basePath + "/docs"
 	var listed []string
 	if err := chromedp.Run(bctx,

@@ -36,12 +36,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// externalServer is the origin of a server started outside the suite
+// (TYPEDAPI_E2E_SERVER), for example scripts/validate's Prism proxy in
+// front of the built binary; "" when the suite starts its own. Tests that
+// can run against such a server (TestClient, TestOrderThroughClient) use it
+// instead of starting one.
+func externalServer() string { return strings.TrimSuffix(os.Getenv("TYPEDAPI_E2E_SERVER"), "/") }
+
 // startAPI runs the real binary on a free 127.0.0.1 port with env added to
 // the defaults, and returns its origin (http://127.0.0.1:PORT) once /healthz
 // (under basePath) answers. The process is stopped with SIGTERM at cleanup.
 func startAPI(t *testing.T, basePath string, env ...string) string {
 	t.Helper()
-	return startCommand(t, nil, basePath, env...)
+	return startCommand(t, nil, basePath, io.Discard, env...)
+}
+
+// startAPILogged is startAPI that copies the server's standard output (its
+// log lines) into logs.
+func startAPILogged(t *testing.T, logs io.Writer, env ...string) string {
+	t.Helper()
+	return startCommand(t, nil, "", logs, env...)
 }
 
 // startGateway runs `api gateway` (a local front door before the Lambda
@@ -49,10 +63,10 @@ func startAPI(t *testing.T, basePath string, env ...string) string {
 // clients' paths start with.
 func startGateway(t *testing.T, prefix string, flags ...string) string {
 	t.Helper()
-	return startCommand(t, append([]string{"gateway", "--addr", "127.0.0.1:0"}, flags...), prefix)
+	return startCommand(t, append([]string{"gateway", "--addr", "127.0.0.1:0"}, flags...), prefix, io.Discard)
 }
 
-func startCommand(t *testing.T, args []string, basePath string, env ...string) string {
+func startCommand(t *testing.T, args []string, basePath string, logs io.Writer, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(apiBinary, args...)
 	cmd.Env = append(os.Environ(), "TYPEDAPI_HOST=127.0.0.1", "TYPEDAPI_PORT=0", "TYPEDAPI_LOG_LEVEL=info",
@@ -93,7 +107,7 @@ func startCommand(t *testing.T, args []string, basePath string, env ...string) s
 				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, stdout) // keep the pipe drained
+		_, _ = io.Copy(logs, stdout) // and keep the pipe drained
 	}()
 	var origin string
 	select {

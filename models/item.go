@@ -19,7 +19,7 @@ type ItemFields struct {
 	Name        string `json:"name" minLength:"1" maxLength:"200" doc:"Display name of the item, 1 to 200 characters." example:"Espresso cup"`
 	Description string `json:"description,omitempty" maxLength:"2000" doc:"Optional free-text description, at most 2000 characters." example:"Porcelain cup, 80 ml, dishwasher safe."`
 	Price       int64  `json:"price" minimum:"0" maximum:"9007199254740991" doc:"Price as an integer amount in the currency's minor unit (cents for USD), never a float." example:"1250"`
-	Currency    string `json:"currency" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"ISO 4217 currency code of the price, upper case." example:"EUR"`
+	Currency    string `json:"currency" maxLength:"3" pattern:"^[A-Z]{3}$" patternDescription:"ISO 4217 code" doc:"ISO 4217 currency code of the price, upper case." example:"EUR"`
 	Tags        []Tag  `json:"tags" required:"false" maxItems:"20" uniqueItems:"true" doc:"Labels used to filter the list: at most 20, unique, each 1 to 50 characters." example:"[\"kitchen\",\"porcelain\"]"`
 }
 

@@ -51,7 +51,7 @@ func (s OrderStatus) CanBecome(next OrderStatus) bool {
 // /v1/orders. Price and currency are not among them: they are copied from
 // the item.
 type NewOrder struct {
-	ItemID   string      `json:"item_id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item ordered; it must exist." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ItemID   string      `json:"item_id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item ordered; it must exist." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Quantity int64       `json:"quantity" minimum:"1" maximum:"1000" doc:"How many units of the item, 1 to 1000." example:"2"`
 	Status   OrderStatus `json:"status,omitempty" enum:"pending" doc:"The status of a new order; only pending is allowed, and it is the default." example:"pending"`
 }
@@ -66,6 +66,7 @@ type StatusChange struct {
 // of one item, at the item's price when the order was made.
 type Order struct {
 	ID            string         `json:"id" readOnly:"true" doc:"Server-made identifier (a ULID): unique, and sorts by creation time." example:"01JDQ9A1B2C3D4E5F6G7H8J9K0"`
+	Owner         string         `json:"owner" readOnly:"true" doc:"Subject (the token's sub) of the caller who placed the order. Only the owner and the shop's staff (scope orders:fulfil) see the order." example:"user-42"`
 	ItemID        string         `json:"item_id" doc:"Id of the item ordered. The order keeps its own copy of the price, so it stays valid if the item later changes or is deleted." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Quantity      int64          `json:"quantity" minimum:"1" maximum:"1000" doc:"How many units of the item." example:"2"`
 	Status        OrderStatus    `json:"status" doc:"pending, then paid, then shipped; pending or paid orders can be cancelled." example:"pending"`
@@ -93,4 +94,8 @@ type OrderQuery struct {
 	ItemID string
 	// Status, when set, keeps only orders in this status.
 	Status OrderStatus
+	// Owner, when set, keeps only the orders of this owner (a caller's
+	// subject). A store filters by it while reading, so a page is as full
+	// as an unfiltered one and its position as good.
+	Owner string
 }

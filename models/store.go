@@ -30,11 +30,15 @@ type Page[T any] struct {
 type ListPage = Page[Item]
 
 // Idempotency ties a create request to its first result for a while. A
-// key is scoped to its operation: each store keeps the keys of each create
-// apart, so one key sent to two operations makes two records.
+// key is scoped to its operation and to its caller: each store keeps the
+// keys of each create, and of each owner, apart, so one key sent to two
+// operations, or by two callers, makes two records.
 type Idempotency struct {
 	// Key is the client's Idempotency-Key header.
 	Key string
+	// Owner is the subject of the caller who sent the key; the same key
+	// from another owner never replays this one's result.
+	Owner string
 	// RequestHash fingerprints the request body the key was first used with.
 	RequestHash string
 	// ExpiresAt is when the record may be forgotten and the key reused.

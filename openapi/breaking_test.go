@@ -43,8 +43,10 @@ func TestNoBreakingChanges(t *testing.T) {
 
 // acknowledged are breaking changes in oasdiff's words that were reviewed
 // and accepted, each with why: the document corrected to what the server
-// always did, so no client that worked can break. Entries fall away once
-// the baseline has the change.
+// always did, so no client that worked can break; or (authentication,
+// issue 16) a deliberate break that no version prefix could avoid, since
+// an anonymous /v1 left beside a protected /v2 would leave the writes open.
+// Entries fall away once the baseline has the change.
 var acknowledged = map[string]string{
 	"GET /v1/items/{id}: removed the media type `application/problem+json` for the response with the status `304`":  "a 304 never had a body; it is declared with no content (issue 19)",
 	"GET /v1/orders/{id}: removed the media type `application/problem+json` for the response with the status `304`": "a 304 never had a body; it is declared with no content (issue 19)",
@@ -56,11 +58,48 @@ var acknowledged = map[string]string{
 	"GET /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":      boundedConditional,
 	"HEAD /v1/orders/{id}: for the `header` request parameter `If-None-Match`, the maxLength was set to `2048`":     boundedConditional,
 	"PATCH /v1/orders/{id}: for the `header` request parameter `If-Match`, the maxLength was set to `2048`":         boundedConditional,
+	"POST /v1/items: the `currency` request property's maxLength was set to `3`":                                    patternBounded,
+	"DELETE /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                   patternBounded,
+	"GET /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                      patternBounded,
+	"HEAD /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                     patternBounded,
+	"PATCH /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                    patternBounded,
+	"PATCH /v1/items/{id}: the `currency` request property's maxLength was set to `3`":                              patternBounded,
+	"PUT /v1/items/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                      patternBounded,
+	"PUT /v1/items/{id}: the `currency` request property's maxLength was set to `3`":                                patternBounded,
+	"GET /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                    patternBounded,
+	"HEAD /v1/orders: for the `query` request parameter `item_id`, the maxLength was set to `26`":                   patternBounded,
+	"POST /v1/orders: the `item_id` request property's maxLength was set to `26`":                                   patternBounded,
+	"GET /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                     patternBounded,
+	"HEAD /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                    patternBounded,
+	"PATCH /v1/orders/{id}: for the `path` request parameter `id`, the maxLength was set to `26`":                   patternBounded,
+
+	"POST /v1/items: the endpoint no longer allows anonymous access and now only accepts `bearer: [items:write]`":        itemWritesNeedScope,
+	"DELETE /v1/items/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer: [items:write]`": itemWritesNeedScope,
+	"PATCH /v1/items/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer: [items:write]`":  itemWritesNeedScope,
+	"PUT /v1/items/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer: [items:write]`":    itemWritesNeedScope,
+	"GET /v1/orders: the endpoint no longer allows anonymous access and now only accepts `bearer`":                       ordersNeedCaller,
+	"HEAD /v1/orders: the endpoint no longer allows anonymous access and now only accepts `bearer`":                      ordersNeedCaller,
+	"POST /v1/orders: the endpoint no longer allows anonymous access and now only accepts `bearer`":                      ordersNeedCaller,
+	"GET /v1/orders/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer`":                  ordersNeedCaller,
+	"HEAD /v1/orders/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer`":                 ordersNeedCaller,
+	"PATCH /v1/orders/{id}: the endpoint no longer allows anonymous access and now only accepts `bearer`":                ordersNeedCaller,
 }
+
+// The breaks of issue 16: the API was open to anyone, which no real shop
+// ships; clients now send a bearer token from the issuer.
+const (
+	itemWritesNeedScope = "writing items needs a token with items:write; reading stays public (issue 16)"
+	ordersNeedCaller    = "an order belongs to its caller, so every order operation needs a signed-in caller (issue 16)"
+)
 
 // boundedConditional: issue 19 bounds every value a client sends; 2048 bytes
 // of ETags is dozens of them, far more than any client that worked sent.
 const boundedConditional = "conditional headers get a declared bound (issue 19)"
+
+// patternBounded: ids and currency codes were bounded by their anchored
+// pattern already (26 and 3 characters); the explicit maxLength accepts the
+// same values and states the bound the OWASP string-limit rule looks for.
+const patternBounded = "maxLength states the bound the anchored pattern already set (issue 19)"
 
 // TestBreakingChangeCheck proves the check above catches what it should and
 // lets through what it should.

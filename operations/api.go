@@ -8,6 +8,7 @@ package operations
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -28,11 +29,24 @@ type Options struct {
 	CORSOrigins    []string      // exact origins allowed cross-origin
 	BasePath       string        // mount prefix stripped from request paths
 	Logger         *slog.Logger
-	Now            func() time.Time // clock, for tests
+
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto (or Forwarded) are believed; none by default.
+	TrustedProxies []netip.Prefix
+	// PublicBaseURL, when set, starts every URL the API hands out
+	// (`$schema`, the spec's servers) instead of the request's own Host.
+	PublicBaseURL string
+	// RateLimit is the requests per second each client may make (0: no
+	// limit), after a burst of RateBurst (ratelimit.go).
+	RateLimit float64
+	RateBurst int
+	Now       func() time.Time // clock, for tests
 
 	// Auth verifies the callers of operations that declare security. Nil
 	// refuses them all (401): a server is never open by omission.
 	Auth auth.Authenticator
+
+	limiter *rateLimiter // made by New from RateLimit and RateBurst
 
 	// Lazy registers each operation with Huma on its first request rather
 	// than in New (a shorter Lambda cold start; lazy.go). Off, a mistake
@@ -72,8 +86,10 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 		panic("operations: orders need the item store (Stores.Items) to read the item they name")
 	}
 	opts.setDefaults()
+	opts.limiter = newRateLimiter(opts)
 	mux := newRouter(opts.Lazy)
-	api := humago.New(mux, apiConfig(opts))
+	fw := middleware.NewForwarding(opts.TrustedProxies, opts.PublicBaseURL)
+	api := humago.New(mux, apiConfig(opts, fw))
 	installErrorModel()
 	strictFieldNames.Do(func() {
 		// Huma matches body members to schema properties ignoring case
@@ -83,9 +99,10 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 		// and two to the decoder. (A process-wide Huma setting.)
 		huma.ValidateStrictCasing = true
 	})
-	addRoutes(api, mux, opts, stores)
+	addRoutes(api, mux, opts, stores, fw)
 
 	handler := middleware.Chain(mux,
+		fw.Handler, // outside the access log, which names the client it finds
 		middleware.AccessLog(opts.Logger),
 		middleware.RequestIDs,
 		middleware.Recover(opts.Logger),
@@ -93,6 +110,7 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 		middleware.HeadWithoutBody,
 		middleware.SecurityHeaders,
 		middleware.CORS(opts.CORSOrigins),
+		middleware.RefuseBadRequestID,
 	)
 	return handler, api
 }
@@ -100,7 +118,7 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 // apiConfig is Huma's configuration: OpenAPI 3.1 at /openapi.json (and
 // .yaml, -3.0.json for older tools), JSON Schemas at /schemas, and no
 // built-in docs page — ours is served from embedded assets (swaggerui).
-func apiConfig(opts Options) huma.Config {
+func apiConfig(opts Options, fw *middleware.Forwarding) huma.Config {
 	cfg := huma.DefaultConfig(opts.Title, opts.Version)
 	cfg.Info.Description = "A typed API of items and their orders. Every operation's input and output are Go structs: " +
 		"they drive routing, validation (422 with the location and reason of each failing field), " +
@@ -110,7 +128,7 @@ func apiConfig(opts Options) huma.Config {
 	cfg.Formats = jsonFormats(cfg.Formats)
 	cfg.DocsPath = ""    // ours: swaggerui, from embedded assets
 	cfg.OpenAPIPath = "" // ours: specHandler, with per-request servers
-	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks}
+	cfg.CreateHooks = []func(huma.Config) huma.Config{schemaLinks(fw)}
 	// Each resource adds its own tag with its routes (routes.go).
 	cfg.Tags = []*huma.Tag{
 		{Name: "Service", Description: "What this service is and whether it is healthy."},

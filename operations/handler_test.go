@@ -17,6 +17,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"
@@ -70,7 +71,24 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
+// staffCaller may do everything: the caller of every test request that
+// is not about authentication (newHandler's default).
+var staffCaller = auth.Caller{Subject: "staff-1", Scopes: operations.Scopes}
+
+// newHandler builds the API on store (nil: a new memory store). Without
+// opts.Auth every request is made by staffCaller; the tests of
+// authentication itself set their own (security_test.go), and
+// newHandlerAs keeps it as given.
 func newHandler(t *testing.T, opts operations.Options, store any) (http.Handler, *syncBuffer) {
+	t.Helper()
+	if opts.Auth == nil {
+		opts.Auth = auth.Off{Caller: staffCaller}
+	}
+	return newHandlerAs(t, opts, store)
+}
+
+// newHandlerAs is newHandler with opts.Auth as given, nil included.
+func newHandlerAs(t *testing.T, opts operations.Options, store any) (http.Handler, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -148,7 +166,7 @@ func TestStoreFailuresMapToProblems(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			store := faultyStore{Store: memory.New(), get: func(context.Context, string) (models.Item, error) { return models.Item{}, c.err }}
 			h, logs := newHandler(t, operations.Options{}, store)
-			rec := serve(h, "GET", "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "X-Request-Id", "req-"+c.name)
+			rec := serve(h, "GET", "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "X-Request-Id", "req-"+strings.ReplaceAll(c.name, " ", "-"))
 			if rec.Code != c.status || rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 			}

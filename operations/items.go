@@ -65,7 +65,7 @@ type items struct {
 
 // ItemID is the {id} path parameter.
 type ItemID struct {
-	ID string `path:"id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item, as returned when it was created." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ID string `path:"id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Id of the item, as returned when it was created." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 }
 
 // IfMatch makes a write conditional on the item's current ETag.
@@ -313,6 +313,10 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 }
 
 func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	in.Body.Normalize()
 	now := h.now().UTC().Truncate(time.Millisecond)
 	item := models.Item{
@@ -326,6 +330,7 @@ func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOut
 	if in.IdempotencyKey != "" {
 		idem = &models.Idempotency{
 			Key:         in.IdempotencyKey,
+			Owner:       caller.Subject, // another caller's same key is another request
 			RequestHash: requestHash(in.Body),
 			ExpiresAt:   now.Add(h.idemTTL),
 		}

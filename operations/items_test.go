@@ -14,17 +14,22 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/humatest"
 
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"
 )
 
 // testAPI builds the real API on a fresh memory store and wraps it with
-// humatest; handler is the complete handler with middleware.
+// humatest; handler is the complete handler with middleware. As with
+// newHandler, every request is staffCaller's unless opts.Auth says.
 func testAPI(t *testing.T, opts operations.Options, store any) (humatest.TestAPI, http.Handler) {
 	t.Helper()
 	if store == nil {
 		store = memory.New()
+	}
+	if opts.Auth == nil {
+		opts.Auth = auth.Off{Caller: staffCaller}
 	}
 	h, api := operations.New(opts, operations.StoresOf(store))
 	return humatest.Wrap(t, api), h

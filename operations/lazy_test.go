@@ -14,6 +14,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"
@@ -57,7 +58,7 @@ func newLazyTestAPI(t *testing.T, lazy bool) (http.Handler, huma.API) {
 		}
 	}
 	return operations.New(operations.Options{Lazy: lazy, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Now: func() time.Time { return at }}, operations.StoresOf(store))
+		Now: func() time.Time { return at }, Auth: auth.Off{Caller: staffCaller}}, operations.StoresOf(store))
 }
 
 var ulidRe = regexp.MustCompile(`[0-9A-HJKMNP-TV-Z]{26}`)

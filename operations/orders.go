@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/itemid"
 	"github.com/typedapi/typedapi/models"
 )
@@ -53,13 +54,13 @@ type orders struct {
 
 // OrderID is the {id} path parameter of an order.
 type OrderID struct {
-	ID string `path:"id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an order id (26-character ULID, upper case)" doc:"Id of the order, as returned when it was created." example:"01JDQ9A1B2C3D4E5F6G7H8J9K0"`
+	ID string `path:"id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an order id (26-character ULID, upper case)" doc:"Id of the order, as returned when it was created." example:"01JDQ9A1B2C3D4E5F6G7H8J9K0"`
 }
 
 type ListOrdersInput struct {
 	Limit  int                `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Most orders to return in this page." example:"20"`
 	Cursor string             `query:"cursor" maxLength:"512" doc:"Opaque cursor from the previous page's next_cursor (or its Link rel=next). Repeat the same item_id and status with it." example:"Mi5hYmMuMDFKRFE5QTFCMkMzRDRFNUY2RzdIOEo5SzA.5xk2bPq0s1c3uE7uWQvZ9g"`
-	ItemID string             `query:"item_id" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Only orders of this item." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	ItemID string             `query:"item_id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Only orders of this item." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
 	Status models.OrderStatus `query:"status" doc:"Only orders in this status." example:"paid"`
 }
 
@@ -124,11 +125,33 @@ func (in *PatchOrderInput) Resolve(ctx huma.Context) []error {
 
 // ---- operations ----------------------------------------------------------
 
+// staff reports whether c is the shop's staff, who see and change every
+// order.
+func staff(c auth.Caller) bool { return c.HasScope(ScopeOrdersFulfil) }
+
+// visible reports whether c may see o: its owner and the staff may, and
+// for anyone else it does not exist (404, so its existence never leaks).
+func visible(c auth.Caller, o models.Order) bool { return staff(c) || o.Owner == c.Subject }
+
+// list shows the caller's own orders, or every order to the staff. The
+// store filters by owner while it reads, so pages stay full. A cursor is
+// bound to its caller and to what they were shown: another caller's
+// cursor, or one from before the caller became staff, is refused.
 func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	status := string(in.Status)
-	q := models.OrderQuery{Limit: in.Limit, ItemID: in.ItemID, Status: in.Status}
+	q := models.OrderQuery{Limit: in.Limit, ItemID: in.ItemID, Status: in.Status, Owner: caller.Subject}
+	view := "own"
+	if staff(caller) {
+		q.Owner, view = "", "all"
+	}
+	// The subject goes last: the filters before it hold no NUL (an id, a
+	// status, a view), so no subject can make another's fingerprint.
 	if in.Cursor != "" {
-		after, err := h.cursors.Decode(in.Cursor, in.ItemID, status)
+		after, err := h.cursors.Decode(in.Cursor, in.ItemID, status, view, caller.Subject)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +163,7 @@ func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutp
 	}
 	out := &ListOrdersOutput{Body: OrderPage{Orders: page.Items}}
 	if page.Next != "" {
-		out.Body.NextCursor = h.cursors.Encode(page.Next, in.ItemID, status)
+		out.Body.NextCursor = h.cursors.Encode(page.Next, in.ItemID, status, view, caller.Subject)
 		out.Link = nextLink(ctx, ordersPath, in.Limit, out.Body.NextCursor, "item_id", in.ItemID, "status", status)
 	}
 	return out, nil
@@ -151,12 +174,17 @@ func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutp
 // (its price may be another) makes the create start again from the read, a
 // bounded number of times.
 func (h *orders) create(ctx context.Context, in *CreateOrderInput) (*CreateOrderOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	in.Body.Status = models.OrderPending
 	var idem *models.Idempotency
 	if in.IdempotencyKey != "" {
 		sum := sha256.Sum256([]byte(in.Body.ItemID + "\x00" + strconv.FormatInt(in.Body.Quantity, 10)))
 		idem = &models.Idempotency{
 			Key:         in.IdempotencyKey,
+			Owner:       caller.Subject, // another caller's same key is another request
 			RequestHash: hex.EncodeToString(sum[:]),
 			ExpiresAt:   h.now().Add(h.idemTTL),
 		}
@@ -181,6 +209,7 @@ func (h *orders) create(ctx context.Context, in *CreateOrderInput) (*CreateOrder
 		now := h.now().UTC().Truncate(time.Millisecond)
 		order := models.Order{
 			ID:            itemid.New(now), // the same ids as items: ULIDs, in creation order
+			Owner:         caller.Subject,
 			ItemID:        item.ID,
 			Quantity:      in.Body.Quantity,
 			Status:        models.OrderPending,
@@ -215,8 +244,16 @@ func (h *orders) create(ctx context.Context, in *CreateOrderInput) (*CreateOrder
 	}
 }
 
+// get answers another caller's order as it answers a missing one.
 func (h *orders) get(ctx context.Context, in *GetOrderInput) (*OrderOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	order, err := h.store.GetOrder(ctx, in.ID)
+	if err == nil && !visible(caller, order) {
+		err = models.ErrNotFound
+	}
 	if err != nil {
 		return nil, storeError(ctx, orderNoun, err)
 	}
@@ -230,11 +267,20 @@ func (h *orders) get(ctx context.Context, in *GetOrderInput) (*OrderOutput, erro
 // patch changes the status along the allowed transitions, recording the
 // change in the history. Like an item's PUT and PATCH, it is conditional
 // with If-Match (412 when stale) and otherwise retried on the newest
-// version, where the transition is judged again.
+// version, where the transition and who may make it are judged again.
+// Another caller's order is a 404, as for get; the owner may only cancel a
+// pending order, and the rest is the staff's (403).
 func (h *orders) patch(ctx context.Context, in *PatchOrderInput) (*OrderOutput, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ifMatch := in.IfMatch.IfMatch
 	for attempt := 1; ; attempt++ {
 		cur, err := h.store.GetOrder(ctx, in.ID)
+		if err == nil && !visible(caller, cur) {
+			err = models.ErrNotFound
+		}
 		if err != nil {
 			return nil, storeError(ctx, orderNoun, err)
 		}
@@ -243,6 +289,9 @@ func (h *orders) patch(ctx context.Context, in *PatchOrderInput) (*OrderOutput, 
 		}
 		if !cur.Status.CanBecome(in.Body.Status) {
 			return nil, errTransition(cur.Status, in.Body.Status)
+		}
+		if !staff(caller) && !ownerMayMove(cur.Status, in.Body.Status) {
+			return nil, errInsufficientScope(ScopeOrdersFulfil)
 		}
 		now := h.now().UTC().Truncate(time.Millisecond)
 		next := cur
@@ -262,6 +311,14 @@ func (h *orders) patch(ctx context.Context, in *PatchOrderInput) (*OrderOutput, 
 		}
 		return &OrderOutput{ETag: stored.ETag(), Body: stored}, nil
 	}
+}
+
+// ownerMayMove reports whether an order's owner, not being staff, may move
+// it from one status to another: only cancel it while it is pending.
+// Paying and shipping are the shop's to record, and cancelling a paid
+// order is a refund.
+func ownerMayMove(from, to models.OrderStatus) bool {
+	return from == models.OrderPending && to == models.OrderCancelled
 }
 
 // ---- the order's own problems ----------------------------------------------

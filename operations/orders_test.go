@@ -24,9 +24,9 @@ type orderPage struct {
 	NextCursor string         `json:"next_cursor"`
 }
 
-func createdItem(t *testing.T, h http.Handler, body string) models.Item {
+func createdItem(t *testing.T, h http.Handler, body string, headers ...string) models.Item {
 	t.Helper()
-	rec := serve(h, "POST", "/v1/items", body)
+	rec := serve(h, "POST", "/v1/items", body, headers...)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create item: %d %s", rec.Code, rec.Body)
 	}

@@ -1,6 +1,7 @@
 package operations
 
 import (
+	"fmt"
 	"net/http"
 	"net/textproto"
 
@@ -14,17 +15,31 @@ import (
 // Idempotency-Key would otherwise pass as if not sent, against the
 // document. The empty value is validated against the parameter's own
 // schema, so the problem says what Huma says of any bad value.
+//
+// It also answers 422 to a parameter of one value sent more than once
+// (`?q=a&q=b`, two Idempotency-Key lines): Huma reads the first and checks
+// only it, so the others would pass unread and unbounded, and a proxy that
+// reads the last would see another request than the API. If-Match and
+// If-None-Match are lists, whose lines together are one value (conditional).
 func refuseEmptyParams(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		r, _ := humago.Unwrap(ctx)
 		var query map[string][]string
-		var res *huma.ValidateResult // made only for a request that sends an empty value
+		var res *huma.ValidateResult // made only for a request that sends an empty or repeated value
 		for _, p := range ctx.Operation().Parameters {
-			if !sentEmpty(r, p, &query) {
+			vs := paramValues(r, p, &query)
+			if len(vs) == 0 || len(vs) == 1 && vs[0] != "" {
 				continue
 			}
 			if res == nil {
 				res = &huma.ValidateResult{}
+			}
+			if len(vs) > 1 && !listParams[p.Name] && (p.Schema == nil || p.Schema.Type != huma.TypeArray) {
+				res.Errors = append(res.Errors, &huma.ErrorDetail{Location: p.In + "." + p.Name, Message: fmt.Sprintf("expected one value, got %d", len(vs))})
+				continue
+			}
+			if vs[0] != "" {
+				continue
 			}
 			pb := huma.NewPathBuffer(nil, 0)
 			pb.Push(p.In)
@@ -39,21 +54,23 @@ func refuseEmptyParams(api huma.API) func(huma.Context, func(huma.Context)) {
 	}
 }
 
-// sentEmpty reports whether r carries the query or header parameter p with
-// an empty value (query is r's parsed query, filled on first need).
-func sentEmpty(r *http.Request, p *huma.Param, query *map[string][]string) bool {
-	var vs []string
+// listParams are the header parameters whose lines make one list.
+var listParams = map[string]bool{"If-Match": true, "If-None-Match": true}
+
+// paramValues is every value r sends of the query or header parameter p
+// (query is r's parsed query, filled on first need).
+func paramValues(r *http.Request, p *huma.Param, query *map[string][]string) []string {
 	switch p.In {
 	case "query":
 		if r.URL.RawQuery == "" {
-			return false
+			return nil
 		}
 		if *query == nil {
 			*query = r.URL.Query()
 		}
-		vs = (*query)[p.Name]
+		return (*query)[p.Name]
 	case "header":
-		vs = r.Header[textproto.CanonicalMIMEHeaderKey(p.Name)]
+		return r.Header[textproto.CanonicalMIMEHeaderKey(p.Name)]
 	}
-	return len(vs) > 0 && vs[0] == ""
+	return nil
 }

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -23,14 +25,50 @@ type problemDoc struct {
 	headers     map[string]*huma.Param // headers the problem carries, by name
 }
 
+// securedHeaders are the headers a problem of status carries, besides its
+// doc's, on op when op declares security: the Bearer challenge.
+func securedHeaders(op *huma.Operation, status int) map[string]*huma.Param {
+	switch status {
+	case http.StatusBadRequest:
+		return challengeHeader(errBadCredentials())
+	case http.StatusUnauthorized:
+		return challengeHeader(errNoCredentials())
+	case http.StatusForbidden:
+		return challengeHeader(errInsufficientScope(forbiddenScope(op)))
+	}
+	return nil
+}
+
+// challengeHeader documents WWW-Authenticate, with an example of status's.
+func challengeHeader(example error) map[string]*huma.Param {
+	var he huma.HeadersError
+	errors.As(example, &he)
+	return map[string]*huma.Param{"WWW-Authenticate": responseHeader(
+		"The Bearer challenge (RFC 6750): the realm, and on a refused token, malformed credentials or a missing scope the error code and, for a scope, which one.",
+		he.GetHeaders().Get("WWW-Authenticate"))}
+}
+
 var problemDocs = map[int]problemDoc{
 	http.StatusBadRequest: {
-		"Malformed request: the body is not valid JSON, or the cursor is not one this service made.",
+		"Malformed request: the body is not valid JSON, the cursor is not one this service made, " +
+			"X-Request-Id is sent twice or is not 1 to 128 characters of letters, digits and -_.:/+=., " +
+			"or (where a token is needed) the credentials are not one Authorization header with one bearer token.",
 		malformedExample,
 		nil,
 	},
+	http.StatusUnauthorized: {
+		"No bearer token was sent, or the one sent is not acceptable: malformed, expired, not yet valid, not signed by the issuer, " +
+			"or not meant for this API (then WWW-Authenticate says error=\"invalid_token\").",
+		func(huma.API, *huma.Operation) error { return errNoCredentials() },
+		nil,
+	},
+	http.StatusForbidden: {
+		"The token is valid but does not grant a scope this request needs; WWW-Authenticate names it (error=\"insufficient_scope\").",
+		func(_ huma.API, op *huma.Operation) error { return errInsufficientScope(forbiddenScope(op)) },
+		nil,
+	},
 	http.StatusNotFound: {
-		"Nothing of this kind has this id (it never existed or was deleted).",
+		"Nothing of this kind has this id (it never existed, was deleted, or, for an order, is another caller's).",
 		func(_ huma.API, op *huma.Operation) error { return errNotFound(nounOf(op)) },
 		nil,
 	},
@@ -66,13 +104,23 @@ var problemDocs = map[int]problemDoc{
 		invalidExample,
 		nil,
 	},
+	http.StatusTooManyRequests: {
+		"This client sent more requests than the configured rate limit allows (rate_limit, per verified caller, else per client IP); " +
+			"wait the seconds in Retry-After. RateLimit and RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers) give the quota and when it returns.",
+		func(huma.API, *huma.Operation) error { return huma.Error429TooManyRequests(tooManyDetail) },
+		map[string]*huma.Param{
+			"Retry-After":      responseHeader("Seconds to wait before the next request is admitted.", "1"),
+			"RateLimit":        responseHeader("The quota left (r) under the policy and the seconds (t) until a request is admitted again.", rateLimitPolicy+";r=0;t=1"),
+			"RateLimit-Policy": rateLimitPolicyHeader,
+		},
+	},
 	http.StatusInternalServerError: {
 		"Something failed on the server; the cause is logged under the request id in X-Request-Id.",
 		func(huma.API, *huma.Operation) error { return huma.Error500InternalServerError(genericDetail) },
 		nil,
 	},
 	http.StatusServiceUnavailable: {
-		"The data store is busy or unreachable; retry later (after the seconds in Retry-After, when given).",
+		"The data store, or the token issuer's signing keys, are busy or unreachable; retry later (after the seconds in Retry-After, when given).",
 		func(_ huma.API, op *huma.Operation) error {
 			if op.OperationID == readinessOperation {
 				return huma.Error503ServiceUnavailable(notReadyDetail(false))
@@ -148,12 +196,29 @@ func invalidBody(op *huma.Operation) map[string]any {
 	return invalidAnyBody
 }
 
+// forbiddenScope is the scope op's 403 names: the first it declares, or
+// the staff's, which the handlers of order changes check.
+func forbiddenScope(op *huma.Operation) string {
+	if scopes := declaredScopes(op); len(scopes) > 0 {
+		return scopes[0]
+	}
+	return ScopeOrdersFulfil
+}
+
 // malformedExample is the 400 of op: for a body, what the API's own JSON
-// decoder says of a cut-off one (as Huma reports it); otherwise a cursor
-// that is not ours.
+// decoder says of a cut-off one (as Huma reports it); for a listing, a
+// cursor that is not ours; for a protected operation, credentials that are
+// not one header; otherwise an X-Request-Id out of bounds.
 func malformedExample(api huma.API, op *huma.Operation) error {
 	if op.RequestBody == nil {
-		return invalidCursor(cursorForeign)
+		switch {
+		case hasParam(op, "query", "cursor"):
+			return invalidCursor(cursorForeign)
+		case protected(op):
+			return errBadCredentials()
+		}
+		return huma.Error400BadRequest(middleware.BadRequestIDDetail,
+			&huma.ErrorDetail{Location: "header." + middleware.RequestIDHeader, Message: middleware.BadRequestIDMessage})
 	}
 	var v any
 	err := api.Unmarshal(acceptedMediaType(op), []byte(malformedBody), &v)
@@ -192,6 +257,16 @@ func invalidExample(api huma.API, op *huma.Operation) error {
 		return huma.Error422UnprocessableEntity(humaValidationFailed, res.Errors...)
 	}
 	return huma.Error422UnprocessableEntity(humaValidationFailed)
+}
+
+// hasParam reports whether op takes the parameter name in in.
+func hasParam(op *huma.Operation, in, name string) bool {
+	for _, p := range op.Parameters {
+		if p.In == in && p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // problemExample is err as the body a client receives.
@@ -248,7 +323,15 @@ func documentProblems(api huma.API) {
 				for _, mt := range resp.Content {
 					mt.Example = example
 				}
-				for name, h := range pd.headers {
+				headers := pd.headers
+				if secured := securedHeaders(op, status); protected(op) && secured != nil {
+					headers = maps.Clone(headers)
+					if headers == nil {
+						headers = map[string]*huma.Param{}
+					}
+					maps.Copy(headers, secured)
+				}
+				for name, h := range headers {
 					if resp.Headers == nil {
 						resp.Headers = map[string]*huma.Param{}
 					}

@@ -97,13 +97,33 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	}
 	var store any = mem
 	usesStore = usesStore || path == "/readyz"
+	// The caller: the staff (who made what the probe made), unless the
+	// status is about the credentials.
+	credentials := as(staffToken)
+	opts := operations.Options{Auth: newFakeAuth()}
 	switch status {
+	case http.StatusTooManyRequests:
+		// A burst of one, refilled in a thousand seconds: the first
+		// request passes, the second is refused.
+		opts.RateLimit, opts.RateBurst = 0.001, 1
+		h, _ := newHandler(t, opts, store)
+		request(h, method, target, body, append(headers, credentials...)...)
+		return request(h, method, target, body, append(headers, credentials...)...), true
 	case http.StatusBadRequest:
-		if body != "" {
+		switch {
+		case body != "":
 			body = `{"name":`
-		} else {
+		case method == http.MethodGet && strings.Count(path, "/") == 2 && strings.HasPrefix(path, "/v1/"): // a listing
 			target += "?cursor=zzz"
+		case method == http.MethodDelete || strings.HasPrefix(path, "/v1/orders/"): // protected, no body, no cursor: the credentials
+			credentials = append(credentials, as(aliceToken)...)
+		default:
+			headers = append(headers, "X-Request-Id", strings.Repeat("r", 129))
 		}
+	case http.StatusUnauthorized:
+		credentials = nil
+	case http.StatusForbidden:
+		credentials = as(ownerToken) // the owner of what the probe made, without any scope
 	case http.StatusNotFound:
 		target = strings.Replace(path, "{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)
 	case http.StatusConflict:
@@ -141,8 +161,8 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	if status == http.StatusInternalServerError && path == "/readyz" {
 		return nil, false // readiness answers any store failure with 503
 	}
-	h, _ := newHandler(t, operations.Options{}, store)
-	return serve(h, method, target, body, headers...), true
+	h, _ := newHandler(t, opts, store)
+	return request(h, method, target, body, append(headers, credentials...)...), true
 }
 
 // TestProblemDocsAreRealAnswers: every example problem in the document is
@@ -191,6 +211,16 @@ func TestProblemDocsAreRealAnswers(t *testing.T) {
 					_ = json.Unmarshal(b, &want)
 					if !reflect.DeepEqual(got, want) {
 						t.Errorf("the server answers\n%s\nthe document shows\n%s", rec.Body, b)
+					}
+					// The challenge is documented as sent: always with 401 and
+					// 403, and with a 400 when the credentials were at fault.
+					challenge := rec.Header().Get("WWW-Authenticate")
+					documented := resp.Headers["WWW-Authenticate"]
+					switch {
+					case challenge != "" && (documented == nil || documented.Example != challenge):
+						t.Errorf("the server sends WWW-Authenticate %q, the document shows %+v", challenge, documented)
+					case challenge == "" && (status == http.StatusUnauthorized || status == http.StatusForbidden):
+						t.Errorf("%d without WWW-Authenticate", status)
 					}
 				})
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/swaggerui"
 )
 
@@ -38,9 +39,10 @@ func StoresOf(s any) Stores {
 // Schemas of every body under /schemas/.
 //
 // A resource whose store is nil is left out: its routes are not registered.
-func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
+func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middleware.Forwarding) {
 	svc := &service{title: opts.Title, version: opts.Version, health: stores.Health, collections: map[string]string{}}
 	cursors := newCursorCodec(opts.CursorSecret)
+	addSecurityScheme(api)
 
 	register(api, mux, opts, huma.Operation{
 		OperationID: "get-service-info",
@@ -49,6 +51,7 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 		Summary:     "Describe the service",
 		Description: "Service name, version and links to the docs, the OpenAPI document and the items collection.",
 		Tags:        []string{"Service"},
+		Security:    public(),
 	}, svc.info)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "get-liveness",
@@ -57,6 +60,7 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 		Summary:     "Liveness check",
 		Description: "Answers 200 while the process runs; checks no dependency.",
 		Tags:        []string{"Service"},
+		Security:    public(),
 	}, svc.healthz)
 	register(api, mux, opts, huma.Operation{
 		OperationID: readinessOperation,
@@ -66,6 +70,7 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 		Description: "Answers 200 when the data store is reachable, 503 otherwise.",
 		Tags:        []string{"Service"},
 		Errors:      []int{http.StatusServiceUnavailable},
+		Security:    public(),
 	}, svc.readyz)
 	if stores.Items != nil {
 		it := &items{store: stores.Items, cursors: cursors.forListing("items"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
@@ -80,10 +85,11 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores) {
 
 	mux.afterRegistration(func() {
 		documentProblems(api)
+		declareRateLimitFields(api)
 		declareHead(api)
 	})
 
-	spec := &specHandler{api: api, cache: map[string][]byte{}}
+	spec := &specHandler{api: api, fw: fw, cache: map[string][]byte{}}
 	mux.Handle("GET /openapi.json", spec.serve("json"))
 	mux.Handle("GET /openapi.yaml", spec.serve("yaml"))
 	mux.Handle("GET /openapi-3.0.json", spec.serve("3.0.json"))
@@ -129,8 +135,9 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Description: "Items in creation order, a page at a time. A page holds `limit` items unless it is the last one; " +
 			"`next_cursor` (and the `Link: rel=\"next\"` header) appear exactly when more items match. " +
 			"Filters: `tag` (exact) and `q` (name prefix, case-insensitive); pass the same filters with the cursor.",
-		Tags:   []string{"Items"},
-		Errors: listErrors,
+		Tags:     []string{"Items"},
+		Errors:   listErrors,
+		Security: public(),
 	}, it.list)
 	register(api, mux, opts, huma.Operation{
 		OperationID:   "create-item",
@@ -140,8 +147,9 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Summary:       "Create an item",
 		Description: "Creates an item and answers 201 with its URL in `Location`. With an `Idempotency-Key` the create is safe " +
 			"to retry: the same key and body return the first response again (`Idempotent-Replayed: true`).",
-		Tags:   []string{"Items"},
-		Errors: createErrors,
+		Tags:     []string{"Items"},
+		Errors:   createErrors,
+		Security: bearer(ScopeItemsWrite),
 	}, it.create)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "get-item",
@@ -152,6 +160,7 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Tags:        []string{"Items"},
 		Errors:      readErrors,
 		Responses:   notModified(),
+		Security:    public(),
 	}, it.get)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "replace-item",
@@ -161,6 +170,7 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Description: "Replaces every writable field. With `If-Match`, only if the item is still at that ETag (412 otherwise).",
 		Tags:        []string{"Items"},
 		Errors:      writeErrors,
+		Security:    bearer(ScopeItemsWrite),
 	}, it.replace)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-item",
@@ -169,8 +179,9 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Summary:     "Change some fields of an item",
 		Description: "A JSON merge patch (RFC 7396): fields present are set, `\"description\": null` removes the description; " +
 			"an empty patch `{}` changes nothing (the version and ETag stay). With `If-Match`, only if the item is still at that ETag (412 otherwise).",
-		Tags:   []string{"Items"},
-		Errors: writeErrors,
+		Tags:     []string{"Items"},
+		Errors:   writeErrors,
+		Security: bearer(ScopeItemsWrite),
 	}, it.patch)
 	register(api, mux, opts, huma.Operation{
 		OperationID:   "delete-item",
@@ -181,6 +192,7 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Description:   "Deletes the item; 204 with no body. With `If-Match`, only if the item is still at that ETag (412 otherwise).",
 		Tags:          []string{"Items"},
 		Errors:        deleteErrors,
+		Security:      bearer(ScopeItemsWrite),
 	}, it.delete)
 }
 
@@ -192,10 +204,12 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Method:      http.MethodGet,
 		Path:        ordersPath,
 		Summary:     "List orders",
-		Description: "Orders in creation order, a page at a time, as items are listed. " +
-			"Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor.",
-		Tags:   []string{"Orders"},
-		Errors: listErrors,
+		Description: "The caller's own orders (every order for the staff, scope `orders:fulfil`) in creation order, a page at a time, " +
+			"as items are listed. Filters: `item_id` (the orders of one item) and `status`; pass the same filters with the cursor, " +
+			"which only its caller may use.",
+		Tags:     []string{"Orders"},
+		Errors:   listErrors,
+		Security: bearer(),
 	}, ord.list)
 	register(api, mux, opts, huma.Operation{
 		OperationID:   "create-order",
@@ -205,19 +219,22 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Summary:       "Order an item",
 		Description: "Creates a pending order of `quantity` units of the item, at the item's current price and currency, " +
 			"and answers 201 with its URL in `Location`. An `item_id` that names no item is 422, as is a total above 2^53 − 1. " +
+			"The order belongs to the caller (`owner`, the token's subject). " +
 			"With an `Idempotency-Key` the create is safe to retry, as for items.",
-		Tags:   []string{"Orders"},
-		Errors: createErrors,
+		Tags:     []string{"Orders"},
+		Errors:   createErrors,
+		Security: bearer(),
 	}, ord.create)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "get-order",
 		Method:      http.MethodGet,
 		Path:        ordersPath + "/{id}",
 		Summary:     "Get an order",
-		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body.",
+		Description: "The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.",
 		Tags:        []string{"Orders"},
 		Errors:      readErrors,
 		Responses:   notModified(),
+		Security:    bearer(),
 	}, ord.get)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-order",
@@ -225,10 +242,13 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Path:        ordersPath + "/{id}",
 		Summary:     "Change the status of an order",
 		Description: "Moves the order along pending → paid → shipped, or from pending or paid to cancelled, and records the change " +
-			"in `status_history`. Any other change is 409, naming both statuses. With `If-Match`, only if the order is still " +
-			"at that ETag (412 otherwise).",
-		Tags:   []string{"Orders"},
-		Errors: writeErrors,
+			"in `status_history`. Any other change is 409, naming both statuses. The owner may only cancel a pending order: " +
+			"paying, shipping and cancelling a paid order (a refund) need the scope `orders:fulfil` (403 otherwise), as do other callers' " +
+			"orders, which are 404 to anyone else. With `If-Match`, only if the order is still at that ETag (412 otherwise).",
+		Tags: []string{"Orders"},
+		// 403: paying, shipping and refunding are the staff's (orders:fulfil).
+		Errors:   slices.Concat(writeErrors, []int{http.StatusForbidden}),
+		Security: bearer(),
 	}, ord.patch)
 }
 
@@ -266,17 +286,55 @@ func addTag(api huma.API, name, description string) {
 // its problem doc shows.
 const readinessOperation = "get-readiness"
 
-// register adds one operation with the settings every operation shares: a
-// parameter sent empty is checked as sent; those that take a body check its
-// media type first, then that it sets no member null that cannot be.
+// register adds one operation with the settings every operation shares:
+// one that declares security verifies its caller first, before any of the
+// request is read (public ones call nothing); a parameter sent empty is
+// checked as sent; those that take a body check its media type first, then
+// that it sets no member null that cannot be.
+//
+// Every operation states its security: public() or bearer(scopes...). One
+// that states none panics here, at start-up, so none is open by omission.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
+	if op.Security == nil {
+		panic("operations: " + op.OperationID + " declares no Security; use public() or bearer(scopes...)")
+	}
 	op.MaxBodyBytes = opts.BodyLimit
+	// Every request may carry X-Request-Id; middleware.RefuseBadRequestID
+	// answers 400 to one out of bounds.
+	op.Parameters = append(slices.Clip(op.Parameters), requestIDParam)
+	addErrors(&op, http.StatusBadRequest)
+	if protected(&op) {
+		addErrors(&op, authErrors(&op)...)
+		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth, declaredScopes(&op)))
+	}
+	if rateLimited(&op) {
+		// Declared whether or not this server limits: a deployment can.
+		// The limiter runs after authentication, to key it by caller
+		// (ratelimit.go), and before any other check, so a client cannot
+		// get requests past it by making them fail.
+		addErrors(&op, http.StatusTooManyRequests)
+		if opts.limiter != nil {
+			op.Middlewares = append(op.Middlewares, opts.limiter.middleware(api))
+		}
+	}
 	op.Middlewares = append(op.Middlewares, refuseEmptyParams(api))
 	if hasBody[I]() {
 		op.Middlewares = append(op.Middlewares, requireContentType(api), refuseNulls(api))
 	}
 	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
+
+// requestIDParam declares the X-Request-Id every operation takes.
+var requestIDParam = &huma.Param{
+	Name: middleware.RequestIDHeader,
+	In:   "header",
+	Description: "Your id for this request, echoed in the response's X-Request-Id and logged with it; " +
+		"without one the server makes one. Longer, with other characters or sent twice: 400.",
+	Example: "5f1b7c9e-2d4a-4e8b-9c1d-3a6f0e2b7d45",
+	Schema:  &huma.Schema{Type: huma.TypeString, MaxLength: ptr(middleware.MaxRequestIDLength), Pattern: middleware.RequestIDPattern},
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // hasBody reports whether an operation's input struct I has a request body
 // (a Body field), as Huma decides it.

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/typedapi/typedapi/internal/middleware"
 )
@@ -17,12 +18,13 @@ import (
 // is rendered once per distinct base URL and cached.
 type specHandler struct {
 	api   huma.API
+	fw    *middleware.Forwarding
 	mu    sync.Mutex
 	cache map[string][]byte
 }
 
-// specCacheLimit bounds the cache: base URLs come from request headers, so
-// a client could otherwise grow it without end.
+// specCacheLimit bounds the cache: without public_base_url, base URLs come
+// from the request's Host, so a client could otherwise grow it without end.
 const specCacheLimit = 64
 
 func (s *specHandler) serve(format string) http.HandlerFunc {
@@ -31,7 +33,7 @@ func (s *specHandler) serve(format string) http.HandlerFunc {
 		contentType = "application/openapi+yaml"
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		base := externalBase(r)
+		base := s.fw.BaseURL(r)
 		key := format + " " + base
 		s.mu.Lock()
 		b, ok := s.cache[key]
@@ -69,54 +71,29 @@ func (s *specHandler) render(format, base string) ([]byte, error) {
 	}
 }
 
-// externalBase is the URL in front of the API's own paths as the client
-// sees it: scheme and host (as forwarded by a proxy or gateway) and the
-// mount prefix (stage, base path).
-func externalBase(r *http.Request) string {
-	return externalURL(r.Host, r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.TLS != nil,
-		middleware.MountPrefix(r.Context()))
-}
-
-// externalURL is scheme://host/prefix as the client used them: the
-// forwarded host and protocol when a proxy or gateway says so.
-func externalURL(host, forwardedHost, forwardedProto string, viaTLS bool, prefix string) string {
-	scheme := "http"
-	if viaTLS {
-		scheme = "https"
-	}
-	if forwardedProto == "https" || forwardedProto == "http" {
-		scheme = forwardedProto
-	}
-	if forwardedHost != "" {
-		host = forwardedHost
-	}
-	return scheme + "://" + host + prefix
-}
-
 // prefixedContext shows Huma's schema-link transformer the request as the
 // client made it, so `$schema` and `Link: rel="describedBy"` carry the
-// mount prefix.
+// mount prefix, and the base URL comes from middleware.Forwarding.
 type prefixedContext struct {
 	humaContext // embedded under another name: huma.Context has a Context() method
 	prefix      string
+	fw          *middleware.Forwarding
 }
 
 type humaContext = huma.Context
 
 // Host is the external base URL, scheme included, as the spec's servers
-// give it (externalURL): the transformer puts it in front of /schemas/…,
-// and with the scheme in it keeps it as it is, instead of calling every
-// host but localhost https (so the transformer's TLS check never runs).
+// give it (Forwarding.BaseURL): the transformer puts it in front of
+// /schemas/…, and with the scheme in it keeps it as it is, instead of
+// calling every host but localhost https (so the transformer's TLS check
+// never runs).
 func (c prefixedContext) Host() string {
-	host, forwardedHost := c.humaContext.Host(), c.humaContext.Header("X-Forwarded-Host")
-	if host == "" && forwardedHost == "" {
-		host = "localhost"
-	}
-	return externalURL(host, forwardedHost, c.humaContext.Header("X-Forwarded-Proto"), c.humaContext.TLS() != nil, c.prefix)
+	r, _ := humago.Unwrap(c.humaContext)
+	return c.fw.BaseURL(r)
 }
 
 // Header hides the forwarding headers the transformer would otherwise
-// prefer to Host().
+// prefer to Host(): Forwarding alone decides what they may say.
 func (c prefixedContext) Header(name string) string {
 	if strings.EqualFold(name, "X-Forwarded-Host") || strings.EqualFold(name, "Forwarded") {
 		return ""
@@ -134,14 +111,16 @@ func (c prefixedContext) AppendHeader(name, value string) {
 // schemaLinks replaces the create hook of huma.DefaultConfig that installs
 // the schema-link transformer, wrapping it so links get the mount prefix.
 // A 304 gets no link: it has no body for one to describe.
-func schemaLinks(c huma.Config) huma.Config {
-	lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
-	c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
-	c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
-		if status == "304" {
-			return v, nil // no body, so nothing to describe
-		}
-		return lt.Transform(prefixedContext{ctx, middleware.MountPrefix(ctx.Context())}, status, v)
-	})
-	return c
+func schemaLinks(fw *middleware.Forwarding) func(huma.Config) huma.Config {
+	return func(c huma.Config) huma.Config {
+		lt := huma.NewSchemaLinkTransformer("#/components/schemas/", c.SchemasPath)
+		c.OnAddOperation = append(c.OnAddOperation, lt.OnAddOperation)
+		c.Transformers = append(c.Transformers, func(ctx huma.Context, status string, v any) (any, error) {
+			if status == "304" {
+				return v, nil // no body, so nothing to describe
+			}
+			return lt.Transform(prefixedContext{ctx, middleware.MountPrefix(ctx.Context()), fw}, status, v)
+		})
+		return c
+	}
 }

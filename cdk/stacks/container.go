@@ -48,6 +48,9 @@ type ContainerStackProps struct {
 	// CertificateArn (ACM, same region) turns on HTTPS on 443 with HTTP
 	// redirected to it. Empty: plain HTTP on 80.
 	CertificateArn string
+	// Auth is the token issuer. The ALB verifies nothing, so the app
+	// verifies every bearer token itself (TYPEDAPI_AUTH_MODE=jwt).
+	Auth Auth
 }
 
 // ContainerStack is the API on ECS Fargate behind an Application Load Balancer.
@@ -62,6 +65,7 @@ type ContainerStack struct {
 // runs it on Fargate behind an ALB that health-checks /healthz.
 func NewContainerStack(scope constructs.Construct, id string, props *ContainerStackProps) ContainerStack {
 	p := props.withDefaults()
+	auth := p.Auth.must()
 	stack := awscdk.NewStack(scope, jsii.String(id), &p.StackProps)
 
 	table := NewItemsTable(stack, "Items", &p.Table)
@@ -98,7 +102,14 @@ func NewContainerStack(scope constructs.Construct, id string, props *ContainerSt
 	env := AppEnvironment(table, p.LogLevel, "", nil)
 	env["PORT"] = fmt.Sprint(ContainerPort)
 	env["TYPEDAPI_SHUTDOWN_GRACE"] = p.ShutdownGrace.String()
+	// The ALB connects from inside the VPC: trusting its range makes the app
+	// read the client's IP and scheme from the ALB's X-Forwarded-For and
+	// X-Forwarded-Proto, and rate-limit each client by that IP.
+	env["TYPEDAPI_TRUSTED_PROXIES"] = *vpc.VpcCidrBlock()
+	env["TYPEDAPI_RATE_LIMIT"] = "20"
+	env["TYPEDAPI_RATE_BURST"] = "40"
 	maps.Copy(env, p.Environment)
+	maps.Copy(env, auth.environment(AuthModeJWT)) // the front door decides, not an override
 	task.AddContainer(jsii.String("api"), &awsecs.ContainerDefinitionOptions{
 		Image: awsecs.ContainerImage_FromAsset(jsii.String(p.RepoRoot), &awsecs.AssetImageProps{
 			Platform: platform,
@@ -243,7 +254,7 @@ func newPublicVpc(stack awscdk.Stack) awsec2.Vpc {
 func suppressContainerFindings(stack awscdk.Stack, task awsecs.FargateTaskDefinition, alb awselasticloadbalancingv2.ApplicationLoadBalancer) {
 	cdknag.NagSuppressions_AddResourceSuppressions(task, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("The environment holds only non-secret settings (table name, log level, port); " +
+		Reason: jsii.String("The environment holds only non-secret settings (table name, log level, port, token issuer); " +
 			"the one secret, the cursor key, is injected from Secrets Manager."),
 	}, {
 		Id: jsii.String("AwsSolutions-IAM5"),

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -61,6 +62,13 @@ type ApiFunctionProps struct {
 	// the template never holds it (those who may read the function's
 	// configuration can). nil leaves it unset.
 	CursorSecret awssecretsmanager.ISecret
+	// AuthMode is how the app learns who calls, decided by the front door
+	// in front of it: AuthModeGateway behind an HTTP API JWT authorizer,
+	// AuthModeJWT where nothing verifies the token before the app. Auth is
+	// the issuer either way. Both are required, and Environment cannot
+	// override them.
+	AuthMode string
+	Auth     Auth
 }
 
 // ApiFunction is the app on Lambda with everything it owns.
@@ -75,6 +83,10 @@ type ApiFunction struct {
 // table and only writing to that log group.
 func NewApiFunction(scope constructs.Construct, id string, props ApiFunctionProps) ApiFunction {
 	o := props.FunctionOptions.withDefaults()
+	if props.AuthMode != AuthModeGateway && props.AuthMode != AuthModeJWT {
+		panic(fmt.Sprintf("NewApiFunction %s: AuthMode must be %q or %q, got %q", id, AuthModeGateway, AuthModeJWT, props.AuthMode))
+	}
+	props.Auth.must()
 	c := constructs.NewConstruct(scope, jsii.String(id))
 
 	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
@@ -95,6 +107,7 @@ func NewApiFunction(scope constructs.Construct, id string, props ApiFunctionProp
 	}))
 
 	env := AppEnvironment(props.Table, o.LogLevel, props.BasePath, o.Environment)
+	maps.Copy(env, props.Auth.environment(props.AuthMode))
 	if props.CursorSecret != nil {
 		env["TYPEDAPI_CURSOR_SECRET"] = *props.CursorSecret.SecretValue().UnsafeUnwrap()
 	}

@@ -28,6 +28,9 @@ type MigrationExampleProps struct {
 	RestStageName      string
 	// Prefix the app is mounted under on both APIs; default /v2.
 	Prefix string
+	// Spec (the HTTP API's routes) and Auth (the token issuer): see PathMountProps.
+	Spec Spec
+	Auth Auth
 }
 
 // MigrationExampleStack shows PathMount on an HTTP API and on a REST API.
@@ -75,9 +78,11 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 		restApi, stage = legacyRestApi(stack, legacyFn()), ""
 	}
 
-	httpMount := NewPathMount(stack, "HttpMount", PathMountProps{HttpApi: httpApi, Prefix: prefix, Function: fnProps})
+	httpMount := NewPathMount(stack, "HttpMount", PathMountProps{
+		HttpApi: httpApi, Prefix: prefix, Function: fnProps, Spec: props.Spec, Auth: props.Auth,
+	})
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
-		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps,
+		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps, Auth: props.Auth,
 	})
 	if api, ok := httpApi.(awsapigatewayv2.HttpApi); ok {
 		awscdk.NewCfnOutput(stack, jsii.String("HttpDocsUrl"), &awscdk.CfnOutputProps{

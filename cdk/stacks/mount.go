@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -27,8 +26,15 @@ type PathMountProps struct {
 	// Prefix such as /v2 or /api/v2: the app answers <Prefix> and
 	// <Prefix>/{proxy+}, with TYPEDAPI_BASE_PATH set to the same.
 	Prefix string
-	// Function makes the app's function; its BasePath is set from Prefix.
+	// Function makes the app's function; its BasePath is set from Prefix,
+	// its AuthMode from the kind of API.
 	Function ApiFunctionProps
+	// Spec and Auth make the routes on an HTTP API: one per operation,
+	// protected ones behind a JWT authorizer of Auth (as NewServerlessStack).
+	// On a REST API, which has no JWT authorizer, the app verifies the
+	// tokens of Auth itself.
+	Spec Spec
+	Auth Auth
 }
 
 // PathMount is the app mounted under a prefix of an existing API: the
@@ -37,10 +43,16 @@ type PathMountProps struct {
 type PathMount struct {
 	constructs.Construct
 	Function ApiFunction
+	Routes   []SpecRoute // on an HTTP API
 }
 
-// NewPathMount adds the app's function and the two routes under Prefix to an
+// NewPathMount adds the app's function and its routes under Prefix to an
 // existing HTTP API (payload 2.0) or REST API (Lambda proxy integration).
+// On an HTTP API, each operation of Spec gets its route, protected ones
+// behind a JWT authorizer, and <Prefix> and <Prefix>/{proxy+} catch the
+// rest without one (404/405 problems, CORS preflights); the function trusts
+// the authorizer's claims. On a REST API, <Prefix> and <Prefix>/{proxy+}
+// proxy everything and the app verifies each bearer token itself.
 // On a REST API, binary responses need the API's binary media types to
 // list them ("*/*" for browsers); this construct cannot set them on an
 // imported API. JSON, and the /docs page with its scripts, need nothing.
@@ -52,26 +64,35 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 	if (props.HttpApi == nil) == (props.RestApi == nil) {
 		panic("PathMount: set exactly one of HttpApi and RestApi")
 	}
+	auth := props.Auth.must()
 	m := constructs.NewConstruct(scope, jsii.String(id))
 	fnProps := props.Function
 	fnProps.BasePath = prefix
-	fn := NewApiFunction(m, "Api", fnProps)
+	fnProps.Auth = auth
 
 	if props.HttpApi != nil {
-		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Lambda"), fn.Function,
-			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-			})
+		if len(props.Spec.Operations) == 0 {
+			panic("PathMount: Spec has no operations (ReadSpec(SpecFile(repoRoot)))")
+		}
+		fnProps.AuthMode = AuthModeGateway
+		fn := NewApiFunction(m, "Api", fnProps)
+		integration := lambdaIntegration(fn)
 		for _, r := range []struct{ id, path string }{{"PrefixRoute", prefix}, {"ProxyRoute", prefix + "/{proxy+}"}} {
 			route := awsapigatewayv2.NewHttpRoute(m, jsii.String(r.id), &awsapigatewayv2.HttpRouteProps{
 				HttpApi:     props.HttpApi,
 				RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String(r.path), awsapigatewayv2.HttpMethod_ANY),
 				Integration: integration,
 			})
-			suppressAuth(route, "AwsSolutions-APIG4")
+			suppressCatchAll(route)
 		}
-		return PathMount{Construct: m, Function: fn}
+		routes := AddSpecRoutes(m, props.Spec, SpecRoutesProps{
+			Api: props.HttpApi, Integration: integration, Authorizer: newJwtAuthorizer(auth, prefix), Auth: auth, Prefix: prefix,
+		})
+		return PathMount{Construct: m, Function: fn, Routes: routes}
 	}
+
+	fnProps.AuthMode = AuthModeJWT
+	fn := NewApiFunction(m, "Api", fnProps)
 
 	integration := awsapigateway.NewLambdaIntegration(fn.Function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
 	resource := props.RestApi.Root()
@@ -80,8 +101,8 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 	}
 	base := resource.AddMethod(jsii.String("ANY"), integration, nil)
 	proxy := resource.AddProxy(&awsapigateway.ProxyResourceOptions{DefaultIntegration: integration, AnyMethod: jsii.Bool(true)})
-	for _, c := range []constructs.IConstruct{base, proxy} {
-		suppressAuth(c, "AwsSolutions-APIG4", "AwsSolutions-COG4")
+	for _, c := range []constructs.IConstruct{base, proxy.AnyMethod()} {
+		suppressRestAuth(c)
 	}
 	if props.RestStageName != "" {
 		// Imported REST APIs are not redeployed by CDK: without a new
@@ -96,16 +117,16 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 	return PathMount{Construct: m, Function: fn}
 }
 
-func suppressAuth(c constructs.IConstruct, ids ...string) {
-	var s []*cdknag.NagPackSuppression
-	for _, id := range ids {
-		s = append(s, &cdknag.NagPackSuppression{
-			Id: jsii.String(id),
-			Reason: jsii.String("Mounted routes keep the public access of the API they join; to require callers " +
-				"to be identified, add the same authorizer the API's other routes use."),
-		})
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(c, &s, jsii.Bool(true))
+// suppressRestAuth records why the REST methods have no gateway authorizer:
+// a REST API has no JWT authorizer for an arbitrary issuer, so the app
+// verifies the token itself (TYPEDAPI_AUTH_MODE=jwt).
+func suppressRestAuth(c constructs.IConstruct) {
+	reason := jsii.String("A REST API has no JWT authorizer for an OIDC issuer: the app verifies every bearer token " +
+		"itself (TYPEDAPI_AUTH_MODE=jwt: signature, iss, aud, exp, nbf, scopes) and answers 401/403 before any handler.")
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason},
+		{Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
+	}, jsii.Bool(false)) // the method only, not its invoke permission
 }
 
 // cleanPrefix accepts /v2 or /api/v2 (also without the leading or with a

@@ -28,6 +28,10 @@ type ServerlessStackProps struct {
 	// with its built-in key: cursors still reject tampering, and forging one
 	// only starts a listing at another item, which the client may list anyway.
 	CursorSecret bool
+	// Spec is the OpenAPI document's operations (ReadSpec(SpecFile(root))):
+	// one route each, protected ones behind the JWT authorizer of Auth.
+	Spec Spec
+	Auth Auth
 }
 
 // ServerlessStack is the whole API on Lambda behind an HTTP API.
@@ -35,12 +39,19 @@ type ServerlessStack struct {
 	awscdk.Stack
 	Api      awsapigatewayv2.HttpApi
 	Function ApiFunction
+	Routes   []SpecRoute
 }
 
-// NewServerlessStack makes the table, the function and an HTTP API whose
-// $default route (every method and path) proxies to the function: the app
-// does its own routing, so API Gateway needs to know no route of it.
+// NewServerlessStack makes the table, the function and an HTTP API with a
+// route per operation of the spec, protected ones behind a JWT authorizer,
+// and a $default route without one for everything else (the app's own
+// 404/405 answers, CORS preflights). The function trusts the authorizer's
+// claims (TYPEDAPI_AUTH_MODE=gateway): only this API invokes it.
 func NewServerlessStack(scope constructs.Construct, id string, props *ServerlessStackProps) ServerlessStack {
+	auth := props.Auth.must()
+	if len(props.Spec.Operations) == 0 {
+		panic("NewServerlessStack: Spec has no operations (ReadSpec(SpecFile(repoRoot)))")
+	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 
 	table := NewItemsTable(stack, "Items", &props.Table)
@@ -53,15 +64,20 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Table:           table,
 		CodeDir:         props.CodeDir,
 		CursorSecret:    secret,
+		AuthMode:        AuthModeGateway,
+		Auth:            auth,
 	})
 
+	integration := lambdaIntegration(fn)
+	// No CorsPreflight: the app answers preflights (TYPEDAPI_CORS_ORIGINS)
+	// through $default, so API Gateway must not answer them itself.
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		Description: jsii.String("typedapi: every route proxied to one Lambda function"),
-		DefaultIntegration: awsapigatewayv2integrations.NewHttpLambdaIntegration(
-			jsii.String("Lambda"), fn.Function, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-				// Payload 2.0 is what algnhsa reads for HTTP APIs.
-				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-			}),
+		Description:        jsii.String("typedapi: a route per operation, all proxied to one Lambda function"),
+		DefaultIntegration: integration,
+	})
+	suppressCatchAll(api.Node().FindChild(jsii.String("DefaultRoute")))
+	routes := AddSpecRoutes(api, props.Spec, SpecRoutesProps{
+		Api: api, Integration: integration, Authorizer: newJwtAuthorizer(auth, ""), Auth: auth,
 	})
 	rate, burst := props.ThrottleRate, props.ThrottleBurst
 	if rate == 0 {
@@ -72,13 +88,6 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	}
 	configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
-	// Applies to the $default route, the API's only route.
-	cdknag.NagSuppressions_AddResourceSuppressions(api, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-APIG4"),
-		Reason: jsii.String("The items API is public by design. To identify callers, attach a JWT or " +
-			"IAM authorizer (HttpApiProps.DefaultAuthorizer); the app itself is unchanged."),
-	}}, jsii.Bool(true))
-
 	url := *api.ApiEndpoint()
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Description: jsii.String("Base URL of the API"), Value: jsii.String(url + "/"),
@@ -87,7 +96,19 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ServerlessStack{Stack: stack, Api: api, Function: fn}
+	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes}
+}
+
+// lambdaIntegration proxies to fn with payload 2.0, what algnhsa reads for
+// HTTP APIs. One integration serves every route, with one invoke
+// permission for the whole API rather than one per route (a function's
+// resource policy is capped at 20 KB).
+func lambdaIntegration(fn ApiFunction) awsapigatewayv2integrations.HttpLambdaIntegration {
+	return awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Lambda"), fn.Function,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+			PayloadFormatVersion:   awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			ScopePermissionToRoute: jsii.Bool(false),
+		})
 }
 
 // configureStage turns on JSON access logs (one line per request, with the

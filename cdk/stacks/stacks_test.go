@@ -123,7 +123,7 @@ func storeStatement(tableID string) any {
 
 func TestServerlessStackDefaults(t *testing.T) {
 	app := newApp(t)
-	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir})
+	s := NewServerlessStack(app, "Typedapi", &ServerlessStackProps{CodeDir: codeDir, Spec: readSpec(t, SpecFile(repoRoot)), Auth: testAuth})
 	tmpl := synth(t, s.Stack)
 
 	table := onlyID(t, tmpl, "AWS::DynamoDB::Table")
@@ -166,6 +166,10 @@ func TestServerlessStackDefaults(t *testing.T) {
 				"TYPEDAPI_DYNAMODB_TABLE": ref(table),
 				"TYPEDAPI_LOG_FORMAT":     "json",
 				"TYPEDAPI_LOG_LEVEL":      "info",
+				// Behind the JWT authorizer: the app takes the caller from its claims.
+				"TYPEDAPI_AUTH_MODE":     "gateway",
+				"TYPEDAPI_AUTH_ISSUER":   testAuth.Issuer,
+				"TYPEDAPI_AUTH_AUDIENCE": testAuth.Audience,
 			})},
 		})
 		// Nothing billed at rest but table and log storage by default.
@@ -200,17 +204,17 @@ func TestServerlessStackDefaults(t *testing.T) {
 		tmpl.AllResourcesProperties(typ("AWS::Logs::LogGroup"), map[string]any{"RetentionInDays": 30})
 	})
 
-	check(t, "HTTP API: exactly one route, $default, proxying to the function with payload 2.0", func() {
+	check(t, "HTTP API: one integration proxying every route to the function with payload 2.0", func() {
 		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Api"), count(1))
 		tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Api"), map[string]any{"ProtocolType": "HTTP"})
-		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Route"), count(1))
-		tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Route"), map[string]any{
-			"RouteKey": "$default", "AuthorizationType": "NONE",
-		})
+		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Integration"), count(1))
 		tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Integration"), map[string]any{
 			"IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0", "IntegrationUri": arnOf(fn),
 		})
+		// One invoke permission for the whole API, not one per route.
+		tmpl.ResourceCountIs(typ("AWS::Lambda::Permission"), count(1))
 	})
+	checkRoutes(t, tmpl, SpecFile(repoRoot), "", testAuth)
 	check(t, "stage: access logs and throttling", func() {
 		tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Stage"), map[string]any{
 			"StageName":            "$default",
@@ -250,6 +254,7 @@ func TestServerlessStackProps(t *testing.T) {
 		Table:        ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true},
 		ThrottleRate: 10, ThrottleBurst: 20,
 		CursorSecret: true,
+		Spec:         readSpec(t, SpecFile(repoRoot)), Auth: testAuth,
 	})
 	tmpl := synth(t, s.Stack)
 	check(t, "with CursorSecret, the cursor key comes from Secrets Manager", func() {
@@ -297,22 +302,25 @@ func TestPathMountOnExistingHttpApi(t *testing.T) {
 	NewPathMount(stack, "V2", PathMountProps{
 		HttpApi: existing, Prefix: "/v2/",
 		Function: ApiFunctionProps{Table: table, CodeDir: codeDir},
+		Spec:     readSpec(t, fixtureSpec), Auth: testAuth,
 	})
 	tmpl := synth(t, stack)
 
-	check(t, "no API is created; both routes join the existing one", func() {
+	check(t, "no API is created; every route joins the existing one", func() {
 		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Api"), count(0))
-		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Route"), count(2))
-		for _, key := range []string{"ANY /v2", "ANY /v2/{proxy+}"} {
-			tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Route"), map[string]any{"ApiId": "abc123", "RouteKey": key})
-		}
+		tmpl.AllResourcesProperties(typ("AWS::ApiGatewayV2::Route"), map[string]any{"ApiId": "abc123"})
+		tmpl.AllResourcesProperties(typ("AWS::ApiGatewayV2::Authorizer"), map[string]any{"ApiId": "abc123"})
 		tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Integration"), map[string]any{
 			"ApiId": "abc123", "IntegrationType": "AWS_PROXY", "PayloadFormatVersion": "2.0",
 		})
 	})
-	check(t, "the app's base path matches the prefix", func() {
+	checkRoutes(t, tmpl, fixtureSpec, "/v2", testAuth)
+	check(t, "the app's base path matches the prefix; it trusts the authorizer's claims", func() {
 		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
-			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_BASE_PATH": "/v2"}},
+			"Environment": map[string]any{"Variables": map[string]any{
+				"TYPEDAPI_BASE_PATH": "/v2", "TYPEDAPI_AUTH_MODE": "gateway",
+				"TYPEDAPI_AUTH_ISSUER": testAuth.Issuer, "TYPEDAPI_AUTH_AUDIENCE": testAuth.Audience,
+			}},
 		})
 	})
 	check(t, "API Gateway may invoke the function only from that API", func() {
@@ -338,7 +346,7 @@ func TestPathMountOnExistingRestApi(t *testing.T) {
 		&awsapigateway.RestApiAttributes{RestApiId: jsii.String("rest123"), RootResourceId: jsii.String("root456")})
 	NewPathMount(stack, "V2", PathMountProps{
 		RestApi: existing, RestStageName: "prod", Prefix: "api/v2",
-		Function: ApiFunctionProps{Table: table, CodeDir: codeDir},
+		Function: ApiFunctionProps{Table: table, CodeDir: codeDir}, Auth: testAuth,
 	})
 	tmpl := synth(t, stack)
 
@@ -358,25 +366,30 @@ func TestPathMountOnExistingRestApi(t *testing.T) {
 			"Integration": map[string]any{"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
 		})
 	})
+	checkNoBlanketSuppression(t, tmpl)
 	check(t, "the existing stage is redeployed", func() {
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Deployment"), map[string]any{"RestApiId": "rest123", "StageName": "prod"})
 	})
-	check(t, "base path /api/v2", func() {
+	check(t, "base path /api/v2; no gateway authorizer, so the app verifies the token itself", func() {
 		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
-			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_BASE_PATH": "/api/v2"}},
+			"Environment": map[string]any{"Variables": map[string]any{
+				"TYPEDAPI_BASE_PATH": "/api/v2", "TYPEDAPI_AUTH_MODE": "jwt",
+				"TYPEDAPI_AUTH_ISSUER": testAuth.Issuer, "TYPEDAPI_AUTH_AUDIENCE": testAuth.Audience,
+			}},
 		})
 	})
 }
 
 func TestMigrationExample(t *testing.T) {
 	app := newApp(t)
-	s := NewMigrationExampleStack(app, "Example", &MigrationExampleProps{CodeDir: codeDir})
+	spec := readSpec(t, SpecFile(repoRoot))
+	s := NewMigrationExampleStack(app, "Example", &MigrationExampleProps{CodeDir: codeDir, Spec: spec, Auth: testAuth})
 	tmpl := synth(t, s.Stack)
 
 	legacyHTTP := onlyID(t, tmpl, "AWS::ApiGatewayV2::Api")
 	check(t, "the legacy HTTP API keeps its own route next to the mounted ones", func() {
-		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Route"), count(3))
-		for _, key := range []string{"GET /v1/orders", "ANY /v2", "ANY /v2/{proxy+}"} {
+		tmpl.ResourceCountIs(typ("AWS::ApiGatewayV2::Route"), count(1+2+len(spec.Operations)))
+		for _, key := range []string{"GET /v1/orders", "ANY /v2", "ANY /v2/{proxy+}", "GET /v2/v1/orders"} {
 			tmpl.HasResourceProperties(typ("AWS::ApiGatewayV2::Route"), map[string]any{"ApiId": ref(legacyHTTP), "RouteKey": key})
 		}
 	})
@@ -392,6 +405,12 @@ func TestMigrationExample(t *testing.T) {
 			"Runtime":     "provided.al2023",
 			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_BASE_PATH": "/v2"}},
 		}, count(2))
+		// behind the HTTP API's authorizer, and behind the REST API's nothing
+		for _, mode := range []string{"gateway", "jwt"} {
+			tmpl.ResourcePropertiesCountIs(typ("AWS::Lambda::Function"), map[string]any{
+				"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_AUTH_MODE": mode}},
+			}, count(1))
+		}
 	})
 	check(t, "docs URLs under the prefix", func() {
 		tmpl.HasOutput(typ("HttpDocsUrl"), map[string]any{"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{"/v2/docs"})}}})
@@ -402,7 +421,7 @@ func TestMigrationExample(t *testing.T) {
 func TestContainerStack(t *testing.T) {
 	app := newApp(t)
 	outdir := *app.Outdir()
-	s := NewContainerStack(app, "Container", &ContainerStackProps{RepoRoot: repoRoot})
+	s := NewContainerStack(app, "Container", &ContainerStackProps{RepoRoot: repoRoot, Auth: testAuth})
 	tmpl := synth(t, s.Stack)
 	table := onlyID(t, tmpl, "AWS::DynamoDB::Table")
 	taskRole := *tmpl.GetResourceId(typ("AWS::IAM::Role"), map[string]any{
@@ -429,11 +448,18 @@ func TestContainerStack(t *testing.T) {
 				"Essential":              true,
 				"Environment": []any{
 					map[string]any{"Name": "PORT", "Value": "8080"},
+					// The ALB verifies nothing: the app verifies every token.
+					map[string]any{"Name": "TYPEDAPI_AUTH_AUDIENCE", "Value": testAuth.Audience},
+					map[string]any{"Name": "TYPEDAPI_AUTH_ISSUER", "Value": testAuth.Issuer},
+					map[string]any{"Name": "TYPEDAPI_AUTH_MODE", "Value": "jwt"},
 					map[string]any{"Name": "TYPEDAPI_DYNAMODB_TABLE", "Value": ref(table)},
 					map[string]any{"Name": "TYPEDAPI_LOG_FORMAT", "Value": "json"},
 					map[string]any{"Name": "TYPEDAPI_LOG_LEVEL", "Value": "info"},
+					map[string]any{"Name": "TYPEDAPI_RATE_BURST", "Value": "40"},
+					map[string]any{"Name": "TYPEDAPI_RATE_LIMIT", "Value": "20"},
 					map[string]any{"Name": "TYPEDAPI_SHUTDOWN_GRACE", "Value": "15s"},
 					map[string]any{"Name": "TYPEDAPI_STORE", "Value": "dynamodb"},
+					map[string]any{"Name": "TYPEDAPI_TRUSTED_PROXIES", "Value": map[string]any{"Fn::GetAtt": []any{onlyID(t, tmpl, "AWS::EC2::VPC"), "CidrBlock"}}},
 				},
 				"Secrets": []any{map[string]any{
 					"Name": "TYPEDAPI_CURSOR_SECRET", "ValueFrom": ref(onlyID(t, tmpl, "AWS::SecretsManager::Secret")),
@@ -507,7 +533,7 @@ func TestContainerStack(t *testing.T) {
 func TestContainerStackHTTPS(t *testing.T) {
 	app := newApp(t)
 	s := NewContainerStack(app, "Container", &ContainerStackProps{
-		RepoRoot: repoRoot, Arch: ArchX86, DesiredCount: 1,
+		RepoRoot: repoRoot, Arch: ArchX86, DesiredCount: 1, Auth: testAuth,
 		CertificateArn: "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000",
 	})
 	tmpl := synth(t, s.Stack)

@@ -174,10 +174,20 @@ var badInputs = []badInput{
 	{name: "long query", method: "GET", target: "/v1/items?q=" + strings.Repeat("q", 8000), status: 422, says: "expected length <= 200"},
 
 	// Headers: oversized values, injection attempts.
-	{name: "request id with CRLF", method: "GET", target: "/v1/items/abc", header: []string{"X-Request-Id", "abc\r\nSet-Cookie: a=b"}, status: 422, says: "ULID", only: "lambda"},
-	{name: "request id forging a log line", method: "GET", target: "/v1/items/abc", header: []string{"X-Request-Id", `abc","status":200,"x":"`}, status: 422, says: "ULID"},
-	{name: "request id too long", method: "GET", target: "/v1/items/abc", header: []string{"X-Request-Id", strings.Repeat("r", 129)}, status: 422, says: "ULID"},
+	{name: "request id with CRLF", method: "GET", target: "/v1/items/{id}", header: []string{"X-Request-Id", "abc\r\nSet-Cookie: a=b"}, status: 400, says: "header.X-Request-Id: expected one value of length <= 128", only: "lambda"},
+	{name: "request id forging a log line", method: "GET", target: "/v1/items/{id}", header: []string{"X-Request-Id", `abc","status":200,"x":"`}, status: 400, says: "header.X-Request-Id"},
+	{name: "request id too long", method: "GET", target: "/v1/items/{id}", header: []string{"X-Request-Id", strings.Repeat("r", 129)}, status: 400, says: "expected one value of length <= 128"},
+	{name: "request id too long on a write", method: "POST", target: "/v1/items", header: []string{"Content-Type", jsonCT, "X-Request-Id", strings.Repeat("r", 129)}, body: okBody, status: 400, says: "X-Request-Id must be"},
+	{name: "request id too long on a delete", method: "DELETE", target: "/v1/items/{id}", header: []string{"X-Request-Id", strings.Repeat("r", 4096)}, status: 400, says: "1 to 128 characters"},
+	{name: "request id twice", method: "PUT", target: "/v1/items/{id}", header: []string{"Content-Type", jsonCT, "X-Request-Id", "a", "X-Request-Id", "b"}, body: okBody, status: 400, says: "one value"},
+	{name: "request id on the health check", method: "GET", target: "/healthz", header: []string{"X-Request-Id", "a b"}, status: 400, says: "header.X-Request-Id"},
 	{name: "long idempotency key", method: "POST", target: "/v1/items", header: []string{"Content-Type", jsonCT, "Idempotency-Key", strings.Repeat("k", 256)}, body: okBody, status: 422, says: "expected length <= 255"},
+	{name: "idempotency key twice", method: "POST", target: "/v1/orders", header: []string{"Content-Type", jsonCT, "Idempotency-Key", "k1", "Idempotency-Key", strings.Repeat("k", 300)}, body: `{"item_id":"{id}","quantity":1}`, status: 422, says: "header.Idempotency-Key: expected one value, got 2"},
+	{name: "query value twice", method: "GET", target: "/v1/items?q=a&q=" + strings.Repeat("q", 300), status: 422, says: "query.q: expected one value, got 2"},
+	{name: "tag twice", method: "GET", target: "/v1/items?tag=a&tag=b", status: 422, says: "query.tag: expected one value"},
+	{name: "cursor twice", method: "GET", target: "/v1/orders?cursor={ordercursor}&cursor=x", status: 422, says: "query.cursor: expected one value"},
+	{name: "long item_id filter", method: "GET", target: "/v1/orders?item_id=" + strings.Repeat("0", 27), status: 422, says: "expected length <= 26"},
+	{name: "long cursor", method: "GET", target: "/v1/items?cursor=" + strings.Repeat("c", 513), status: 422, says: "expected length <= 512"},
 	{name: "idempotency key, incomplete body", method: "POST", target: "/v1/items", header: []string{"Content-Type", jsonCT, "Idempotency-Key", "k"}, body: `{"name":"Cup"}`, status: 422, says: "expected required property"},
 
 	// Methods.

@@ -70,6 +70,11 @@ func newLambda(t testing.TB, logs io.Writer, env map[string]string) *serve.Lambd
 	if _, ok := env["AWS_LAMBDA_RUNTIME_API"]; !ok {
 		env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"
 	}
+	if _, ok := env["TYPEDAPI_AUTH_MODE"]; !ok {
+		// On Lambda nothing defaults to off: these tests of the event
+		// path switch auth off explicitly (auth_test.go tests it on).
+		env["TYPEDAPI_AUTH_MODE"] = "off"
+	}
 	cfg, err := config.Load("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -114,6 +115,9 @@ func invokeCommand(ctx context.Context, cfg config.Config, args []string, getenv
 	if err != nil {
 		return err
 	}
+	// invoke listens nowhere: only this machine's own input reaches it, as
+	// with a loopback listener.
+	cfg.Host = "127.0.0.1"
 	h, _, err := newAPI(cfg, getenv, logger)
 	if err != nil {
 		return err
@@ -155,6 +159,8 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// What the tool listens on decides whether auth may default to off.
+	cfg.Host, _, _ = net.SplitHostPort(*addr)
 	h, _, err := newAPI(cfg, getenv, logger)
 	if err != nil {
 		return err

@@ -148,8 +148,14 @@ func buildVersion() string {
 	return "dev"
 }
 
-// newAPI builds the handler on the configured store.
+// newAPI builds the handler on the configured store, with the configured
+// authentication (auth.go): cfg.Host is where it listens, which decides
+// whether auth may default to off.
 func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) (http.Handler, operations.Options, error) {
+	authn, err := newAuthenticator(cfg, getenv("AWS_LAMBDA_RUNTIME_API") != "", cfg.ListensOnLoopbackOnly(), logger)
+	if err != nil {
+		return nil, operations.Options{}, err
+	}
 	store, err := newStore(cfg, getenv, logger)
 	if err != nil {
 		return nil, operations.Options{}, err
@@ -162,7 +168,12 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		CursorSecret:   cfg.CursorSecret,
 		CORSOrigins:    cfg.CORSOrigins,
 		BasePath:       cfg.BasePath,
+		TrustedProxies: cfg.TrustedProxies,
+		PublicBaseURL:  cfg.PublicBaseURL,
+		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 		Logger:         logger,
+		Auth:           authn,
 		Lazy:           lazyOperations(getenv),
 	}
 	h, _ := operations.New(opts, store)

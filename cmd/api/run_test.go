@@ -27,6 +27,13 @@ import (
 // SIGTERM does, and waits for run to return.
 func startServer(t *testing.T, env map[string]string) (base string, stop func() error) {
 	t.Helper()
+	return startServerLogging(t, env, io.Discard)
+}
+
+// startServerLogging is startServer with the program's standard output
+// (its log) written to logs.
+func startServerLogging(t *testing.T, env map[string]string, logs io.Writer) (base string, stop func() error) {
+	t.Helper()
 	addrs := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), readyHookKey{}, func(a net.Addr) { addrs <- a }))
 	vars := map[string]string{"TYPEDAPI_HOST": "127.0.0.1", "TYPEDAPI_PORT": "0", "TYPEDAPI_LOG_LEVEL": "warn"}
@@ -35,7 +42,7 @@ func startServer(t *testing.T, env map[string]string) (base string, stop func() 
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, func(k string) string { return vars[k] }, strings.NewReader(""), io.Discard, io.Discard)
+		done <- run(ctx, nil, func(k string) string { return vars[k] }, strings.NewReader(""), logs, io.Discard)
 	}()
 	select {
 	case a := <-addrs:

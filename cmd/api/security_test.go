@@ -66,10 +66,14 @@ func TestCORS(t *testing.T) {
 			t.Errorf("origin %q was allowed (%q)", origin, got)
 		}
 	}
-	resp, _ = c.do("OPTIONS", "/v1/items", "", "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
+	resp, _ = c.do("OPTIONS", "/v1/items", "", "Origin", "https://app.example.com", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization, content-type")
 	if resp.StatusCode != 204 || !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") ||
-		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
-		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight (a page sends its bearer token): %d %v", resp.StatusCode, resp.Header)
+	}
+	if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("a page cannot read WWW-Authenticate (why its token was refused): %v", resp.Header)
 	}
 	resp, _ = c.do("OPTIONS", "/v1/items", "", "Origin", "https://evil.example.com", "Access-Control-Request-Method", "DELETE")
 	if resp.StatusCode == 204 || resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Content-Type") != problemCT {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedapi/typedapi/internal/auth/authtest"
+	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/tracing/tracingtest"
 )
 
@@ -253,5 +255,116 @@ func TestUnreachableCollector(t *testing.T) {
 				t.Errorf("dropped_total %v after 300 requests to an unreachable collector", total)
 			}
 		})
+	}
+}
+
+// TestTracesWithAuthAndLimits runs the program as deployed behind a proxy:
+// tokens verified against the test issuer, 127.0.0.1 trusted to forward
+// the client, a rate limit. Each answer (201, 403 without the scope, 401
+// for a bad token, 429 over the limit) has one server span named by its
+// route, with the access line's trace_id, and client.address the client
+// the access line names, not the first X-Forwarded-For entry (which any
+// client writes); its metrics count it by its status; and no bearer token
+// nor the word authorization reaches an export.
+func TestTracesWithAuthAndLimits(t *testing.T) {
+	issuer, ok := authtest.Issuer(t)
+	if !ok {
+		t.Skip("no test issuer")
+	}
+	writer := authtest.Token(t, issuer, authtest.Request{Subject: "alice", Scope: "items:write"})
+	reader := authtest.Token(t, issuer, authtest.Request{Subject: "bob"})
+	rcv := tracingtest.NewReceiver(t)
+	base, logs, stop := serveLogged(t, tracingEnv(rcv.URL, map[string]string{
+		"TYPEDAPI_AUTH_ISSUER":     issuer,
+		"TYPEDAPI_AUTH_AUDIENCE":   authtest.Audience,
+		"TYPEDAPI_TRUSTED_PROXIES": "127.0.0.1/32",
+		"TYPEDAPI_RATE_LIMIT":      "0.001", // no token comes back during the test
+		"TYPEDAPI_RATE_BURST":      "2",
+	}))
+	c := client{t, base}
+	const body = `{"name":"Cup","price":100,"currency":"EUR","tags":["kitchen"]}`
+	cases := []struct {
+		id, forwarded, bearer string
+		status                int
+		client                string
+	}{
+		// The limiter keys a verified caller by subject: alice's third
+		// request is over her burst.
+		{"r-created", "203.0.113.7", writer, 201, "203.0.113.7"},
+		{"r-created-again", "203.0.113.7", writer, 201, "203.0.113.7"},
+		{"r-limited", "203.0.113.7", writer, 429, "203.0.113.7"},
+		{"r-forbidden", "203.0.113.7", reader, 403, "203.0.113.7"},
+		// The client wrote 192.0.2.1; the trusted proxy appended the
+		// address it saw.
+		{"r-bad-token", "192.0.2.1, 198.51.100.9", "not-a-jwt", 401, "198.51.100.9"},
+	}
+	for _, tc := range cases {
+		c.expect(tc.status, "POST", "/v1/items", body, "X-Request-Id", tc.id,
+			"X-Forwarded-For", tc.forwarded, "Authorization", "Bearer "+tc.bearer)
+	}
+	stop()
+	out := []byte(logs.String())
+	for _, secret := range []string{writer, reader, "not-a-jwt"} {
+		for _, raw := range rcv.Raw() {
+			if bytes.Contains(raw, []byte(secret)) {
+				t.Errorf("an export carries a bearer token")
+			}
+		}
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("a log line carries a bearer token")
+		}
+	}
+	for _, raw := range rcv.Raw() {
+		if bytes.Contains(bytes.ToLower(raw), []byte("authorization")) {
+			t.Errorf("an export carries the Authorization header")
+		}
+	}
+	spans := rcv.Spans()
+	lines := accessLines(t, out)
+	for _, tc := range cases {
+		line := lineFor(t, lines, tc.id)
+		if line["remote_ip"] != tc.client {
+			t.Errorf("%s: access line remote_ip %v, want %s", tc.id, line["remote_ip"], tc.client)
+		}
+		traceID, _ := line["trace_id"].(string)
+		var server []tracingtest.Span
+		for _, s := range spans {
+			if s.TraceID == traceID && s.Kind == 2 {
+				server = append(server, s)
+			}
+		}
+		if len(server) != 1 {
+			t.Fatalf("%s: %d server spans with the access line's trace_id %q, want 1", tc.id, len(server), traceID)
+		}
+		s := server[0]
+		if s.Name != "POST /v1/items" || s.Attributes["http.route"] != "/v1/items" || s.Attributes["typedapi.operation"] != "create-item" ||
+			s.Attributes["http.response.status_code"] != fmt.Sprint(tc.status) {
+			t.Errorf("%s: span %q attributes %v", tc.id, s.Name, s.Attributes)
+		}
+		if got := s.Attributes["client.address"]; got != tc.client {
+			t.Errorf("%s: span client.address %q, want %s as on the access line", tc.id, got, tc.client)
+		}
+		raw, _ := json.Marshal(line)
+		data, err := emf.Extract(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.id, err)
+		}
+		counted := map[string]float64{}
+		for _, d := range data {
+			if d.Dimensions["Operation"] == "create-item" {
+				counted[d.Name] = d.Value
+			}
+			if d.Name == "Requests" && d.Dimensions["StatusClass"] != "" {
+				counted["class "+d.Dimensions["StatusClass"]] = d.Value
+			}
+		}
+		want4xx := 0.0
+		if tc.status >= 400 {
+			want4xx = 1
+		}
+		if counted["Requests"] != 1 || counted["Errors4xx"] != want4xx || counted["Errors5xx"] != 0 ||
+			counted["class "+emf.StatusClass(tc.status)] != 1 {
+			t.Errorf("%s: metrics %v for status %d", tc.id, counted, tc.status)
+		}
 	}
 }

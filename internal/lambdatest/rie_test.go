@@ -76,6 +76,9 @@ func start(t *testing.T, pkg string, timeout time.Duration, env ...string) *Emul
 	t.Helper()
 	rie := emulator(t)
 	bin := built(t, pkg)
+	// On Lambda auth never defaults to off: these tests of the runtime path
+	// switch it off explicitly (env may set it again).
+	env = append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)
 	e, err := Start(context.Background(), Options{Emulator: rie, Bootstrap: bin, Timeout: timeout, Env: env})
 	if err != nil {
 		t.Fatal(err)
@@ -403,4 +406,51 @@ func TestEmulatorDeadline(t *testing.T) {
 	if resp.StatusCode != 200 || e.BootstrapPID() != pid {
 		t.Errorf("after the deadline: %+v (pid %d → %d)", resp, pid, e.BootstrapPID())
 	}
+}
+
+// TestEmulatorAuth: the bootstrap as Lambda runs it. With no way to
+// authenticate configured it refuses to start, naming the keys; with an
+// issuer it starts, and a cold start that serves public operations sends
+// nothing to the issuer (discovery and keys wait for a protected request).
+func TestEmulatorAuth(t *testing.T) {
+	t.Run("no issuer", func(t *testing.T) {
+		e := start(t, "./cmd/api", 10*time.Second, "TYPEDAPI_AUTH_MODE=auto")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, raw, err := e.Invoke(ctx, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: "/healthz"}))
+		if err == nil && strings.Contains(string(raw), `"statusCode":200`) {
+			t.Fatalf("served with no authentication configured: %s", raw)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(e.Output(), "TYPEDAPI_AUTH_ISSUER") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.Contains(e.Output(), "auth: refusing to start without authentication") {
+			t.Fatalf("no refusal naming the keys in the output:\n%s", e.Output())
+		}
+	})
+	t.Run("issuer, public operations", func(t *testing.T) {
+		var requests sync.Map
+		issuer := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Store(r.URL.Path, true)
+			http.NotFound(w, r)
+		}), ReadHeaderTimeout: 5 * time.Second}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = issuer.Serve(ln) }()
+		t.Cleanup(func() { _ = issuer.Close() })
+		e := start(t, "./cmd/api", 10*time.Second, "TYPEDAPI_AUTH_MODE=auto",
+			"TYPEDAPI_AUTH_ISSUER=http://"+ln.Addr().String(), "TYPEDAPI_AUTH_AUDIENCE=typedapi")
+		for _, path := range []string{"/healthz", "/v1/items?limit=1", "/openapi.json"} {
+			if resp := invoke(t, e, event(t, lambdalocal.Request{Source: "http", Method: "GET", Target: path})); resp.StatusCode != 200 {
+				t.Fatalf("GET %s: %+v", path, resp)
+			}
+		}
+		requests.Range(func(k, _ any) bool {
+			t.Errorf("the cold start asked the issuer for %s", k)
+			return true
+		})
+	})
 }

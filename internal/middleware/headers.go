@@ -50,11 +50,15 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed")
+			// WWW-Authenticate: a page must be able to tell an expired token
+			// from a missing scope (RFC 6750).
+			h.Set("Access-Control-Expose-Headers", "ETag, Location, Link, X-Request-Id, Retry-After, Idempotent-Replayed, WWW-Authenticate, RateLimit, RateLimit-Policy")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 				h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")
-				h.Set("Access-Control-Allow-Headers", "Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id")
+				// Authorization carries the bearer token; no credentials mode
+				// (cookies) is allowed, only the explicit header.
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -51,11 +51,18 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey, id)
 }
 
+// MaxRequestIDLength bounds a client-sent X-Request-Id.
+const MaxRequestIDLength = 128
+
+// RequestIDPattern is what a client-sent X-Request-Id may hold, for the
+// spec (empty is as if not sent).
+const RequestIDPattern = `^[A-Za-z0-9._:/+=-]*$`
+
 // SaneRequestID reports whether a client-sent id may be reused: 1 to 128
 // characters of letters, digits and -_.:/+= (no spaces or control bytes, so
 // it cannot split a header or forge a log line).
 func SaneRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > MaxRequestIDLength {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -76,7 +83,9 @@ func NewRequestID() string {
 
 // RequestIDs honours a sane X-Request-Id, makes one otherwise, stores it in
 // the request context and echoes it on the response. Inside AccessLog the
-// id joins the request's state, so the request is not copied again.
+// id joins the request's state, so the request is not copied again. (An
+// id that is not sane is then refused by RefuseBadRequestID, under the new
+// id.)
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -92,6 +101,30 @@ func RequestIDs(next http.Handler) http.Handler {
 			r = r.WithContext(WithRequestID(r.Context(), id))
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// BadRequestIDDetail and BadRequestIDMessage are what the 400 of
+// RefuseBadRequestID says.
+const (
+	BadRequestIDDetail  = "X-Request-Id must be one value of 1 to 128 characters of letters, digits and -_.:/+= (or left out: the server then makes one)."
+	BadRequestIDMessage = "expected one value of length <= 128 matching " + RequestIDPattern
+)
+
+// RefuseBadRequestID answers 400 to a request whose X-Request-Id is sent
+// more than once, or is longer than MaxRequestIDLength or holds other
+// characters: one the server silently replaced would break the client's
+// tracing without telling it. It goes inside SecurityHeaders and CORS, so
+// the problem carries their headers; an empty value is as if not sent.
+func RefuseBadRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ids := r.Header[RequestIDHeader]
+		if len(ids) == 0 || len(ids) == 1 && (ids[0] == "" || SaneRequestID(ids[0])) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		WriteProblem(w, r, http.StatusBadRequest, BadRequestIDDetail,
+			ProblemError{Location: "header." + RequestIDHeader, Message: BadRequestIDMessage})
 	})
 }
 
@@ -203,8 +236,9 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				line := slog.NewRecord(time.Now(), level, AccessMessage, 0)
 				// One AddAttrs call, so the record grows its storage once.
 				attrs := make([]slog.Attr, 0, 13)
+				client := ClientIP(r)
 				st.mu.Lock()
-				nameSpan(ctx, r.Method, st.route, st.operation)
+				nameSpan(ctx, r.Method, st.route, st.operation, client)
 				attrs = append(attrs,
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
@@ -213,7 +247,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int("status", status),
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 					slog.String("request_id", st.id),
-					slog.String("remote_ip", remoteIP(r.RemoteAddr)),
+					slog.String("remote_ip", client),
 					slog.Int64("bytes", rec.bytes),
 				)
 				st.mu.Unlock()
@@ -230,12 +264,15 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 
 // nameSpan names the request's server span (internal/tracing) by its
 // route template, never the raw path, once the router has matched it:
-// "GET /v1/items/{id}", or "GET" when no route matched.
-func nameSpan(ctx context.Context, method, route, operation string) {
+// "GET /v1/items/{id}", or "GET" when no route matched. It also sets the
+// span's client.address to the client the access line names (Forwarding):
+// otelhttp takes the first X-Forwarded-For entry, which any client writes.
+func nameSpan(ctx context.Context, method, route, operation, client string) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
+	span.SetAttributes(attribute.String("client.address", client))
 	if route != "" {
 		span.SetName(method + " " + route)
 		span.SetAttributes(attribute.String("http.route", route))
@@ -288,15 +325,24 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 
 // Problem is an RFC 9457 problem body, the same shape Huma writes.
 type Problem struct {
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
+	Title    string         `json:"title"`
+	Status   int            `json:"status"`
+	Detail   string         `json:"detail,omitempty"`
+	Instance string         `json:"instance,omitempty"`
+	Errors   []ProblemError `json:"errors,omitempty"`
+}
+
+// ProblemError is one thing wrong with a request, as Huma's ErrorDetail
+// names it.
+type ProblemError struct {
+	Message  string `json:"message,omitempty"`
+	Location string `json:"location,omitempty"`
 }
 
 // WriteProblem answers with an application/problem+json body for errors
-// that happen outside an operation (unknown path, wrong method, panics).
-func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+// that happen outside an operation (unknown path, wrong method, panics, a
+// bad request id).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string, errs ...ProblemError) {
 	h := w.Header()
 	h.Del("Content-Length")
 	h.Set("Content-Type", "application/problem+json")
@@ -309,6 +355,7 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 		Title:  http.StatusText(status),
 		Status: status,
 		Detail: detail,
+		Errors: errs,
 	})
 }
 

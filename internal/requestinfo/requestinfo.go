@@ -11,10 +11,11 @@ type Info struct {
 	OnLambda         bool
 	Source           string         // rest | http | alb | url on Lambda; "" otherwise
 	Stage            string         // API Gateway stage, if any
-	SourceIP         string         // the client's address as the front door saw it
+	SourceIP         string         // the client's address: the event's, the connection's peer, or what a trusted proxy forwarded (middleware.Forwarding)
 	GatewayRequestID string         // API Gateway's request id (ALB: its trace id)
 	LambdaRequestID  string         // the invocation's AWS request id
 	Claims           map[string]any // JWT claims or Lambda-authorizer context; nil when none
+	Scopes           []string       // scopes an HTTP API JWT authorizer reported; nil when none
 }
 
 type key struct{}

@@ -215,11 +215,25 @@ func awsRequestID(ctx context.Context) string {
 	return ""
 }
 
-// eventPrefix is a short, printable start of an event for the log.
+// eventPrefix is a short, printable start of an event for the log. It
+// stops before any credentials: a REST event's headers can begin within
+// the first bytes, and a token must never reach a log line.
 func eventPrefix(payload []byte) string {
 	const n = 120
 	if len(payload) > n {
 		payload = payload[:n]
+	}
+	lower := make([]byte, len(payload)) // ASCII case folded: same offsets
+	for i, c := range payload {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	for _, secret := range []string{"authorization", "cookie", "token"} {
+		if i := bytes.Index(lower, []byte(secret)); i >= 0 {
+			payload, lower = payload[:i], lower[:i]
+		}
 	}
 	return strings.ToValidUTF8(string(payload), "?")
 }
@@ -295,7 +309,9 @@ func eventRequest(next http.Handler) http.Handler {
 		attrs := []slog.Attr{slog.String("aws_request_id", info.LambdaRequestID)}
 		if info.GatewayRequestID != "" {
 			attrs = append(attrs, slog.String("apigw_request_id", info.GatewayRequestID))
-			if r.Header.Get(middleware.RequestIDHeader) == "" {
+			// Only a sane one: an ALB's trace id can hold ";", which the
+			// API would refuse (400) as if the client had sent it.
+			if r.Header.Get(middleware.RequestIDHeader) == "" && middleware.SaneRequestID(info.GatewayRequestID) {
 				r.Header.Set(middleware.RequestIDHeader, info.GatewayRequestID)
 			}
 		}
@@ -334,6 +350,7 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 				for k, v := range a.JWT.Claims {
 					d.Claims[k] = v
 				}
+				d.Scopes = a.JWT.Scopes
 			case a.Lambda != nil:
 				d.Claims = a.Lambda
 			}
@@ -356,10 +373,25 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 	}
 	if _, ok := algnhsa.ALBRequestFromContext(ctx); ok {
 		d.Source, d.kindOf = "alb", kindALB
-		d.SourceIP = r.RemoteAddr
+		d.SourceIP = albClientIP(r)
 		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
 	}
 	return d, routed, prefix
+}
+
+// albClientIP is the address the load balancer received the request from:
+// the last entry of X-Forwarded-For, which the ALB appends. (algnhsa takes
+// the first, which is whatever the client wrote there.)
+func albClientIP(r *http.Request) string {
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return r.RemoteAddr
+	}
+	last := xff[len(xff)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }
 
 // v1Route splits a REST API request path into the path the API routes on

@@ -424,3 +424,22 @@ func awsTestdata(t *testing.T) string {
 	}
 	return filepath.Join(strings.TrimSpace(string(out)), "events", "testdata")
 }
+
+// TestEventPrefixHidesCredentials: the start of an unreadable event is
+// logged, but never the credentials a REST event's headers carry early.
+func TestEventPrefixHidesCredentials(t *testing.T) {
+	for _, ev := range []string{
+		`{"resource":"/","path":"/","httpMethod":"GET","headers":{"Authorization":"Bearer eyJhbGciOiJSUzI1NiJ9.secret"}}`,
+		`{"resource":"/","path":"/","httpMethod":"GET","headers":{"AUTHORIZATION":"Bearer eyJhbGciOiJSUzI1NiJ9.secret"}}`,
+		`{"resource":"/","headers":{"Cookie":"session=eyJhbGciOiJSUzI1NiJ9.secret"}}`,
+		`{"resource":"/","queryStringParameters":{"access_token":"eyJhbGciOiJSUzI1NiJ9.secret"}}`,
+	} {
+		got := eventPrefix([]byte(ev))
+		if strings.Contains(got, "eyJ") || strings.Contains(got, "secret") {
+			t.Errorf("eventPrefix(%.60s…) = %q: it shows the credentials", ev, got)
+		}
+		if !strings.HasPrefix(got, `{"resource":"/"`) {
+			t.Errorf("eventPrefix = %q: want the start of the event", got)
+		}
+	}
+}

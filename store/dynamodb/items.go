@@ -151,16 +151,19 @@ func isID(s string) bool {
 	return true
 }
 
-// idemKey is where the idempotency record of key k lives for the create
-// whose scope is given (itemScope, orderScope), so one key sent to two
-// operations makes two records.
-func idemKey(scope, k string) key {
-	sum := sha256.Sum256([]byte(k))
+// idemKey is where the idempotency record of idem's key lives for the
+// create whose scope is given (itemScope, orderScope), so one key sent to
+// two operations makes two records; and one key sent by two owners too.
+// The owner's length comes first, so no owner and key pair hashes as
+// another. (Records made before keys had owners hashed the key alone: none
+// of them replays to anyone now, as none can tell whose it was.)
+func idemKey(scope string, idem *models.Idempotency) key {
+	sum := sha256.Sum256([]byte(strconv.Itoa(len(idem.Owner)) + ":" + idem.Owner + idem.Key))
 	return key{pkIdem + scope + hex.EncodeToString(sum[:]), skIdem}
 }
 
 // itemScope is the idempotency scope of item creates: empty, as item
-// records predate scopes and keep their keys.
+// records predate scopes.
 const itemScope = ""
 
 // epochCeil is t in whole seconds, rounded up so that a record is never
@@ -204,7 +207,7 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 // idem in scope, holding the created resource's attributes under name. It
 // replaces only an expired record.
 func (s *Store) idemPut(scope string, idem *models.Idempotency, name string, attrs map[string]types.AttributeValue) types.TransactWriteItem {
-	rec := idemKey(scope, idem.Key).attrs()
+	rec := idemKey(scope, idem).attrs()
 	rec["request_hash"] = str(idem.RequestHash)
 	rec[name] = &types.AttributeValueMemberM{Value: attrs}
 	rec[ttlAttribute] = num(epochCeil(idem.ExpiresAt))
@@ -228,7 +231,7 @@ func (s *Store) firstResult(ctx context.Context, scope string, idem *models.Idem
 	old := failed[len(failed)-1].Item
 	if old == nil {
 		var err error
-		if old, err = s.getRow(ctx, "create", idemKey(scope, idem.Key)); err != nil {
+		if old, err = s.getRow(ctx, "create", idemKey(scope, idem)); err != nil {
 			return nil, err
 		}
 	}

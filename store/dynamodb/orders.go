@@ -2,9 +2,12 @@ package dynamodb
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,26 +17,40 @@ import (
 )
 
 // Order rows. As for items, every row of an order has sk = the order's id,
-// and the copies in the by-item and by-status partitions let a filtered
-// listing Query exactly its partition, strongly consistent (a GSI could not
-// be). See docs/DYNAMODB.md.
+// and the copies in the by-item, by-status and by-owner partitions let a
+// filtered listing Query exactly its partition, strongly consistent (a GSI
+// could not be). See docs/DYNAMODB.md.
 const (
 	pkOrders      = "ORDER"         // the order itself: the unfiltered listing
 	pkOrderItem   = "ORDER#ITEM#"   // + item id: a copy of each order of the item
 	pkOrderStatus = "ORDER#STATUS#" // + status: a copy of each order in the status
+	pkOrderOwner  = "ORDER#OWNER#"  // + ownerPart(owner): a copy of each order of the owner
 )
 
 // orderScope is the idempotency scope of order creates (see idemKey).
 const orderScope = "ORDER#"
 
+// ownerPart is the owner's partition suffix: a hash, because a subject is
+// any string the issuer chose, of any length, and a partition key holds at
+// most 2048 bytes. The owner itself is an attribute of every row.
+func ownerPart(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // orderKeys are the keys of every row that stores order; all are written
-// and removed together.
+// and removed together. An order made before orders had owners has no
+// owner row: only an unfiltered (staff) listing shows it.
 func orderKeys(o models.Order) []key {
-	return []key{
+	keys := []key{
 		{pkOrders, o.ID},
 		{pkOrderItem + o.ItemID, o.ID},
 		{pkOrderStatus + string(o.Status), o.ID},
 	}
+	if o.Owner != "" {
+		keys = append(keys, key{pkOrderOwner + ownerPart(o.Owner), o.ID})
+	}
+	return keys
 }
 
 func orderAttrs(o models.Order) map[string]types.AttributeValue {
@@ -44,7 +61,7 @@ func orderAttrs(o models.Order) map[string]types.AttributeValue {
 			"at":     str(c.At.UTC().Format(time.RFC3339Nano)),
 		}}
 	}
-	return map[string]types.AttributeValue{
+	attrs := map[string]types.AttributeValue{
 		"id":             str(o.ID),
 		"item_id":        str(o.ItemID),
 		"quantity":       num(o.Quantity),
@@ -57,6 +74,10 @@ func orderAttrs(o models.Order) map[string]types.AttributeValue {
 		"updated_at":     str(o.UpdatedAt.UTC().Format(time.RFC3339Nano)),
 		"version":        num(o.Version),
 	}
+	if o.Owner != "" {
+		attrs["owner"] = str(o.Owner)
+	}
+	return attrs
 }
 
 // attrReader reads typed attributes of one row, collecting what is wrong
@@ -105,6 +126,9 @@ func decodeOrder(m map[string]types.AttributeValue) (models.Order, error) {
 		CreatedAt: r.t("created_at"),
 		UpdatedAt: r.t("updated_at"),
 		Version:   r.n("version"),
+	}
+	if _, ok := m["owner"]; ok { // absent on orders made before orders had owners
+		o.Owner = r.s("owner")
 	}
 	o.StatusHistory = []models.StatusChange{}
 	history, ok := m["status_history"].(*types.AttributeValueMemberL)
@@ -206,9 +230,11 @@ func (s *Store) UpdateOrder(ctx context.Context, order models.Order, prevVersion
 }
 
 // ListOrders reads one page with a strongly consistent Query on the
-// partition that holds the matching orders: all, one item's, or one
-// status's. With both filters it reads the item's partition and filters by
-// status, which reads only that item's orders.
+// partition that holds the matching orders: one owner's, all, one item's,
+// or one status's. An owner's partition is read whenever the owner is set
+// (a caller's own orders are few beside an item's or a status's), and the
+// other filters then filter it; with item and status both set, the item's
+// partition is read and filtered by status.
 func (s *Store) ListOrders(ctx context.Context, q models.OrderQuery) (models.Page[models.Order], error) {
 	if q.After != "" && !isID(q.After) {
 		return models.Page[models.Order]{}, models.ErrInvalidPosition
@@ -216,18 +242,29 @@ func (s *Store) ListOrders(ctx context.Context, q models.OrderQuery) (models.Pag
 	if q.Limit < 1 {
 		return models.Page[models.Order]{}, fmt.Errorf("dynamodb list orders: limit %d is below 1", q.Limit)
 	}
-	pk, filter := pkOrders, false
+	pk, byItem, byStatus := pkOrders, false, false
 	switch {
+	case q.Owner != "":
+		pk, byItem, byStatus = pkOrderOwner+ownerPart(q.Owner), q.ItemID != "", q.Status != ""
 	case q.ItemID != "":
-		pk, filter = pkOrderItem+q.ItemID, q.Status != ""
+		pk, byStatus = pkOrderItem+q.ItemID, q.Status != ""
 	case q.Status != "":
 		pk = pkOrderStatus + string(q.Status)
 	}
 	in := s.partitionQuery(pk, q.After)
-	if filter {
-		in.FilterExpression = aws.String("#status = :status")
+	var conds []string
+	if byItem {
+		conds = append(conds, "item_id = :item")
+		in.ExpressionAttributeValues[":item"] = str(q.ItemID)
+	}
+	if byStatus {
+		conds = append(conds, "#status = :status")
 		in.ExpressionAttributeNames = map[string]string{"#status": "status"} // a reserved word
 		in.ExpressionAttributeValues[":status"] = str(string(q.Status))
+	}
+	filter := len(conds) > 0
+	if filter {
+		in.FilterExpression = aws.String(strings.Join(conds, " AND "))
 	}
 	return queryPage(ctx, s, in, q.Limit, filter, decodeOrder, func(o models.Order) string { return o.ID })
 }

@@ -22,13 +22,19 @@ type Store struct {
 	mu    sync.RWMutex
 	items map[string]models.Item
 	ids   []string
-	idem  map[string]idemRecord
+	idem  map[idemKey]idemRecord
 	now   func() time.Time
 
 	orders    map[string]models.Order
 	orderIDs  []string
-	orderIdem map[string]orderIdemRecord // apart from idem: keys are scoped to their operation
+	orderIdem map[idemKey]orderIdemRecord // apart from idem: keys are scoped to their operation
 }
+
+// idemKey is where an idempotency record lives: a key is its owner's, so
+// another caller's same key is another record.
+type idemKey struct{ owner, key string }
+
+func idemKeyOf(idem *models.Idempotency) idemKey { return idemKey{idem.Owner, idem.Key} }
 
 type idemRecord struct {
 	hash      string
@@ -40,11 +46,11 @@ type idemRecord struct {
 func New() *Store {
 	return &Store{
 		items: map[string]models.Item{},
-		idem:  map[string]idemRecord{},
+		idem:  map[idemKey]idemRecord{},
 		now:   time.Now,
 
 		orders:    map[string]models.Order{},
-		orderIdem: map[string]orderIdemRecord{},
+		orderIdem: map[idemKey]orderIdemRecord{},
 	}
 }
 
@@ -64,7 +70,7 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if idem != nil {
-		if rec, ok := s.idem[idem.Key]; ok && s.now().Before(rec.expiresAt) {
+		if rec, ok := s.idem[idemKeyOf(idem)]; ok && s.now().Before(rec.expiresAt) {
 			if rec.hash != idem.RequestHash {
 				return models.Item{}, false, models.ErrIdempotencyMismatch
 			}
@@ -79,7 +85,7 @@ func (s *Store) Create(ctx context.Context, item models.Item, idem *models.Idemp
 	i, _ := slices.BinarySearch(s.ids, item.ID)
 	s.ids = slices.Insert(s.ids, i, item.ID)
 	if idem != nil {
-		s.idem[idem.Key] = idemRecord{hash: idem.RequestHash, item: clone(item), expiresAt: idem.ExpiresAt}
+		s.idem[idemKeyOf(idem)] = idemRecord{hash: idem.RequestHash, item: clone(item), expiresAt: idem.ExpiresAt}
 		s.forgetExpired()
 	}
 	return clone(item), false, nil

@@ -24,7 +24,7 @@ func (s *Store) CreateOrder(ctx context.Context, order models.Order, itemVersion
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if idem != nil {
-		if rec, ok := s.orderIdem[idem.Key]; ok && s.now().Before(rec.expiresAt) {
+		if rec, ok := s.orderIdem[idemKeyOf(idem)]; ok && s.now().Before(rec.expiresAt) {
 			if rec.hash != idem.RequestHash {
 				return models.Order{}, false, models.ErrIdempotencyMismatch
 			}
@@ -46,7 +46,7 @@ func (s *Store) CreateOrder(ctx context.Context, order models.Order, itemVersion
 	i, _ := slices.BinarySearch(s.orderIDs, order.ID)
 	s.orderIDs = slices.Insert(s.orderIDs, i, order.ID)
 	if idem != nil {
-		s.orderIdem[idem.Key] = orderIdemRecord{hash: idem.RequestHash, order: cloneOrder(order), expiresAt: idem.ExpiresAt}
+		s.orderIdem[idemKeyOf(idem)] = orderIdemRecord{hash: idem.RequestHash, order: cloneOrder(order), expiresAt: idem.ExpiresAt}
 		now := s.now()
 		for k, rec := range s.orderIdem {
 			if !now.Before(rec.expiresAt) {
@@ -83,7 +83,7 @@ func (s *Store) ListOrders(ctx context.Context, q models.OrderQuery) (models.Pag
 	defer s.mu.RUnlock()
 	return page(s.orderIDs, q.After, q.Limit, func(id string) (models.Order, bool) {
 		order := s.orders[id]
-		if (q.ItemID != "" && order.ItemID != q.ItemID) || (q.Status != "" && order.Status != q.Status) {
+		if (q.ItemID != "" && order.ItemID != q.ItemID) || (q.Status != "" && order.Status != q.Status) || (q.Owner != "" && order.Owner != q.Owner) {
 			return order, false
 		}
 		return cloneOrder(order), true

@@ -44,6 +44,8 @@ func RunOrders(t *testing.T, newStore func(t *testing.T) OrderStore) {
 		{"Idempotency", testOrderIdempotency},
 		{"UpdateConditions", testOrderUpdateConditions},
 		{"Filters", testOrderFilters},
+		{"OwnerFilter", testOrderOwnerFilter},
+		{"IdempotencyPerOwner", testOrderIdempotencyPerOwner},
 		{"InvalidPositions", testOrderInvalidPositions},
 		{"DeletingTheItemKeepsOrders", testOrderOutlivesItem},
 		{"ConcurrentUpdates", testOrderConcurrentUpdates},
@@ -107,7 +109,7 @@ func mustOrder(t *testing.T, s OrderStore, o models.Order) models.Order {
 // field, times compared as instants.
 func requireSameOrder(t *testing.T, got, want models.Order) {
 	t.Helper()
-	same := got.ID == want.ID && got.ItemID == want.ItemID && got.Quantity == want.Quantity && got.Status == want.Status &&
+	same := got.ID == want.ID && got.Owner == want.Owner && got.ItemID == want.ItemID && got.Quantity == want.Quantity && got.Status == want.Status &&
 		got.UnitPrice == want.UnitPrice && got.Currency == want.Currency && got.Total == want.Total &&
 		got.CreatedAt.Equal(want.CreatedAt) && got.UpdatedAt.Equal(want.UpdatedAt) && got.Version == want.Version &&
 		len(got.StatusHistory) == len(want.StatusHistory)
@@ -138,6 +140,7 @@ func listOrders(t *testing.T, s OrderStore, q models.OrderQuery) []models.Order 
 func testOrderCreateGet(t *testing.T, s OrderStore) {
 	item := mustItem(t, s, "Cup")
 	want := newOrder(item, 3)
+	want.Owner = "user|42 with spaces, and ünïcode" // any string an issuer may put in sub
 	got := mustOrder(t, s, want)
 	requireSameOrder(t, got, want)
 	read, err := s.GetOrder(ctx(t), want.ID)
@@ -281,6 +284,108 @@ func testOrderFilters(t *testing.T, s OrderStore) {
 				t.Errorf("ListOrders(%+v) = %v, want %v", q, got, c.want)
 			}
 		}
+	}
+}
+
+// testOrderOwnerFilter: the orders of one owner, alone and with the other
+// filters, across pages that are full and whose positions carry on where
+// they stopped, among many orders of other owners; an order keeps its
+// owner through status changes.
+func testOrderOwnerFilter(t *testing.T, s OrderStore) {
+	a, b := mustItem(t, s, "A"), mustItem(t, s, "B")
+	owners := []string{"alice", "bob", "bob", "carol", "bob"} // bob's orders sit between others'
+	var all []models.Order
+	for i := range 15 {
+		item := a
+		if i%3 == 0 {
+			item = b
+		}
+		o := newOrder(item, int64(i+1))
+		o.Owner = owners[i%len(owners)]
+		all = append(all, mustOrder(t, s, o))
+	}
+	for _, i := range []int{1, 2, 6, 9} { // bob, bob, bob, alice
+		p, err := s.UpdateOrder(ctx(t), moved(all[i], models.OrderPaid), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Owner != all[i].Owner {
+			t.Fatalf("UpdateOrder returned owner %q, want %q", p.Owner, all[i].Owner)
+		}
+		all[i] = p
+	}
+	pick := func(keep func(models.Order) bool) []string {
+		var out []string
+		for _, o := range all {
+			if keep(o) {
+				out = append(out, o.ID)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q    models.OrderQuery
+		want []string
+	}{
+		{models.OrderQuery{Owner: "bob"}, pick(func(o models.Order) bool { return o.Owner == "bob" })},
+		{models.OrderQuery{Owner: "alice"}, pick(func(o models.Order) bool { return o.Owner == "alice" })},
+		{models.OrderQuery{Owner: "bob", ItemID: a.ID}, pick(func(o models.Order) bool { return o.Owner == "bob" && o.ItemID == a.ID })},
+		{models.OrderQuery{Owner: "bob", Status: models.OrderPaid}, pick(func(o models.Order) bool { return o.Owner == "bob" && o.Status == models.OrderPaid })},
+		{models.OrderQuery{Owner: "bob", Status: models.OrderPending}, pick(func(o models.Order) bool { return o.Owner == "bob" && o.Status == models.OrderPending })},
+		{models.OrderQuery{Owner: "bob", ItemID: a.ID, Status: models.OrderPaid}, pick(func(o models.Order) bool {
+			return o.Owner == "bob" && o.ItemID == a.ID && o.Status == models.OrderPaid
+		})},
+		{models.OrderQuery{Owner: "mallory"}, nil},
+		{models.OrderQuery{Owner: "bo"}, nil}, // an owner is matched whole, never as a prefix
+		{models.OrderQuery{}, pick(func(models.Order) bool { return true })},
+	} {
+		for _, limit := range []int{1, 2, 100} {
+			q := c.q
+			q.Limit = limit
+			got := listOrders(t, s, q)
+			for _, o := range got {
+				if q.Owner != "" && o.Owner != q.Owner {
+					t.Fatalf("ListOrders(%+v) returned an order of %q", q, o.Owner)
+				}
+			}
+			if ids := orderIDs(got); !slices.Equal(ids, c.want) && (len(ids) != 0 || len(c.want) != 0) {
+				t.Errorf("ListOrders(%+v) = %v, want %v", q, ids, c.want)
+			}
+		}
+	}
+}
+
+// testOrderIdempotencyPerOwner: a key is its owner's: the same key and
+// body from another owner make another order, and each owner's repeat
+// replays their own.
+func testOrderIdempotencyPerOwner(t *testing.T, s OrderStore) {
+	item := mustItem(t, s, "Cup")
+	key := "key-" + nextID()
+	exp := time.Now().Add(time.Hour)
+	// bo's key is b+key: owner and key run together must not find bob's.
+	sent := []models.Idempotency{{Owner: "alice", Key: key}, {Owner: "bob", Key: key}, {Owner: "bo", Key: "b" + key}}
+	made := make([]models.Order, len(sent))
+	for i, idem := range sent {
+		idem.RequestHash, idem.ExpiresAt = "h", exp
+		o := newOrder(item, 1)
+		o.Owner = idem.Owner
+		got, replayed, err := s.CreateOrder(ctx(t), o, 1, &idem)
+		if err != nil || replayed {
+			t.Fatalf("%s's first create with key %q: replayed %v, err %v", idem.Owner, idem.Key, replayed, err)
+		}
+		requireSameOrder(t, got, o)
+		made[i] = got
+	}
+	for i, idem := range sent {
+		idem.RequestHash, idem.ExpiresAt = "h", exp
+		got, replayed, err := s.CreateOrder(ctx(t), newOrder(item, 1), 1, &idem)
+		if err != nil || !replayed {
+			t.Fatalf("%s's repeat: replayed %v, err %v", idem.Owner, replayed, err)
+		}
+		requireSameOrder(t, got, made[i])
+	}
+	if got := listOrders(t, s, models.OrderQuery{Limit: 10}); len(got) != len(made) {
+		t.Fatalf("%d orders, want %d (one per owner)", len(got), len(made))
 	}
 }
 

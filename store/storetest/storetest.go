@@ -69,6 +69,7 @@ func RunWith(t *testing.T, opts Options, newStore func(t *testing.T) Store) {
 		{"Delete", testDelete},
 		{"DeleteConditions", testDeleteConditions},
 		{"Idempotency", testIdempotency},
+		{"IdempotencyPerOwner", testIdempotencyPerOwner},
 		{"IdempotencyExpiry", testIdempotencyExpiry},
 		{"IdempotencyRace", testIdempotencyRace},
 		{"Pagination", testPagination},
@@ -371,6 +372,30 @@ func testIdempotency(t *testing.T, s Store) {
 	}
 	if len(page.Items) != 2 {
 		t.Fatalf("List holds %d items after replays, want 2", len(page.Items))
+	}
+}
+
+// testIdempotencyPerOwner: a key is its owner's: the same key and body
+// from another owner create another item, never replaying the first
+// owner's, and a key without an owner is apart from both.
+func testIdempotencyPerOwner(t *testing.T, s Store) {
+	exp := time.Now().Add(time.Hour)
+	made := map[string]models.Item{}
+	for _, owner := range []string{"alice", "bob", ""} {
+		item := newItem("same body")
+		got, replayed, err := s.Create(ctx(t), item, &models.Idempotency{Key: "shared", Owner: owner, RequestHash: "h", ExpiresAt: exp})
+		if err != nil || replayed {
+			t.Fatalf("owner %q's create with a key another owner used: replayed %v, err %v", owner, replayed, err)
+		}
+		requireSame(t, got, item)
+		made[owner] = got
+	}
+	for owner, first := range made {
+		got, replayed, err := s.Create(ctx(t), newItem("same body"), &models.Idempotency{Key: "shared", Owner: owner, RequestHash: "h", ExpiresAt: exp})
+		if err != nil || !replayed {
+			t.Fatalf("owner %q's repeat: replayed %v, err %v", owner, replayed, err)
+		}
+		requireSame(t, got, first)
 	}
 }
 
