@@ -58,6 +58,9 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	CursorSecret   string // signs list cursors; set it so cursors survive restarts and cannot be forged
 
+	Metrics        bool   // CloudWatch EMF metrics on the access line (docs/OBSERVABILITY.md)
+	MetricsService string // the metrics' Service dimension: one value per deployment
+
 	// Authentication (README "Authentication"): who may call the protected
 	// operations, and how the service learns it.
 	AuthMode        string        // auto | jwt | gateway | off
@@ -98,6 +101,8 @@ var defaults = map[string]any{
 	"dynamodb_endpoint":   "",
 	"idempotency_ttl":     "24h",
 	"cursor_secret":       "",
+	"metrics":             true,
+	"metrics_service":     "typedapi",
 	"auth_mode":           "auto",
 	"auth_issuer":         "",
 	"auth_audience":       "",
@@ -228,6 +233,8 @@ func parse(v *viper.Viper) (Config, error) {
 		DynamoDBEndpoint:  p.endpoint("dynamodb_endpoint"),
 		IdempotencyTTL:    p.duration("idempotency_ttl", time.Minute, 7*24*time.Hour),
 		CursorSecret:      p.str("cursor_secret"),
+		Metrics:           p.boolean("metrics"),
+		MetricsService:    p.tableName("metrics_service"),
 		AuthMode:          p.oneOf("auth_mode", "auto", "jwt", "gateway", "off"),
 		AuthIssuer:        p.issuerURL("auth_issuer"),
 		AuthAudience:      p.str("auth_audience"),
@@ -468,6 +475,15 @@ func (p *parser) tableName(key string) string {
 	return s
 }
 
+func (p *parser) boolean(key string) bool {
+	s := p.raw(key)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.fail(key, s, "true or false")
+	}
+	return b
+}
+
 // Redacted lists every setting for a start-up log line, with secrets hidden.
 func (c Config) Redacted() []any {
 	secret := ""
@@ -483,7 +499,7 @@ func (c Config) Redacted() []any {
 		"public_base_url", c.PublicBaseURL, "rate_limit", c.RateLimit, "rate_burst", c.RateBurst, "store", c.Store,
 		"dynamodb_table", c.DynamoDBTable, "dynamodb_region", c.DynamoDBRegion,
 		"dynamodb_endpoint", c.DynamoDBEndpoint, "idempotency_ttl", c.IdempotencyTTL.String(),
-		"cursor_secret", secret,
+		"cursor_secret", secret, "metrics", c.Metrics, "metrics_service", c.MetricsService,
 		"auth_mode", c.AuthMode, "auth_issuer", c.AuthIssuer, "auth_audience", c.AuthAudience,
 		"auth_jwks_url", c.AuthJWKSURL, "auth_jwks_refresh", c.AuthJWKSRefresh.String(),
 	}

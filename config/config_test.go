@@ -32,7 +32,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 8080 || c.Addr() != "127.0.0.1:8080" || !c.ListensOnLoopbackOnly() || c.AuthMode != "auto" || c.AuthIssuer != "" || c.AuthJWKSRefresh != 5*time.Minute || c.LogFormat != "json" || c.LogLevel != slog.LevelInfo ||
 		c.BodyLimit != 1<<20 || c.Store != "memory" || len(c.CORSOrigins) != 0 || c.ReadHeaderTimeout != 5*time.Second ||
-		c.ShutdownGrace != 15*time.Second || c.IdempotencyTTL != 24*time.Hour || c.BasePath != "" {
+		c.ShutdownGrace != 15*time.Second || c.IdempotencyTTL != 24*time.Hour || c.BasePath != "" ||
+		!c.Metrics || c.MetricsService != "typedapi" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -96,6 +97,8 @@ func TestBadValues(t *testing.T) {
 		{"dynamodb_endpoint", "localhost:8000", "http(s) URL"},
 		{"dynamodb_table", "a b", "3 to 255 characters"},
 		{"idempotency_ttl", "1s", "duration"},
+		{"metrics", "yes please", "true or false"},
+		{"metrics_service", "my service", "3 to 255 characters"},
 		{"auth_mode", "none", "one of auto, jwt, gateway, off"},
 		{"auth_scope_prefix", "typedapi /", "scope prefix"},
 		{"auth_scope_prefix", "typédapi/", "scope prefix"},
@@ -204,6 +207,34 @@ func TestSecretsRedacted(t *testing.T) {
 		if s, ok := v.(string); ok && strings.Contains(s, "s3cr3t") {
 			t.Errorf("Redacted shows the secret")
 		}
+	}
+}
+
+// TestMetricsSwitch: metrics are on by default and off by config or env.
+func TestMetricsSwitch(t *testing.T) {
+	file := writeFile(t, "m.yaml", "metrics: false\nmetrics_service: typedapi-container\n")
+	cases := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		on      bool
+		service string
+	}{
+		{"default", "", nil, true, "typedapi"},
+		{"file", file, nil, false, "typedapi-container"},
+		{"env over file", file, map[string]string{"TYPEDAPI_METRICS": "true", "TYPEDAPI_METRICS_SERVICE": "typedapi-serverless"}, true, "typedapi-serverless"},
+		{"env off", "", map[string]string{"TYPEDAPI_METRICS": "false"}, false, "typedapi"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := config.Load(c.file, env(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Metrics != c.on || got.MetricsService != c.service {
+				t.Errorf("metrics=%v service=%q, want %v %q", got.Metrics, got.MetricsService, c.on, c.service)
+			}
+		})
 	}
 }
 

@@ -17,9 +17,13 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/typedapi/typedapi/config"
+	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/logwriter"
 	"github.com/typedapi/typedapi/internal/serve"
+	"github.com/typedapi/typedapi/internal/tracing"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/dynamodb"
 	"github.com/typedapi/typedapi/store/memory"
@@ -119,6 +123,10 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	if cfg.Metrics {
+		// EMF is JSON: with text logs there are no metrics.
+		return slog.New(emf.New(w, cfg.MetricsService, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
@@ -230,12 +238,26 @@ func tableCommand(ctx context.Context, cfg config.Config, args []string, getenv 
 }
 
 func runServe(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
+	tr, err := tracing.Setup(ctx, getenv, tracing.Options{ServiceVersion: buildVersion(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	// The DynamoDB store takes its tracer provider from OpenTelemetry's
+	// global when it is built (below): this process's, on or off.
+	otel.SetTracerProvider(tr.TracerProvider())
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tr.Shutdown(sctx)
+	}()
 	h, _, err := newAPI(cfg, getenv, logger)
 	if err != nil {
 		return err
 	}
+	h = tr.Handler(h)
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		serve.Lambda(h, serve.LambdaOptions{Logger: logger}) // returns only when the runtime ends the process
+		// returns only when the runtime ends the process
+		serve.Lambda(h, serve.LambdaOptions{Logger: logger, AfterInvoke: tr.Flush})
 		return nil
 	}
 	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)

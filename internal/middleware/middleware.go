@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -194,9 +197,14 @@ func (rec *recorder) Flush() {
 	}
 }
 
+// AccessMessage is the message of the access line, by which log handlers
+// (the EMF metrics) know it.
+const AccessMessage = "request"
+
 // AccessLog writes one line per request with stable keys: method, path,
-// route, operation, status, duration_ms, request_id, remote_ip, bytes, and
-// whatever the runtime added with AddLogAttrs.
+// route, operation, status, duration_ms, request_id, remote_ip, bytes,
+// trace_id when the request has a trace context, and whatever the runtime
+// added with AddLogAttrs.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -225,10 +233,12 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				// A record made here, with no caller PC: Logger.LogAttrs
 				// would walk the stack for a source position that the
 				// access line never shows.
-				line := slog.NewRecord(time.Now(), level, "request", 0)
+				line := slog.NewRecord(time.Now(), level, AccessMessage, 0)
 				// One AddAttrs call, so the record grows its storage once.
-				attrs := make([]slog.Attr, 0, 12)
+				attrs := make([]slog.Attr, 0, 13)
+				client := ClientIP(r)
 				st.mu.Lock()
+				nameSpan(ctx, r.Method, st.route, st.operation, client)
 				attrs = append(attrs,
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
@@ -237,15 +247,38 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int("status", status),
 					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 					slog.String("request_id", st.id),
-					slog.String("remote_ip", ClientIP(r)),
+					slog.String("remote_ip", client),
 					slog.Int64("bytes", rec.bytes),
 				)
 				st.mu.Unlock()
+				if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+					attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+				}
 				line.AddAttrs(append(attrs, extra...)...)
 				_ = logger.Handler().Handle(ctx, line)
 			}()
 			next.ServeHTTP(rec, r)
 		})
+	}
+}
+
+// nameSpan names the request's server span (internal/tracing) by its
+// route template, never the raw path, once the router has matched it:
+// "GET /v1/items/{id}", or "GET" when no route matched. It also sets the
+// span's client.address to the client the access line names (Forwarding):
+// otelhttp takes the first X-Forwarded-For entry, which any client writes.
+func nameSpan(ctx context.Context, method, route, operation, client string) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.String("client.address", client))
+	if route != "" {
+		span.SetName(method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route))
+	}
+	if operation != "" {
+		span.SetAttributes(attribute.String("typedapi.operation", operation))
 	}
 }
 

@@ -32,6 +32,11 @@ type LambdaOptions struct {
 	// larger answers become a problem response. Default 6 MB.
 	MaxResponseBytes int
 	Logger           *slog.Logger
+	// AfterInvoke, when set, runs after each invocation's answer is made
+	// and before it is returned: Lambda freezes the process as soon as it
+	// is, so this is where tracing flushes its spans (bounded by its own
+	// timeout).
+	AfterInvoke func(ctx context.Context)
 }
 
 // maxLambdaResponse is Lambda's limit on a synchronous response payload.
@@ -152,6 +157,9 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 		l.opts.Logger.ErrorContext(ctx, "unsupported Lambda event", "error", ErrUnsupportedEvent.Error(),
 			"aws_request_id", awsRequestID(ctx), "event_prefix", eventPrefix(payload))
 		return nil, ErrUnsupportedEvent
+	}
+	if l.opts.AfterInvoke != nil {
+		defer l.opts.AfterInvoke(ctx)
 	}
 	if k == kindALBSingle {
 		var err error

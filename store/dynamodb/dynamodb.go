@@ -20,6 +20,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/logging"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // IAMActions are all the actions the running service calls on its table;
@@ -78,6 +79,12 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock idempotency expiry is judged by (time.Now).
 	Now func() time.Time
+
+	// TracerProvider makes a client span for each HTTP attempt of a
+	// DynamoDB call (tracedhttp.go), child of the request's span; nil is
+	// OpenTelemetry's global provider, a no-op until tracing is set up.
+	// Either way the call carries the request's W3C trace context.
+	TracerProvider trace.TracerProvider
 }
 
 // Store is a models-level store over one DynamoDB table. It is safe for
@@ -139,6 +146,9 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Wrapped after loading: the loader configures the buildable client
+	// itself (a CA bundle from the environment, say).
+	cfg.HTTPClient = traced(cfg.HTTPClient, o.TracerProvider)
 	if cfg.Region == "" {
 		if o.Endpoint == "" {
 			return nil, errors.New("dynamodb: no region: set dynamodb_region or AWS_REGION")

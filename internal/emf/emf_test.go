@@ -1,0 +1,194 @@
+package emf_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/typedapi/typedapi/internal/emf"
+	"github.com/typedapi/typedapi/internal/middleware"
+)
+
+// accessLine logs one access line the way middleware.AccessLog does.
+func accessLine(t *testing.T, l *slog.Logger, route, operation string, status int, ms float64) {
+	t.Helper()
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, middleware.AccessMessage, 0)
+	r.AddAttrs(slog.String("method", "GET"), slog.String("path", "/x"), slog.String("route", route),
+		slog.String("operation", operation), slog.Int("status", status), slog.Float64("duration_ms", ms),
+		slog.String("request_id", "r1"))
+	if err := l.Handler().Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func lines(t *testing.T, buf *bytes.Buffer) [][]byte {
+	t.Helper()
+	return bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+}
+
+// find is the one datum of name with exactly dims, or fails.
+func find(t *testing.T, data []emf.Datum, name string, dims map[string]string) emf.Datum {
+	t.Helper()
+	var got []emf.Datum
+	for _, d := range data {
+		if d.Name == name && len(d.Dimensions) == len(dims) {
+			match := true
+			for k, v := range dims {
+				match = match && d.Dimensions[k] == v
+			}
+			if match {
+				got = append(got, d)
+			}
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%s %v: %d data, want 1 (all: %+v)", name, dims, len(got), data)
+	}
+	return got[0]
+}
+
+// TestAccessLineMetrics: each access line yields, as CloudWatch extracts
+// it, the documented metrics with their units and dimensions; the first
+// line alone carries ColdStart.
+func TestAccessLineMetrics(t *testing.T) {
+	cases := []struct {
+		route, operation string
+		status           int
+		ms               float64
+		op, class        string
+		e4, e5           float64
+	}{
+		{"/v1/items/{id}", "get-item", 200, 1.5, "get-item", "2xx", 0, 0},
+		{"/v1/items/{id}", "get-item", 304, 0.2, "get-item", "3xx", 0, 0},
+		{"/v1/items", "create-item", 422, 3, "create-item", "4xx", 1, 0},
+		{"/v1/orders", "create-order", 503, 40, "create-order", "5xx", 0, 1},
+		{"/docs", "", 200, 1, "/docs", "2xx", 0, 0},
+		{"", "", 404, 0.1, emf.Unmatched, "4xx", 1, 0},
+	}
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "typedapi-test", nil))
+	for _, c := range cases {
+		accessLine(t, l, c.route, c.operation, c.status, c.ms)
+	}
+	l.Info("not an access line", "status", 200)
+	ls := lines(t, &buf)
+	if len(ls) != len(cases)+1 {
+		t.Fatalf("%d lines for %d access lines and one other: one line per request, no more", len(ls), len(cases))
+	}
+	for i, c := range cases {
+		data, err := emf.Extract(ls[i])
+		if err != nil {
+			t.Fatalf("line %d: %v\n%s", i, err, ls[i])
+		}
+		byOp := map[string]string{"Service": "typedapi-test", "Operation": c.op}
+		svc := map[string]string{"Service": "typedapi-test"}
+		for _, want := range []struct {
+			name  string
+			dims  map[string]string
+			unit  string
+			value float64
+		}{
+			{"Requests", byOp, "Count", 1},
+			{"Latency", byOp, "Milliseconds", c.ms},
+			{"Errors4xx", byOp, "Count", c.e4},
+			{"Errors5xx", byOp, "Count", c.e5},
+			{"Requests", svc, "Count", 1},
+			{"Latency", svc, "Milliseconds", c.ms},
+			{"Errors5xx", svc, "Count", c.e5},
+			{"Requests", map[string]string{"Service": "typedapi-test", "StatusClass": c.class}, "Count", 1},
+		} {
+			d := find(t, data, want.name, want.dims)
+			if d.Namespace != emf.Namespace || d.Unit != want.unit || d.Value != want.value {
+				t.Errorf("line %d %s %v = %+v, want %s %v", i, want.name, want.dims, d, want.unit, want.value)
+			}
+		}
+		cold := 0
+		for _, d := range data {
+			if d.Name == "ColdStart" {
+				cold++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[i == 0]; cold != want {
+			t.Errorf("line %d: %d ColdStart data, want %d", i, cold, want)
+		}
+		if want := 4*2 + 1 + map[bool]int{true: 1, false: 0}[i == 0]; len(data) != want {
+			t.Errorf("line %d: %d data, want %d", i, len(data), want)
+		}
+	}
+	if data, err := emf.Extract(ls[len(cases)]); err != nil || len(data) != 0 || bytes.Contains(ls[len(cases)], []byte("_aws")) {
+		t.Errorf("other lines must stay as they are: %s (%v)", ls[len(cases)], err)
+	}
+}
+
+// TestExtractRejects: the checker refuses what CloudWatch would not parse,
+// so a pass above means something.
+func TestExtractRejects(t *testing.T) {
+	now := time.Now().UnixMilli()
+	ok := `{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[["Op"]],"Metrics":[{"Name":"Requests","Unit":"Count"}]}]},"Op":"a","Requests":1}`
+	cases := map[string]string{
+		"seconds not ms":    strings.Replace(ok, "%d", "1700000000", 1),
+		"string timestamp":  strings.Replace(ok, "%d", `"x"`, 1),
+		"bad unit":          strings.Replace(ok, `"Count"`, `"Counts"`, 1),
+		"missing value":     strings.Replace(ok, `,"Requests":1`, "", 1),
+		"string value":      strings.Replace(ok, `"Requests":1`, `"Requests":"1"`, 1),
+		"dimension missing": strings.Replace(ok, `"Op":"a",`, "", 1),
+		"numeric dimension": strings.Replace(ok, `"Op":"a"`, `"Op":1`, 1),
+		"no namespace":      strings.Replace(ok, `"Namespace":"n",`, "", 1),
+		"not JSON":          "request GET /",
+	}
+	for name, line := range cases {
+		t.Run(name, func(t *testing.T) {
+			line = strings.Replace(line, "%d", json.Number(itoa(now)).String(), 1)
+			if _, err := emf.Extract([]byte(line)); err == nil {
+				t.Errorf("accepted %s", line)
+			}
+		})
+	}
+	good := strings.Replace(ok, "%d", itoa(now), 1)
+	if data, err := emf.Extract([]byte(good)); err != nil || len(data) != 1 {
+		t.Errorf("the valid line: %v %v", data, err)
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestMetricsOffWithText: the handler is never installed for text logs
+// (cmd/api), but a grouped logger must not scatter members either.
+func TestGroupedRecordsUntouched(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "s", nil)).WithGroup("g")
+	accessLine(t, l, "/", "get-service-info", 200, 1)
+	if bytes.Contains(buf.Bytes(), []byte("_aws")) {
+		t.Errorf("grouped record got metrics: %s", buf.Bytes())
+	}
+}
+
+// TestPlaceholderNotForged: a value that spells the placeholder is escaped
+// by the JSON handler, so only the handler's own member is replaced.
+func TestPlaceholderNotForged(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "s", nil))
+	forged := `x","_aws":17}`
+	l.Info("other", "v", forged)
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, middleware.AccessMessage, 0)
+	r.AddAttrs(slog.String("path", forged), slog.String("route", ""), slog.String("operation", ""), slog.Int("status", 404), slog.Float64("duration_ms", 1))
+	if err := l.Handler().Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	ls := lines(t, &buf)
+	var other map[string]any
+	if err := json.Unmarshal(ls[0], &other); err != nil || other["v"] != forged || other["_aws"] != nil {
+		t.Errorf("other line changed: %s (%v)", ls[0], err)
+	}
+	var access map[string]any
+	if err := json.Unmarshal(ls[1], &access); err != nil || access["path"] != forged {
+		t.Fatalf("access line: %s (%v)", ls[1], err)
+	}
+	if data, err := emf.Extract(ls[1]); err != nil || len(data) == 0 {
+		t.Errorf("access line metrics: %v %v", data, err)
+	}
+}
