@@ -18,8 +18,12 @@ import (
 
 // JWTOptions configure a JWT verifier; zero values get the defaults noted.
 type JWTOptions struct {
-	Issuer   string // required: the exact "iss" of accepted tokens (an https URL; http on loopback)
-	Audience string // required: a value "aud" must contain
+	Issuer string // required: the exact "iss" of accepted tokens (an https URL; http on loopback)
+	// Audience is required: a value "aud" must contain, or, in a token
+	// without "aud", its "client_id" (Cognito access tokens carry no aud).
+	// That is API Gateway's JWT authorizer rule, so a token is accepted
+	// the same way behind the gateway and by the service itself.
+	Audience string
 	// JWKSURL is where the issuer's keys are; "" discovers it from
 	// {Issuer}/.well-known/openid-configuration on first use.
 	JWKSURL string
@@ -57,11 +61,12 @@ var asymmetric = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", 
 // signature with a key of the issuer's JWKS named by kid, algorithm,
 // iss, aud, exp (required) and nbf. It is an Authenticator.
 type JWT struct {
-	parser *jwt.Parser
-	keys   *keySet
-	cache  *tokenCache
-	ttl    time.Duration
-	now    func() time.Time
+	parser   *jwt.Parser
+	audience string
+	keys     *keySet
+	cache    *tokenCache
+	ttl      time.Duration
+	now      func() time.Time
 }
 
 // NewJWT checks opts and returns a verifier. It touches no network: the
@@ -120,7 +125,6 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 		parser: jwt.NewParser(
 			jwt.WithValidMethods(opts.Algorithms),
 			jwt.WithIssuer(opts.Issuer),
-			jwt.WithAudience(opts.Audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithLeeway(opts.Leeway),
 			jwt.WithTimeFunc(opts.Now),
@@ -130,9 +134,10 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 			issuer: opts.Issuer, jwksURL: opts.JWKSURL, client: opts.HTTPClient, timeout: opts.FetchTimeout, maxBytes: opts.FetchLimit,
 			minInterval: opts.RefreshInterval, maxAge: opts.MaxKeyAge, now: opts.Now, logger: opts.Logger,
 		},
-		cache: newTokenCache(opts.CacheSize),
-		ttl:   opts.CacheTTL,
-		now:   opts.Now,
+		audience: opts.Audience,
+		cache:    newTokenCache(opts.CacheSize),
+		ttl:      opts.CacheTTL,
+		now:      opts.Now,
 	}, nil
 }
 
@@ -173,6 +178,8 @@ func (j *JWT) Authenticate(ctx context.Context, authorization []string) (Caller,
 		return Caller{}, fmt.Errorf("%w: %s", ErrInvalidToken, reason(err))
 	case !t.Valid:
 		return Caller{}, fmt.Errorf("%w: not valid", ErrInvalidToken)
+	case !j.forUs(claims):
+		return Caller{}, fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	}
 	c, err := callerOf(claims, "sub")
 	if err != nil {
@@ -184,6 +191,17 @@ func (j *JWT) Authenticate(ctx context.Context, authorization []string) (Caller,
 	}
 	j.cache.put(sum, c, until, now)
 	return c, nil
+}
+
+// forUs reports whether the token was made for this API: "aud" contains
+// the audience or, when the token has no "aud" at all, "client_id" is it.
+func (j *JWT) forUs(claims jwt.MapClaims) bool {
+	if _, has := claims["aud"]; has {
+		aud, err := claims.GetAudience()
+		return err == nil && slices.Contains(aud, j.audience)
+	}
+	id, ok := claims["client_id"].(string)
+	return ok && id == j.audience
 }
 
 // reason names what the library found wrong, in words of ours: its own

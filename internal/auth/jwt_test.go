@@ -100,6 +100,8 @@ func TestJWTAcceptsTheIssuersToken(t *testing.T) {
 		{"scope claim", authtest.Request{Subject: "alice", Scope: "items:write orders:fulfil"}, []string{"items:write", "orders:fulfil"}},
 		{"scp array claim", authtest.Request{Subject: "bob", SCP: "orders:fulfil"}, []string{"orders:fulfil"}},
 		{"no scopes", authtest.Request{Subject: "carol"}, nil},
+		// Cognito's access tokens: no aud, the app client in client_id.
+		{"client_id, no aud", authtest.Request{Subject: "dave", Audience: "-", ClientID: authtest.Audience, Scope: "orders:fulfil"}, []string{"orders:fulfil"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -61,6 +61,8 @@ func BadTokens(t testing.TB, issuer string) []BadToken {
 		{"wrong iss", Token(t, issuer, Request{Subject: "alice", Issuer: "http://127.0.0.1:1/someone-else"})},
 		{"wrong aud", Token(t, issuer, Request{Subject: "alice", Audience: "another-api"})},
 		{"no aud", Token(t, issuer, Request{Subject: "alice", Audience: "-"})},
+		{"no aud, another client's client_id", Token(t, issuer, Request{Subject: "alice", Audience: "-", ClientID: "another-client"})},
+		{"wrong aud, our client_id", Token(t, issuer, Request{Subject: "alice", Audience: "another-api", ClientID: Audience})},
 		{"no sub", Token(t, issuer, Request{Scope: "items:write"})},
 		{"kid the issuer does not have", Token(t, issuer, Request{Subject: "alice", KeyID: "not-a-key-of-the-issuer"})},
 		{"signed by an unknown key", SignedLocally(t, other, "unknown-key", good)},

@@ -38,6 +38,7 @@ func Issuer(t testing.TB) (string, bool) {
 type Request struct {
 	Subject  string
 	Audience string // default Audience; "-" for none
+	ClientID string // "client_id", as Cognito access tokens carry it
 	Scope    string // "scope", space separated
 	SCP      string // space separated, sent as an "scp" array (and no "scope")
 	Issuer   string // overrides "iss"
@@ -66,6 +67,7 @@ func Token(t testing.TB, issuer string, r Request) string {
 		form.Set("aud", r.Audience)
 	}
 	set("sub", r.Subject)
+	set("client_id", r.ClientID)
 	set("scope", r.Scope)
 	set("scp", r.SCP)
 	set("iss", r.Issuer)

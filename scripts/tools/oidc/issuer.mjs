@@ -3,7 +3,7 @@
 // It publishes discovery and the JWKS and signs tokens at /token like any
 // issuer. For the tests to ask for exactly the token they need, a
 // client_credentials request may also set these form fields:
-//   sub, aud, scope (space separated), scp (space separated; sent as an
+//   sub, aud, client_id, scope (space separated), scp (space separated; sent as an
 //   array claim), iss, exp_in and nbf_in (seconds from now, may be
 //   negative), kid (the header's kid; the token is still signed with the
 //   issuer's key).
@@ -25,7 +25,7 @@ server.service.on('beforeTokenSigning', (token, req) => {
   if (b.grant_type !== 'client_credentials' && token.payload.aud === undefined) {
     token.payload.aud = audience; // an access token (the ID token names the client)
   }
-  for (const k of ['sub', 'aud', 'scope', 'iss']) {
+  for (const k of ['sub', 'aud', 'client_id', 'scope', 'iss']) {
     if (typeof b[k] === 'string' && b[k] !== '') token.payload[k] = b[k];
   }
   if (typeof b.scp === 'string') {
