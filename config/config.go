@@ -71,6 +71,11 @@ type Config struct {
 	// AuthScopePrefix is what the issuer writes before each of the API's
 	// scopes (Cognito: "<resource server>/"); it is taken off.
 	AuthScopePrefix string
+
+	// LambdaHandler is what the function answers on AWS Lambda: "api" (the
+	// HTTP events of every front door) or "authorizer" (a REST API's TOKEN
+	// authorizer requests, verified as auth_mode=jwt would).
+	LambdaHandler string
 }
 
 // Addr is the listen address for net/http.
@@ -109,6 +114,7 @@ var defaults = map[string]any{
 	"auth_jwks_url":       "",
 	"auth_jwks_refresh":   "5m",
 	"auth_scope_prefix":   "",
+	"lambda_handler":      "api",
 }
 
 // secretKeys are never printed by Redacted.
@@ -241,6 +247,7 @@ func parse(v *viper.Viper) (Config, error) {
 		AuthJWKSURL:       p.issuerURL("auth_jwks_url"),
 		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
 		AuthScopePrefix:   p.scopePrefix("auth_scope_prefix"),
+		LambdaHandler:     p.oneOf("lambda_handler", "api", "authorizer"),
 	}
 	p.authComplete(c)
 	return c, p.err
@@ -270,6 +277,8 @@ func (p *parser) authComplete(c Config) {
 	switch {
 	case c.AuthMode == "jwt" && c.AuthIssuer == "":
 		p.fail("auth_issuer", "", "the token issuer's https URL, required when auth_mode is jwt")
+	case c.LambdaHandler == "authorizer" && c.AuthIssuer == "":
+		p.fail("auth_issuer", "", "the token issuer's https URL, required when lambda_handler is authorizer")
 	case c.AuthIssuer != "" && c.AuthAudience == "":
 		p.fail("auth_audience", "", "the audience tokens must be made for (their aud), required when auth_issuer is set")
 	case c.AuthJWKSURL != "" && c.AuthIssuer == "":
@@ -502,6 +511,7 @@ func (c Config) Redacted() []any {
 		"cursor_secret", secret, "metrics", c.Metrics, "metrics_service", c.MetricsService,
 		"auth_mode", c.AuthMode, "auth_issuer", c.AuthIssuer, "auth_audience", c.AuthAudience,
 		"auth_jwks_url", c.AuthJWKSURL, "auth_jwks_refresh", c.AuthJWKSRefresh.String(),
+		"auth_scope_prefix", c.AuthScopePrefix, "lambda_handler", c.LambdaHandler,
 	}
 }
 

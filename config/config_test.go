@@ -100,6 +100,7 @@ func TestBadValues(t *testing.T) {
 		{"metrics", "yes please", "true or false"},
 		{"metrics_service", "my service", "3 to 255 characters"},
 		{"auth_mode", "none", "one of auto, jwt, gateway, off"},
+		{"lambda_handler", "http", "one of api, authorizer"},
 		{"auth_scope_prefix", "typedapi /", "scope prefix"},
 		{"auth_scope_prefix", "typédapi/", "scope prefix"},
 		{"auth_issuer", "http://issuer.example.com", "https URL"},
@@ -253,6 +254,7 @@ func TestAuthKeys(t *testing.T) {
 		{"explicit JWKS URL", map[string]string{"TYPEDAPI_AUTH_ISSUER": "https://i.example.com", "TYPEDAPI_AUTH_AUDIENCE": "shop", "TYPEDAPI_AUTH_JWKS_URL": "https://keys.example.com/jwks.json"}, ""},
 		{"issuer without audience", map[string]string{"TYPEDAPI_AUTH_ISSUER": "https://issuer.example.com/"}, "auth_audience"},
 		{"jwt without issuer", map[string]string{"TYPEDAPI_AUTH_MODE": "jwt"}, "auth_issuer"},
+		{"authorizer without issuer", map[string]string{"TYPEDAPI_LAMBDA_HANDLER": "authorizer"}, "auth_issuer"},
 		{"JWKS URL without issuer", map[string]string{"TYPEDAPI_AUTH_JWKS_URL": "https://keys.example.com/jwks.json"}, "auth_issuer"},
 		{"mode is case-insensitive", map[string]string{"TYPEDAPI_AUTH_MODE": "OFF"}, ""},
 	}

@@ -229,7 +229,9 @@ func checkNoBlanketSuppression(t *testing.T, tmpl assertions.Template) {
 				t.Errorf("%s: a JWT-protected route with APIG4 suppressed", id)
 			}
 		case "AWS::ApiGateway::Method":
-			// a REST API in front of an app verifying tokens itself (jwt mode)
+			if at := res["Properties"].(map[string]any)["AuthorizationType"]; at != "NONE" {
+				t.Errorf("%s: a method behind an authorizer (%v) with APIG4 suppressed", id, at)
+			}
 		default:
 			t.Errorf("%s (%v): APIG4 suppressed on more than a route", id, res["Type"])
 		}
@@ -385,4 +387,87 @@ func TestCognitoIssuer(t *testing.T) {
 			})},
 		})
 	})
+}
+
+// restPaths maps each AWS::ApiGateway::Resource of the template to its full
+// path, following ParentId up to a resource the template does not make.
+func restPaths(tmpl assertions.Template) map[string]string {
+	resources := resourcesOf(tmpl, "AWS::ApiGateway::Resource")
+	paths := map[string]string{}
+	var pathOf func(id string) string
+	pathOf = func(id string) string {
+		if p, ok := paths[id]; ok {
+			return p
+		}
+		r, ok := resources[id]
+		if !ok {
+			return "" // the API's root
+		}
+		props := r["Properties"].(map[string]any)
+		parent := ""
+		if ref, ok := props["ParentId"].(map[string]any); ok {
+			if id, ok := ref["Ref"].(string); ok {
+				parent = pathOf(id)
+			}
+		}
+		paths[id] = parent + "/" + props["PathPart"].(string)
+		return paths[id]
+	}
+	for id := range resources {
+		pathOf(id)
+	}
+	return paths
+}
+
+// checkRestMethods: on a REST API mounted at prefix, each operation of the
+// spec has its method, protected ones behind the one TOKEN authorizer with
+// no authorizer finding suppressed, public ones with none; every other
+// method is a catch-all ANY.
+func checkRestMethods(t *testing.T, tmpl assertions.Template, specPath, prefix string, a Auth) {
+	t.Helper()
+	want := wantRoutes(t, specPath, prefix, a)
+	authorizerID := onlyID(t, tmpl, "AWS::ApiGateway::Authorizer")
+	paths := restPaths(tmpl)
+	seen := map[string]bool{}
+	anys := 0
+	for id, r := range resourcesOf(tmpl, "AWS::ApiGateway::Method") {
+		props := r["Properties"].(map[string]any)
+		path := prefix
+		if ref, ok := props["ResourceId"].(map[string]any)["Ref"].(string); ok {
+			path = paths[ref]
+		}
+		key := props["HttpMethod"].(string) + " " + path
+		w, isOp := want[key]
+		if props["HttpMethod"] == "ANY" {
+			anys++
+			if props["AuthorizationType"] != "NONE" {
+				t.Errorf("catch-all %s: authorization %v", key, props["AuthorizationType"])
+			}
+			continue
+		}
+		if !isOp {
+			t.Errorf("method %s: no operation of the spec", key)
+			continue
+		}
+		seen[key] = true
+		if w.protected {
+			if props["AuthorizationType"] != "CUSTOM" || !reflect.DeepEqual(props["AuthorizerId"], map[string]any{"Ref": authorizerID}) {
+				t.Errorf("protected method %s: authorization %v %v, want CUSTOM by %s", key, props["AuthorizationType"], props["AuthorizerId"], authorizerID)
+			}
+			if suppressed(r, "AwsSolutions-APIG4") {
+				t.Errorf("protected method %s (%s) has the authorizer finding suppressed", key, id)
+			}
+		} else if props["AuthorizationType"] != "NONE" {
+			t.Errorf("public method %s: authorization %v, want NONE", key, props["AuthorizationType"])
+		}
+	}
+	for key := range want {
+		if !seen[key] {
+			t.Errorf("operation %s has no method", key)
+		}
+	}
+	if anys == 0 {
+		t.Error("no catch-all ANY method")
+	}
+	checkNoBlanketSuppression(t, tmpl)
 }

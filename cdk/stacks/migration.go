@@ -87,7 +87,7 @@ func NewMigrationExampleStack(scope constructs.Construct, id string, props *Migr
 		HttpApi: httpApi, Prefix: prefix, Function: fnProps, Spec: props.Spec, Auth: props.Auth,
 	})
 	restMount := NewPathMount(stack, "RestMount", PathMountProps{
-		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps, Auth: props.Auth,
+		RestApi: restApi, RestStageName: stage, Prefix: prefix, Function: fnProps, Spec: props.Spec, Auth: props.Auth,
 	})
 	// The APIs are another team's and their metrics cover routes that are
 	// not the app's: with no front door given, the alarms read the app's.

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // PathMountProps say where to mount the app on an API that already exists.
@@ -29,10 +28,11 @@ type PathMountProps struct {
 	// Function makes the app's function; its BasePath is set from Prefix,
 	// its AuthMode from the kind of API.
 	Function ApiFunctionProps
-	// Spec and Auth make the routes on an HTTP API: one per operation,
-	// protected ones behind a JWT authorizer of Auth (as NewServerlessStack).
-	// On a REST API, which has no JWT authorizer, the app verifies the
-	// tokens of Auth itself.
+	// Spec and Auth make the routes: one per operation, protected ones
+	// behind a gateway authorizer of Auth. On an HTTP API it is a JWT
+	// authorizer (as NewServerlessStack); a REST API has none for an
+	// arbitrary issuer, so there it is a TOKEN authorizer running the
+	// app's own verifier (lambda_handler=authorizer).
 	Spec Spec
 	Auth Auth
 }
@@ -43,7 +43,8 @@ type PathMountProps struct {
 type PathMount struct {
 	constructs.Construct
 	Function ApiFunction
-	Routes   []SpecRoute // on an HTTP API
+	Routes   []SpecRoute  // on an HTTP API
+	Methods  []RestMethod // on a REST API
 }
 
 // NewPathMount adds the app's function and its routes under Prefix to an
@@ -51,8 +52,9 @@ type PathMount struct {
 // On an HTTP API, each operation of Spec gets its route, protected ones
 // behind a JWT authorizer, and <Prefix> and <Prefix>/{proxy+} catch the
 // rest without one (404/405 problems, CORS preflights); the function trusts
-// the authorizer's claims. On a REST API, <Prefix> and <Prefix>/{proxy+}
-// proxy everything and the app verifies each bearer token itself.
+// the authorizer's claims. On a REST API the same, with a method per
+// operation behind a TOKEN authorizer (the app's bootstrap verifying the
+// token), and ANY catch-alls (see addRestMethods).
 // On a REST API, binary responses need the API's binary media types to
 // list them ("*/*" for browsers); this construct cannot set them on an
 // imported API. JSON, and the /docs page with its scripts, need nothing.
@@ -70,10 +72,10 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 	fnProps.BasePath = prefix
 	fnProps.Auth = auth
 
+	if len(props.Spec.Operations) == 0 {
+		panic("PathMount: Spec has no operations (ReadSpec(SpecFile(repoRoot)))")
+	}
 	if props.HttpApi != nil {
-		if len(props.Spec.Operations) == 0 {
-			panic("PathMount: Spec has no operations (ReadSpec(SpecFile(repoRoot)))")
-		}
 		fnProps.AuthMode = AuthModeGateway
 		fn := NewApiFunction(m, "Api", fnProps)
 		integration := lambdaIntegration(fn)
@@ -91,19 +93,15 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 		return PathMount{Construct: m, Function: fn, Routes: routes}
 	}
 
-	fnProps.AuthMode = AuthModeJWT
+	fnProps.AuthMode = AuthModeGateway
 	fn := NewApiFunction(m, "Api", fnProps)
-
 	integration := awsapigateway.NewLambdaIntegration(fn.Function, &awsapigateway.LambdaIntegrationOptions{Proxy: jsii.Bool(true)})
 	resource := props.RestApi.Root()
 	for _, segment := range strings.Split(strings.TrimPrefix(prefix, "/"), "/") {
 		resource = resource.AddResource(jsii.String(segment), nil)
 	}
-	base := resource.AddMethod(jsii.String("ANY"), integration, nil)
-	proxy := resource.AddProxy(&awsapigateway.ProxyResourceOptions{DefaultIntegration: integration, AnyMethod: jsii.Bool(true)})
-	for _, c := range []constructs.IConstruct{base, proxy.AnyMethod()} {
-		suppressRestAuth(c)
-	}
+	authorizer := newTokenAuthorizer(m, "TokenAuthorizer", fnProps.CodeDir, prefix, fnProps.FunctionOptions, auth)
+	methods := addRestMethods(m, resource, props.Spec, integration, authorizer)
 	if props.RestStageName != "" {
 		// Imported REST APIs are not redeployed by CDK: without a new
 		// deployment the stage keeps serving the old routes.
@@ -112,21 +110,12 @@ func NewPathMount(scope constructs.Construct, id string, props PathMountProps) P
 			StageName:   jsii.String(props.RestStageName),
 			Description: jsii.String("typedapi mounted under " + prefix),
 		})
-		deployment.Node().AddDependency(base, proxy)
+		for _, rm := range methods {
+			deployment.Node().AddDependency(rm.Method)
+		}
+		deployment.Node().AddDependency(resource)
 	}
-	return PathMount{Construct: m, Function: fn}
-}
-
-// suppressRestAuth records why the REST methods have no gateway authorizer:
-// a REST API has no JWT authorizer for an arbitrary issuer, so the app
-// verifies the token itself (TYPEDAPI_AUTH_MODE=jwt).
-func suppressRestAuth(c constructs.IConstruct) {
-	reason := jsii.String("A REST API has no JWT authorizer for an OIDC issuer: the app verifies every bearer token " +
-		"itself (TYPEDAPI_AUTH_MODE=jwt: signature, iss, aud, exp, nbf, scopes) and answers 401/403 before any handler.")
-	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
-		{Id: jsii.String("AwsSolutions-APIG4"), Reason: reason},
-		{Id: jsii.String("AwsSolutions-COG4"), Reason: reason},
-	}, jsii.Bool(false)) // the method only, not its invoke permission
+	return PathMount{Construct: m, Function: fn, Methods: methods}
 }
 
 // cleanPrefix accepts /v2 or /api/v2 (also without the leading or with a

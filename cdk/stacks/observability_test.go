@@ -378,8 +378,10 @@ func TestObservabilityMigrationExample(t *testing.T) {
 	d := dashboardOf(t, tmpl)
 	var appFns []string
 	for id, r := range *tmpl.FindResources(typ("AWS::Lambda::Function"), nil) {
-		if (*r)["Properties"].(map[string]any)["Runtime"] == "provided.al2023" {
-			appFns = append(appFns, id)
+		props := (*r)["Properties"].(map[string]any)
+		if env, _ := props["Environment"].(map[string]any); props["Runtime"] == "provided.al2023" &&
+			env["Variables"].(map[string]any)["TYPEDAPI_LAMBDA_HANDLER"] == nil {
+			appFns = append(appFns, id) // not the REST API's token authorizer
 		}
 	}
 	slices.Sort(appFns)

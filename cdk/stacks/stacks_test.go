@@ -347,34 +347,50 @@ func TestPathMountOnExistingRestApi(t *testing.T) {
 		&awsapigateway.RestApiAttributes{RestApiId: jsii.String("rest123"), RootResourceId: jsii.String("root456")})
 	NewPathMount(stack, "V2", PathMountProps{
 		RestApi: existing, RestStageName: "prod", Prefix: "api/v2",
-		Function: ApiFunctionProps{Table: table, CodeDir: codeDir}, Auth: testAuth,
+		Function: ApiFunctionProps{Table: table, CodeDir: codeDir}, Spec: readSpec(t, fixtureSpec), Auth: testAuth,
 	})
 	tmpl := synth(t, stack)
 
-	check(t, "resources /api, /api/v2 and /api/v2/{proxy+} on the existing API", func() {
+	check(t, "resources /api and /api/v2 on the existing API, and a catch-all below the prefix", func() {
 		tmpl.ResourceCountIs(typ("AWS::ApiGateway::RestApi"), count(0))
-		tmpl.ResourceCountIs(typ("AWS::ApiGateway::Resource"), count(3))
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Resource"), map[string]any{
 			"RestApiId": "rest123", "ParentId": "root456", "PathPart": "api",
 		})
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Resource"), map[string]any{"PathPart": "v2"})
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Resource"), map[string]any{"PathPart": "{proxy+}"})
-	})
-	check(t, "ANY on the prefix and on its proxy, Lambda proxy integration", func() {
-		tmpl.ResourceCountIs(typ("AWS::ApiGateway::Method"), count(2))
 		tmpl.AllResourcesProperties(typ("AWS::ApiGateway::Method"), map[string]any{
-			"HttpMethod": "ANY", "RestApiId": "rest123",
-			"Integration": map[string]any{"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
+			"RestApiId": "rest123", "Integration": map[string]any{"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
 		})
 	})
-	checkNoBlanketSuppression(t, tmpl)
+	checkRestMethods(t, tmpl, fixtureSpec, "/api/v2", testAuth)
+	check(t, "the TOKEN authorizer: the Authorization header, answers cached a minute", func() {
+		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Authorizer"), map[string]any{
+			"Type": "TOKEN", "RestApiId": "rest123", "Name": "typedapi-api-v2",
+			"IdentitySource": "method.request.header.Authorization", "AuthorizerResultTtlInSeconds": 60,
+		})
+	})
+	check(t, "the authorizer is the app's bootstrap verifying tokens, with no access to the table", func() {
+		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
+			"Runtime": "provided.al2023",
+			"Environment": map[string]any{"Variables": exact(map[string]any{
+				"TYPEDAPI_LAMBDA_HANDLER": "authorizer", "TYPEDAPI_AUTH_MODE": "jwt",
+				"TYPEDAPI_AUTH_ISSUER": testAuth.Issuer, "TYPEDAPI_AUTH_AUDIENCE": testAuth.Audience,
+				"TYPEDAPI_LOG_FORMAT": "json", "TYPEDAPI_LOG_LEVEL": "info",
+			})},
+		})
+		tmpl.ResourcePropertiesCountIs(typ("AWS::IAM::Policy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				storeStatement(onlyID(t, tmpl, "AWS::DynamoDB::Table")),
+			})},
+		}, count(1))
+	})
 	check(t, "the existing stage is redeployed", func() {
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Deployment"), map[string]any{"RestApiId": "rest123", "StageName": "prod"})
 	})
-	check(t, "base path /api/v2; no gateway authorizer, so the app verifies the token itself", func() {
+	check(t, "base path /api/v2; the app trusts the authorizer's context, verifies tokens of catch-all requests", func() {
 		tmpl.HasResourceProperties(typ("AWS::Lambda::Function"), map[string]any{
 			"Environment": map[string]any{"Variables": map[string]any{
-				"TYPEDAPI_BASE_PATH": "/api/v2", "TYPEDAPI_AUTH_MODE": "jwt",
+				"TYPEDAPI_BASE_PATH": "/api/v2", "TYPEDAPI_AUTH_MODE": "gateway",
 				"TYPEDAPI_AUTH_ISSUER": testAuth.Issuer, "TYPEDAPI_AUTH_AUDIENCE": testAuth.Audience,
 			}},
 		})
@@ -400,18 +416,19 @@ func TestMigrationExample(t *testing.T) {
 		}
 		tmpl.HasResourceProperties(typ("AWS::ApiGateway::Method"), map[string]any{"HttpMethod": "GET"})
 	})
-	check(t, "three functions: the legacy one and the app on each API, both with base path /v2", func() {
-		tmpl.ResourceCountIs(typ("AWS::Lambda::Function"), count(3))
+	check(t, "four functions: the legacy one, the app on each API with base path /v2, the REST API's authorizer", func() {
+		tmpl.ResourceCountIs(typ("AWS::Lambda::Function"), count(4))
 		tmpl.ResourcePropertiesCountIs(typ("AWS::Lambda::Function"), map[string]any{
 			"Runtime":     "provided.al2023",
 			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_BASE_PATH": "/v2"}},
 		}, count(2))
-		// behind the HTTP API's authorizer, and behind the REST API's nothing
-		for _, mode := range []string{"gateway", "jwt"} {
-			tmpl.ResourcePropertiesCountIs(typ("AWS::Lambda::Function"), map[string]any{
-				"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_AUTH_MODE": mode}},
-			}, count(1))
-		}
+		// behind the HTTP API's JWT authorizer and the REST API's TOKEN one
+		tmpl.ResourcePropertiesCountIs(typ("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_AUTH_MODE": "gateway", "TYPEDAPI_BASE_PATH": "/v2"}},
+		}, count(2))
+		tmpl.ResourcePropertiesCountIs(typ("AWS::Lambda::Function"), map[string]any{
+			"Environment": map[string]any{"Variables": map[string]any{"TYPEDAPI_LAMBDA_HANDLER": "authorizer"}},
+		}, count(1))
 	})
 	check(t, "docs URLs under the prefix", func() {
 		tmpl.HasOutput(typ("HttpDocsUrl"), map[string]any{"Value": map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{"/v2/docs"})}}})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/operations"
@@ -46,17 +48,35 @@ func newAuthenticator(cfg config.Config, onLambda, local bool, logger *slog.Logg
 	return auth.ScopePrefix{Prefix: cfg.AuthScopePrefix, Next: a}, nil
 }
 
+// newVerifier verifies bearer tokens of auth_issuer made for auth_audience.
+func newVerifier(cfg config.Config, logger *slog.Logger) (*auth.JWT, error) {
+	return auth.NewJWT(auth.JWTOptions{
+		Issuer:          cfg.AuthIssuer,
+		Audience:        cfg.AuthAudience,
+		JWKSURL:         cfg.AuthJWKSURL,
+		RefreshInterval: cfg.AuthJWKSRefresh,
+		Logger:          logger,
+	})
+}
+
+// runAuthorizer answers a REST API's TOKEN authorizer requests until the
+// runtime ends the process (lambda_handler=authorizer). Scopes go to the
+// API function as the issuer wrote them: it takes auth_scope_prefix off.
+func runAuthorizer(cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
+	if getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		return errors.New("lambda_handler=authorizer answers API Gateway authorizer requests on AWS Lambda only")
+	}
+	v, err := newVerifier(cfg, logger)
+	if err != nil {
+		return err
+	}
+	lambda.Start(auth.LambdaAuthorizer{Verifier: v, Logger: logger}.Handle)
+	return nil
+}
+
 // chooseAuthenticator is newAuthenticator before auth_scope_prefix.
 func chooseAuthenticator(cfg config.Config, onLambda, local bool, logger *slog.Logger) (auth.Authenticator, error) {
-	jwtAuth := func() (auth.Authenticator, error) {
-		return auth.NewJWT(auth.JWTOptions{
-			Issuer:          cfg.AuthIssuer,
-			Audience:        cfg.AuthAudience,
-			JWKSURL:         cfg.AuthJWKSURL,
-			RefreshInterval: cfg.AuthJWKSRefresh,
-			Logger:          logger,
-		})
-	}
+	jwtAuth := func() (auth.Authenticator, error) { return newVerifier(cfg, logger) }
 	off := func(why string) auth.Authenticator {
 		logger.Warn("authentication is off: every request acts as "+localDeveloper.Subject+" with every scope; "+
 			"set TYPEDAPI_AUTH_ISSUER and TYPEDAPI_AUTH_AUDIENCE before this server is reachable by anyone else",

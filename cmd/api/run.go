@@ -238,6 +238,9 @@ func tableCommand(ctx context.Context, cfg config.Config, args []string, getenv 
 }
 
 func runServe(ctx context.Context, cfg config.Config, getenv func(string) string, logger *slog.Logger) error {
+	if cfg.LambdaHandler == "authorizer" {
+		return runAuthorizer(cfg, getenv, logger)
+	}
 	tr, err := tracing.Setup(ctx, getenv, tracing.Options{ServiceVersion: buildVersion(), Logger: logger})
 	if err != nil {
 		return err
