@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/typedapi/typedapi/internal/auth/authtest"
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/tracing/tracingtest"
@@ -366,5 +369,58 @@ func TestTracesWithAuthAndLimits(t *testing.T) {
 			counted["class "+emf.StatusClass(tc.status)] != 1 {
 			t.Errorf("%s: metrics %v for status %d", tc.id, counted, tc.status)
 		}
+	}
+}
+
+// TestSampledTraces: with a ratio sampler, a request is traced exactly when
+// the sampler accepts its trace id (decided before any span exists, and the
+// SDK agrees), every access line names its trace either way, and a caller's
+// sampled flag decides under parentbased_traceidratio.
+func TestSampledTraces(t *testing.T) {
+	rcv := tracingtest.NewReceiver(t)
+	const ratio = 0.5
+	base, logs, stop := serveLogged(t, tracingEnv(rcv.URL, map[string]string{
+		"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": fmt.Sprint(ratio)}))
+	c := client{t, base}
+	const n = 40
+	for i := range n {
+		c.expect(200, "GET", "/v1/items", "", "X-Request-Id", fmt.Sprintf("r-%d", i))
+	}
+	unsampledParent := "4bf92f3577b34da6a3ce929d0e0e4737"
+	c.expect(200, "GET", "/v1/items", "", "X-Request-Id", "r-parent-sampled", "Traceparent", "00-"+parentTrace+"-"+parentSpan+"-01")
+	c.expect(200, "GET", "/v1/items", "", "X-Request-Id", "r-parent-unsampled", "Traceparent", "00-"+unsampledParent+"-"+parentSpan+"-00")
+	stop()
+
+	traced := map[string]bool{}
+	for _, s := range rcv.Spans() {
+		if s.Kind == 2 { // SPAN_KIND_SERVER
+			traced[s.TraceID] = true
+		}
+	}
+	lines := accessLines(t, []byte(logs.String()))
+	sampler := sdktrace.TraceIDRatioBased(ratio)
+	var sampled int
+	for i := range n {
+		id, _ := lineFor(t, lines, fmt.Sprintf("r-%d", i))["trace_id"].(string)
+		tid, err := trace.TraceIDFromHex(id)
+		if err != nil {
+			t.Fatalf("r-%d: trace_id %q: %v", i, id, err)
+		}
+		want := sampler.ShouldSample(sdktrace.SamplingParameters{TraceID: tid}).Decision == sdktrace.RecordAndSample
+		if traced[id] != want {
+			t.Errorf("r-%d: trace %s traced %v, the sampler says %v", i, id, traced[id], want)
+		}
+		if want {
+			sampled++
+		}
+	}
+	if sampled == 0 || sampled == n {
+		t.Errorf("%d of %d sampled at %v: the test shows nothing", sampled, n, ratio)
+	}
+	if id := lineFor(t, lines, "r-parent-sampled")["trace_id"]; id != parentTrace || !traced[parentTrace] {
+		t.Errorf("a sampled caller's trace: logged %v, traced %v", id, traced[parentTrace])
+	}
+	if id := lineFor(t, lines, "r-parent-unsampled")["trace_id"]; id != unsampledParent || traced[unsampledParent] {
+		t.Errorf("an unsampled caller's trace: logged %v, traced %v", id, traced[unsampledParent])
 	}
 }

@@ -57,6 +57,7 @@ type Tracing struct {
 	sdk      *sdktrace.TracerProvider // nil when off
 	gate     *gate
 	drops    *dropLog
+	sampler  sdktrace.Sampler
 
 	// On Lambda: after a flush that failed or timed out, flushes are
 	// skipped for a minute, so a collector that hangs costs one bounded
@@ -115,7 +116,9 @@ func Setup(ctx context.Context, getenv func(string) string, opts Options) (*Trac
 	t.gate = g
 	g.SpanProcessor = sdktrace.NewBatchSpanProcessor(&countingExporter{SpanExporter: exp, gate: g},
 		sdktrace.WithMaxQueueSize(maxQueue+envInt(getenv, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)))
-	t.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(g))
+	t.sampler = samplerFromEnv(getenv, opts.Logger)
+	t.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(g),
+		sdktrace.WithSampler(t.sampler), sdktrace.WithIDGenerator(ids{}))
 	t.provider = t.sdk
 	// The SDK reports export errors here; they are counted as drops by
 	// countingExporter, so this only keeps them off stderr, once a minute.
@@ -160,9 +163,10 @@ func (t *Tracing) Flush(ctx context.Context) {
 	}
 }
 
-// Handler makes the server span of each request (otelhttp, which also
-// reads traceparent), adds the Lambda invocation to it, and links it to
-// X-Ray's trace. Off, it only reads a valid traceparent into the context.
+// Handler makes the server span of each sampled request (otelhttp, which
+// also reads traceparent), adds the Lambda invocation to it, and links it
+// to X-Ray's trace; requests the sampler drops get a trace id and no span
+// (sampleFirst). Off, it only reads a valid traceparent into the context.
 // The span is named "METHOD" here; the access log renames it "METHOD
 // route" once the router has matched (middleware.AccessLog).
 func (t *Tracing) Handler(next http.Handler) http.Handler {
@@ -178,13 +182,13 @@ func (t *Tracing) Handler(next http.Handler) http.Handler {
 		annotateLambda(r)
 		next.ServeHTTP(w, r)
 	})
-	return otelhttp.NewHandler(inner, "",
+	return sampleFirst(t.sampler, otelhttp.NewHandler(inner, "",
 		otelhttp.WithTracerProvider(t.provider),
 		otelhttp.WithPropagators(Propagator),
 		// Request metrics are EMF's job (internal/emf): no OTel meter.
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
-	)
+	), next)
 }
 
 // annotateLambda puts the invocation's ids on the server span: the AWS
