@@ -16,6 +16,9 @@ import "bytes"
 // read the event as the kind sniffed, Invoke lets it try every kind. An
 // API Gateway authorizer's request looks like an HTTP event but carries a
 // methodArn or routeArn, before the path in AWS's order: it is refused.
+//
+// VPC Lattice events are told by keys no other kind has at the top level:
+// "raw_path" (structure v1) or "method" beside "version" (v2).
 func sniff(payload []byte) kind {
 	s := scanner{b: payload}
 	if !s.consume('{') {
@@ -40,6 +43,8 @@ func sniff(payload []byte) kind {
 			return kindUnknown // it wants a policy, not an HTTP response
 		case seen.has(keyRawPath):
 			return kindV2
+		case seen.has(keyLatticeRawPath), seen.has(keyMethod) && seen.has(keyVersion):
+			return kindLattice
 		case seen.has(keyELB) && seen.has(keyMultiValueHeaders):
 			return kindALB
 		case seen.has(keyResource) && seen.has(keyHTTPMethod) && seen.has(keyRequestContext) && !seen.has(keyELB):
@@ -210,6 +215,8 @@ const (
 	keyHTTPMethod
 	keyRequestContext
 	keyResource
+	keyLatticeRawPath // raw_path: a VPC Lattice v1 event
+	keyMethod         // method: a VPC Lattice event (API Gateway and ALB say httpMethod)
 )
 
 func (s *keySet) add(name []byte) {
@@ -230,6 +237,10 @@ func (s *keySet) add(name []byte) {
 		*s |= keyResource
 	case "methodArn", "routeArn":
 		*s |= keyAuthorizer
+	case "raw_path":
+		*s |= keyLatticeRawPath
+	case "method":
+		*s |= keyMethod
 	}
 }
 
