@@ -210,6 +210,9 @@ func decodeReason(err error) string {
 		if field == "" {
 			field = "the event"
 		}
+		if typeErr.Type == reflect.TypeFor[latticeValues]() {
+			field = "a value in " + field // the map's key is not known here
+		}
 		return fmt.Sprintf("%s is a JSON %s, want %s", field, typeErr.Value, wantKind(typeErr.Type))
 	}
 	var syntaxErr *json.SyntaxError
