@@ -132,6 +132,8 @@ var frontDoors = []frontDoor{
 	{name: "alb multi-value", req: lambdalocal.Request{Source: "alb", MultiValue: true}, multi: true},
 	{name: "alb single-value", req: lambdalocal.Request{Source: "alb"}, single: true},
 	{name: "function url", req: lambdalocal.Request{Source: "url"}, single: true},
+	{name: "vpc lattice v1", req: lambdalocal.Request{Source: "lattice"}, single: true},
+	{name: "vpc lattice v2", req: lambdalocal.Request{Source: "lattice-v2"}, single: true},
 }
 
 func (fd frontDoor) with(method, target string, header http.Header, body string) lambdalocal.Request {
@@ -317,6 +319,13 @@ func TestLambdaBasePathConfig(t *testing.T) {
 	resp = invoke(t, h, lambdalocal.Request{Source: "rest", Stage: "prod", Method: "GET", Target: "/v2/healthz"})
 	if resp.StatusCode != 200 {
 		t.Errorf("rest stage + base path: %d", resp.StatusCode)
+	}
+	// VPC Lattice passes the whole path, a listener rule's prefix included.
+	for _, source := range lambdalocal.LatticeSources {
+		resp = invoke(t, h, lambdalocal.Request{Source: source, Method: "POST", Target: "/v2/v1/items", Header: jsonHeader(), Body: []byte(`{"name":"Cup","price":1,"currency":"EUR"}`)})
+		if resp.StatusCode != 201 || !strings.HasPrefix(resp.header("Location"), "/v2/v1/items/") || !strings.Contains(resp.header("Link"), "</v2/schemas/Item.json>") {
+			t.Errorf("%s create under /v2: %d Location %q Link %q", source, resp.StatusCode, resp.header("Location"), resp.header("Link"))
+		}
 	}
 }
 
