@@ -132,8 +132,6 @@ var frontDoors = []frontDoor{
 	{name: "alb multi-value", req: lambdalocal.Request{Source: "alb", MultiValue: true}, multi: true},
 	{name: "alb single-value", req: lambdalocal.Request{Source: "alb"}, single: true},
 	{name: "function url", req: lambdalocal.Request{Source: "url"}, single: true},
-	{name: "vpc lattice v1", req: lambdalocal.Request{Source: "lattice"}, single: true},
-	{name: "vpc lattice v2", req: lambdalocal.Request{Source: "lattice-v2"}, single: true},
 }
 
 func (fd frontDoor) with(method, target string, header http.Header, body string) lambdalocal.Request {
@@ -150,12 +148,12 @@ func (fd frontDoor) with(method, target string, header http.Header, body string)
 // API hands out carrying the prefix the client used.
 func TestLambdaFrontDoors(t *testing.T) {
 	for store, env := range storeEnvs(t) {
-		t.Run(store, func(t *testing.T) { lambdaFrontDoors(t, env) })
+		t.Run(store, func(t *testing.T) { lambdaFrontDoors(t, env, frontDoors) })
 	}
 }
 
-func lambdaFrontDoors(t *testing.T, env map[string]string) {
-	for _, fd := range frontDoors {
+func lambdaFrontDoors(t *testing.T, env map[string]string, doors []frontDoor) {
+	for _, fd := range doors {
 		t.Run(fd.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			h := newLambda(t, &logs, env)
@@ -319,13 +317,6 @@ func TestLambdaBasePathConfig(t *testing.T) {
 	resp = invoke(t, h, lambdalocal.Request{Source: "rest", Stage: "prod", Method: "GET", Target: "/v2/healthz"})
 	if resp.StatusCode != 200 {
 		t.Errorf("rest stage + base path: %d", resp.StatusCode)
-	}
-	// VPC Lattice passes the whole path, a listener rule's prefix included.
-	for _, source := range lambdalocal.LatticeSources {
-		resp = invoke(t, h, lambdalocal.Request{Source: source, Method: "POST", Target: "/v2/v1/items", Header: jsonHeader(), Body: []byte(`{"name":"Cup","price":1,"currency":"EUR"}`)})
-		if resp.StatusCode != 201 || !strings.HasPrefix(resp.header("Location"), "/v2/v1/items/") || !strings.Contains(resp.header("Link"), "</v2/schemas/Item.json>") {
-			t.Errorf("%s create under /v2: %d Location %q Link %q", source, resp.StatusCode, resp.header("Location"), resp.header("Link"))
-		}
 	}
 }
 

@@ -78,10 +78,12 @@ func TestLatticeSniff(t *testing.T) {
 	}
 	// Keys in any order, and a v2 event whose version follows its method.
 	for ev, want := range map[string]kind{
-		`{"method":"GET","headers":{},"raw_path":"/"}`:                    kindLattice,
-		`{"path":"/","method":"GET","requestContext":{},"version":"2.0"}`: kindLattice,
+		`{"method":"GET","headers":{},"raw_path":"/"}`:                                              kindLattice,
+		`{"path":"/","method":"GET","requestContext":{},"version":"2.0"}`:                           kindLattice,
+		`{"version":"2.0","requestContext":{"identity":{},"serviceNetworkArn":"arn:x"},"path":"/"}`: kindLattice,
 		`{"method":"GET"}`: kindUnknown, // neither version's shape
-		`{"headers":{"raw_path":"/"},"method":"GET"}`: kindUnknown,
+		`{"version":"2.0","requestContext":{"identity":{"serviceNetworkArn":"arn:x"}}}`: kindUnknown,
+		`{"headers":{"raw_path":"/"},"method":"GET"}`:                                   kindUnknown,
 	} {
 		if got := sniff([]byte(ev)); got != want {
 			t.Errorf("%s sniffed as %d, want %d", ev, got, want)
@@ -262,6 +264,7 @@ func TestLatticeBadEvents(t *testing.T) {
 		"v1 path without slash":      {`{"raw_path":"x","method":"GET"}`, "does not start with /"},
 		"v1 invalid method":          {`{"raw_path":"/x","method":"GE T"}`, "is not an HTTP method"},
 		"v1 truncated":               {`{"raw_path":"/x","method":"GET","headers":{`, "not valid JSON"},
+		"v2 no method key":           {`{"version":"2.0","path":"/x","requestContext":{"serviceNetworkArn":"arn:x"}}`, "it has no method"},
 		"v2 no path":                 {`{"version":"2.0","method":"GET","requestContext":{}}`, "it has no path"},
 		"v2 no method":               {`{"version":"2.0","path":"/x","requestContext":{},"method":""}`, "it has no method"},
 		"v2 header values numbers":   {`{` + v2 + `,"method":"GET","headers":{"a":[1,2]}}`, "a value in headers is a JSON array of other than strings"},
@@ -292,8 +295,8 @@ func TestLatticeBadEvents(t *testing.T) {
 			t.Errorf("after %s: %+v", name, o)
 		}
 	}
-	if calls != 18 {
-		t.Errorf("the handler ran %d times, want once per good invocation (18)", calls)
+	if calls != 19 {
+		t.Errorf("the handler ran %d times, want once per good invocation (19)", calls)
 	}
 	o := run(t, h, []byte(`{"raw_path":"/x%zz","method":"GET","headers":{},"body":"","is_base64_encoded":false}`))
 	if o.StatusCode != 400 || o.Headers["Content-Type"] != "application/problem+json" || o.Headers["X-Request-Id"] == "" || strings.Contains(o.Body, "%zz") {

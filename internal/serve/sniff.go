@@ -18,7 +18,8 @@ import "bytes"
 // methodArn or routeArn, before the path in AWS's order: it is refused.
 //
 // VPC Lattice events are told by keys no other kind has at the top level:
-// "raw_path" (structure v1) or "method" beside "version" (v2).
+// "raw_path" (structure v1), or "version" beside "method" or a
+// requestContext with a "serviceNetworkArn" (v2).
 func sniff(payload []byte) kind {
 	s := scanner{b: payload}
 	if !s.consume('{') {
@@ -32,9 +33,7 @@ func sniff(payload []byte) kind {
 		}
 		seen.add(key)
 		if string(key) == "requestContext" && s.consume('{') {
-			if s.hasMember("elb") {
-				seen |= keyELB
-			}
+			seen |= s.contextKeys()
 		} else if !s.skip() {
 			break
 		}
@@ -43,7 +42,7 @@ func sniff(payload []byte) kind {
 			return kindUnknown // it wants a policy, not an HTTP response
 		case seen.has(keyRawPath):
 			return kindV2
-		case seen.has(keyLatticeRawPath), seen.has(keyMethod) && seen.has(keyVersion):
+		case seen.has(keyLatticeRawPath), seen.has(keyVersion) && (seen.has(keyMethod) || seen.has(keyLatticeContext)):
 			return kindLattice
 		case seen.has(keyELB) && seen.has(keyMultiValueHeaders):
 			return kindALB
@@ -163,16 +162,22 @@ func (s *scanner) skip() bool {
 // structural marks the bytes skip stops at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ',': true}
 
-// hasMember reads the members of the object just opened, through its
-// closing brace, and reports whether one is named name.
-func (s *scanner) hasMember(name string) bool {
-	found := false
+// contextKeys reads the members of the requestContext object just opened,
+// through its closing brace, and reports the ones sniff looks for: an
+// ALB's "elb" and VPC Lattice's "serviceNetworkArn".
+func (s *scanner) contextKeys() keySet {
+	var found keySet
 	for {
 		key, ok := s.member()
 		if !ok {
 			break
 		}
-		found = found || string(key) == name
+		switch string(key) {
+		case "elb":
+			found |= keyELB
+		case "serviceNetworkArn":
+			found |= keyLatticeContext
+		}
 		if !s.skip() || !s.consume(',') {
 			break
 		}
@@ -217,6 +222,7 @@ const (
 	keyResource
 	keyLatticeRawPath // raw_path: a VPC Lattice v1 event
 	keyMethod         // method: a VPC Lattice event (API Gateway and ALB say httpMethod)
+	keyLatticeContext // requestContext.serviceNetworkArn: a VPC Lattice v2 event
 )
 
 func (s *keySet) add(name []byte) {
