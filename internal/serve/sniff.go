@@ -7,7 +7,8 @@ import "bytes"
 // whole (a string to its closing quote, an object or array to its matching
 // bracket), so only the event's own keys count: a header, query parameter
 // or body that holds another kind's key names cannot fool it. Of the nested
-// objects only requestContext is looked into, for an ALB's "elb".
+// objects only requestContext is looked into, for an ALB's "elb" and VPC
+// Lattice's "serviceNetworkArn".
 //
 // It stops as soon as the kind is certain, so an event in the order API
 // Gateway writes it ("version", "routeKey", "rawPath" first; "resource"
