@@ -16,7 +16,7 @@ type Info struct {
 	Source           string         // rest | http | alb | url | lattice on Lambda; "" otherwise
 	Stage            string         // API Gateway stage, if any
 	SourceIP         string         // the client's address: the event's, the connection's peer, or what a trusted proxy forwarded (middleware.Forwarding)
-	GatewayRequestID string         // API Gateway's request id (ALB: its trace id)
+	GatewayRequestID string         // API Gateway's request id (ALB, VPC Lattice: the X-Amzn-Trace-Id header, if any)
 	LambdaRequestID  string         // the invocation's AWS request id
 	Claims           map[string]any // JWT claims or Lambda-authorizer context; nil when none
 	Scopes           []string       // scopes an HTTP API JWT authorizer reported; nil when none
