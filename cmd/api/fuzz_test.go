@@ -108,11 +108,12 @@ func FuzzReplaceItemBody(f *testing.F) { fuzzBody(f, "PUT", jsonCT) }
 func FuzzPatchItemBody(f *testing.F)   { fuzzBody(f, "PATCH", patchCT) }
 
 // FuzzLambdaEvent: any payload the runtime hands over is either refused
-// as no HTTP event (ErrUnsupportedEvent) or answered below 500; the
-// handler never panics.
+// as no HTTP event (ErrUnsupportedEvent) or as a malformed VPC Lattice
+// event (LatticeEventError), or answered below 500; the handler never
+// panics.
 func FuzzLambdaEvent(f *testing.F) {
 	h := newLambda(f, io.Discard, nil)
-	for _, src := range lambdalocal.Sources {
+	for _, src := range append(lambdalocal.Sources, lambdalocal.LatticeSources...) {
 		for _, r := range []lambdalocal.Request{
 			{Source: src, Method: "GET", Target: "/v1/items?limit=2&tag=kitchen"},
 			{Source: src, Method: "POST", Target: "/v1/items", Header: jsonHeader(), Body: []byte(okBody)},
@@ -126,14 +127,15 @@ func FuzzLambdaEvent(f *testing.F) {
 		}
 	}
 	for _, s := range []string{``, `{}`, `null`, `{"httpMethod":"GET","requestContext":{}}`, `{"version":"2.0","rawPath":7}`,
-		`{"targetGroupArn":1}`, `{"Records":[{"eventSource":"aws:sqs"}]}`} {
+		`{"targetGroupArn":1}`, `{"Records":[{"eventSource":"aws:sqs"}]}`, `{"raw_path":1}`, `{"version":"2.0","method":"GET","path":"//x"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		out, err := h.Invoke(context.Background(), payload)
 		if err != nil {
-			if !errors.Is(err, serve.ErrUnsupportedEvent) {
-				t.Fatalf("error %v, want ErrUnsupportedEvent", err)
+			var shape serve.LatticeEventError
+			if !errors.Is(err, serve.ErrUnsupportedEvent) && !errors.As(err, &shape) {
+				t.Fatalf("error %v, want ErrUnsupportedEvent or a LatticeEventError", err)
 			}
 			return
 		}

@@ -55,6 +55,8 @@ func TestLocalGateway(t *testing.T) {
 		{"http base path", []string{"--source", "http", "--base-path", "/shop", "--proxy-route"}, "/shop"},
 		{"alb", []string{"--source", "alb"}, ""},
 		{"function url", []string{"--source", "url"}, ""},
+		{"vpc lattice v1", []string{"--source", "lattice"}, ""},
+		{"vpc lattice v2", []string{"--source", "lattice-v2"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := startGateway(t, c.args...)

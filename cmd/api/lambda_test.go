@@ -148,12 +148,12 @@ func (fd frontDoor) with(method, target string, header http.Header, body string)
 // API hands out carrying the prefix the client used.
 func TestLambdaFrontDoors(t *testing.T) {
 	for store, env := range storeEnvs(t) {
-		t.Run(store, func(t *testing.T) { lambdaFrontDoors(t, env) })
+		t.Run(store, func(t *testing.T) { lambdaFrontDoors(t, env, frontDoors) })
 	}
 }
 
-func lambdaFrontDoors(t *testing.T, env map[string]string) {
-	for _, fd := range frontDoors {
+func lambdaFrontDoors(t *testing.T, env map[string]string, doors []frontDoor) {
+	for _, fd := range doors {
 		t.Run(fd.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			h := newLambda(t, &logs, env)

@@ -45,10 +45,10 @@ func eventCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("event", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: api event METHOD PATH [--source rest|http|alb|url] [--stage S] [--base-path /p] [--header k=v]... [--body @file|-|text] [--multi-value] [--proxy-route]")
+		fmt.Fprintln(stderr, "Usage: api event METHOD PATH [--source rest|http|alb|url|lattice|lattice-v2] [--stage S] [--base-path /p] [--header k=v]... [--body @file|-|text] [--multi-value] [--proxy-route]")
 		fs.PrintDefaults()
 	}
-	source := fs.String("source", "http", "front door: rest, http, alb or url")
+	source := fs.String("source", "http", "front door: rest, http, alb, url, lattice or lattice-v2 (VPC Lattice event structure v1 or v2)")
 	stage := fs.String("stage", "", "API Gateway stage (rest defaults to prod)")
 	basePath := fs.String("base-path", "", "custom-domain base path mapping, e.g. /shop")
 	body := fs.String("body", "", "request body: text, @file, or - for standard input")
@@ -151,7 +151,7 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "address to listen on")
 	opts := lambdalocal.GatewayOptions{Logger: logger}
-	fs.StringVar(&opts.Source, "source", "http", "front door: rest, http, alb or url")
+	fs.StringVar(&opts.Source, "source", "http", "front door: rest, http, alb, url, lattice or lattice-v2 (VPC Lattice event structure v1 or v2)")
 	fs.StringVar(&opts.Stage, "stage", "", "API Gateway stage; paths start with /{stage} (rest defaults to prod)")
 	fs.StringVar(&opts.BasePath, "base-path", "", "custom-domain base path mapping, e.g. /shop")
 	fs.BoolVar(&opts.MultiValue, "multi-value", false, "ALB target group with multi-value headers on")

@@ -1,6 +1,6 @@
 // Package lambdalocal is the Lambda path on a laptop: it builds realistic
 // Lambda events for an HTTP request, as API Gateway (REST and HTTP APIs), an
-// Application Load Balancer or a Function URL would send them (Build; the
+// Application Load Balancer, a Function URL or VPC Lattice would send them (Build; the
 // `api event` and `api invoke` commands), and serves HTTP through a Lambda
 // handler as those front doors would (Gateway; `api gateway`). Nobody has
 // to know an event's shape to try the Lambda path.
@@ -27,12 +27,17 @@ import (
 //go:embed templates/*.json
 var templates embed.FS
 
-// Sources are the event kinds Build makes.
+// Sources are the event kinds Build makes for API Gateway, ALBs and
+// Function URLs.
 var Sources = []string{"rest", "http", "alb", "url"}
+
+// LatticeSources are the VPC Lattice event kinds Build makes: event
+// structure version 1 and version 2.
+var LatticeSources = []string{"lattice", "lattice-v2"}
 
 // Request is the HTTP request to wrap in an event.
 type Request struct {
-	Source  string      // rest | http | alb | url
+	Source  string      // rest | http | alb | url | lattice | lattice-v2
 	Method  string      // GET, POST, ...
 	Target  string      // path with optional query, e.g. /v1/items?limit=2
 	Header  http.Header // request headers
@@ -64,7 +69,7 @@ func Build(r Request) ([]byte, error) {
 	}
 	raw, err := templates.ReadFile("templates/" + template + ".json")
 	if err != nil {
-		return nil, fmt.Errorf("lambdaevent: unknown source %q (want one of %s)", r.Source, strings.Join(Sources, ", "))
+		return nil, fmt.Errorf("lambdaevent: unknown source %q (want one of %s)", r.Source, strings.Join(append(Sources, LatticeSources...), ", "))
 	}
 	var ev map[string]any
 	if err := json.Unmarshal(raw, &ev); err != nil {
@@ -86,6 +91,15 @@ func Build(r Request) ([]byte, error) {
 	rc, _ := ev["requestContext"].(map[string]any)
 
 	switch r.Source {
+	case "lattice", "lattice-v2":
+		setLattice(ev, r.Source == "lattice-v2", method, u, r.Header, r.Cookies)
+		if r.Source == "lattice" {
+			delete(ev, "isBase64Encoded")
+			ev["is_base64_encoded"] = isBase64
+		}
+		if len(r.Body) > 0 {
+			setHeader(ev["headers"].(map[string]any), "content-length", fmt.Sprint(len(r.Body)), r.Source == "lattice-v2")
+		}
 	case "rest":
 		stage := or(r.Stage, "prod")
 		setV1(ev, method, u, r.Header, r.Cookies, true, false)
@@ -207,6 +221,65 @@ func setV1(ev map[string]any, method string, u *url.URL, header http.Header, coo
 	if multi {
 		ev["multiValueHeaders"] = mvHeaders
 		ev["multiValueQueryStringParameters"] = mv
+	}
+}
+
+// setLattice fills a VPC Lattice event. Lattice passes the path as the
+// client sent it, with no stage or base path taken off; version 1 holds
+// one string per header (values joined with commas) and per query
+// parameter (the last), version 2 arrays of them and the time in
+// microseconds.
+func setLattice(ev map[string]any, v2 bool, method string, u *url.URL, header http.Header, cookies []string) {
+	ev["method"] = method
+	header = header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	if len(cookies) > 0 {
+		header.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	headers := map[string]any{}
+	for k, v := range sampleHeaders(ev) {
+		if vs, ok := v.([]any); ok && len(vs) > 0 {
+			v = vs[0]
+		}
+		setHeader(headers, k, v.(string), v2)
+	}
+	for k, vs := range header {
+		dropKey(headers, k)
+		if v2 {
+			headers[strings.ToLower(k)] = vs
+		} else {
+			headers[strings.ToLower(k)] = strings.Join(vs, ",")
+		}
+	}
+	ev["headers"] = headers
+	query := map[string]any{}
+	for k, vs := range u.Query() {
+		if v2 {
+			query[k] = vs
+		} else {
+			query[k] = vs[len(vs)-1]
+		}
+	}
+	if v2 {
+		ev["path"] = u.EscapedPath()
+		ev["queryStringParameters"] = query
+		if rc, ok := ev["requestContext"].(map[string]any); ok {
+			rc["timeEpoch"] = fmt.Sprint(time.Now().UnixMicro())
+		}
+	} else {
+		ev["raw_path"] = u.EscapedPath()
+		ev["query_string_parameters"] = query
+	}
+}
+
+// setHeader sets one header of a Lattice event in its version's form.
+func setHeader(headers map[string]any, name, value string, v2 bool) {
+	if v2 {
+		headers[name] = []string{value}
+	} else {
+		headers[name] = value
 	}
 }
 

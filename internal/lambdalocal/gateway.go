@@ -1,6 +1,6 @@
 // A local stand-in for the AWS front doors: an HTTP
 // handler that turns each request into the Lambda event API Gateway (REST
-// or HTTP API), an ALB or a Function URL would send, invokes a Lambda
+// or HTTP API), an ALB, a Function URL or VPC Lattice would send, invokes a Lambda
 // handler in process, and turns its response back into HTTP. With it the
 // Lambda path — event decoding, stage prefixes, binary encoding — can be
 // tried from a browser or curl, like `sam local start-api` without Docker.
@@ -20,7 +20,7 @@ import (
 
 // GatewayOptions choose the front door to imitate.
 type GatewayOptions struct {
-	Source     string // rest | http | alb | url
+	Source     string // rest | http | alb | url | lattice | lattice-v2
 	Stage      string // API Gateway stage; the client's paths start with /{stage} when it is named
 	BasePath   string // a custom-domain base path mapping such as /shop (instead of a stage)
 	MultiValue bool   // ALB target group with multi-value headers on
@@ -106,7 +106,11 @@ func Gateway(fn Invoke, opts GatewayOptions) http.Handler {
 }
 
 // strip removes the stage or base path the client's path must start with.
+// VPC Lattice passes the whole path on (the app's base_path strips it).
 func (o GatewayOptions) strip(path string) (string, bool) {
+	if strings.HasPrefix(o.Source, "lattice") {
+		return path, true
+	}
 	prefix := o.BasePath
 	if prefix == "" && o.Stage != "" && o.Stage != "$default" {
 		prefix = "/" + o.Stage

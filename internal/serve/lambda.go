@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,11 +44,12 @@ type LambdaOptions struct {
 const maxLambdaResponse = 6 * 1024 * 1024
 
 // LambdaHandler answers Lambda events from API Gateway REST APIs (payload
-// v1), HTTP APIs (v2), Application Load Balancers and Function URLs with an
-// http.Handler.
+// v1), HTTP APIs (v2), Application Load Balancers, Function URLs and VPC
+// Lattice (event structure v1 and v2) with an http.Handler.
 //
 // algnhsa turns the event into an *http.Request (one decode: the kind is
-// sniffed first and algnhsa is told it). The response is built here, not by
+// sniffed first and algnhsa is told it); it knows no Lattice events, which
+// lattice.go reads itself. The response is built here, not by
 // algnhsa, to close the gaps it leaves: ALB target groups without
 // multi-value headers, a response in the same header form as the request,
 // binary bodies of any type (algnhsa matches exact type strings), stage
@@ -55,6 +57,7 @@ const maxLambdaResponse = 6 * 1024 * 1024
 type LambdaHandler struct {
 	byKind map[kind]lambda.Handler
 	auto   lambda.Handler
+	inner  http.Handler // eventRequest: what algnhsa calls, and Lattice requests go to
 	opts   LambdaOptions
 }
 
@@ -82,8 +85,9 @@ func NewLambdaHandler(h http.Handler, opts LambdaOptions) *LambdaHandler {
 			kindALB:       newAdapter(algnhsa.RequestTypeALB),
 			kindALBSingle: newAdapter(algnhsa.RequestTypeALB),
 		},
-		auto: newAdapter(algnhsa.RequestTypeAuto),
-		opts: opts,
+		auto:  newAdapter(algnhsa.RequestTypeAuto),
+		inner: inner,
+		opts:  opts,
 	}
 }
 
@@ -102,7 +106,7 @@ var ErrUnsupportedEvent error = UnsupportedEventError{}
 type UnsupportedEventError struct{}
 
 func (UnsupportedEventError) Error() string {
-	return "unsupported Lambda event: want an API Gateway REST or HTTP API, ALB or Function URL request"
+	return "unsupported Lambda event: want an API Gateway REST or HTTP API, ALB, Function URL or VPC Lattice request"
 }
 
 type captureKey struct{}
@@ -175,7 +179,19 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 	c := newCapture(k)
 	defer c.release()
 	ctx = context.WithValue(ctx, captureKey{}, c)
-	if _, err := l.byKind[k].Invoke(ctx, payload); err != nil {
+	if k == kindLattice {
+		r, err := latticeRequest(ctx, payload)
+		var shape LatticeEventError
+		switch {
+		case errors.As(err, &shape):
+			l.opts.Logger.ErrorContext(ctx, "malformed VPC Lattice event", "error", err.Error(),
+				"aws_request_id", awsRequestID(ctx), "event_prefix", eventPrefix(payload))
+			return nil, err
+		case err != nil:
+			return l.badEvent(ctx, k, payload, err)
+		}
+		l.inner.ServeHTTP(c, r)
+	} else if _, err := l.byKind[k].Invoke(ctx, payload); err != nil {
 		// The sniff can be fooled (a header named like another kind's key):
 		// let algnhsa try every kind before giving up.
 		c.kind = kindUnknown
@@ -375,6 +391,16 @@ func describe(r *http.Request) (d described, routed, prefix string) {
 		d.Source, d.kindOf = "alb", kindALB
 		d.SourceIP = albClientIP(r)
 		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
+		return d, routed, prefix
+	}
+	if li, ok := ctx.Value(latticeKey{}).(*latticeInfo); ok {
+		// Lattice passes the path as the client sent it (a listener rule's
+		// path prefix included: base_path strips it) and no request id of
+		// its own; the trace id it adds stands in, as for an ALB.
+		d.Source, d.kindOf = "lattice", kindLattice
+		d.SourceIP = r.RemoteAddr
+		d.GatewayRequestID = r.Header.Get("X-Amzn-Trace-Id")
+		d.Lattice = li.Lattice
 	}
 	return d, routed, prefix
 }

@@ -21,6 +21,7 @@ const (
 	kindV2             // API Gateway HTTP API or Function URL, payload v2
 	kindALB            // ALB target group with multi-value headers on
 	kindALBSingle      // ALB target group with multi-value headers off
+	kindLattice        // VPC Lattice target group, event structure v1 or v2
 )
 
 // albToMultiValue rewrites an ALB event from a target group with
@@ -50,8 +51,8 @@ func albToMultiValue(payload []byte) ([]byte, error) {
 // fills the fields its front door reads, and the empty ones are left out.
 type response struct {
 	StatusCode        int                 `json:"statusCode"`
-	StatusDescription string              `json:"statusDescription,omitempty"` // ALB
-	Headers           map[string]string   `json:"headers,omitempty"`           // HTTP API, Function URL, single-value ALB
+	StatusDescription string              `json:"statusDescription,omitempty"` // ALB, VPC Lattice
+	Headers           map[string]string   `json:"headers,omitempty"`           // HTTP API, Function URL, single-value ALB, VPC Lattice
 	MultiValueHeaders map[string][]string `json:"multiValueHeaders,omitempty"` // REST, multi-value ALB
 	Cookies           []string            `json:"cookies,omitempty"`           // HTTP API, Function URL
 	Body              string              `json:"body"`
@@ -60,21 +61,23 @@ type response struct {
 
 // encode builds the response event for the kind of event that asked.
 // REST and ALB use multiValueHeaders (ALB in single-value mode uses
-// headers), HTTP APIs and Function URLs use headers plus cookies.
+// headers), HTTP APIs and Function URLs use headers plus cookies, VPC
+// Lattice (both event versions) uses headers and a status description as
+// an ALB does.
 func (c *capture) encode() ([]byte, error) {
 	status := c.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	r := response{StatusCode: status}
-	if c.kind == kindALB || c.kind == kindALBSingle {
+	if c.kind == kindALB || c.kind == kindALBSingle || c.kind == kindLattice {
 		r.StatusDescription = strconv.Itoa(status) + " " + http.StatusText(status)
 	}
 	switch c.kind {
 	case kindV2:
 		r.Headers = c.singleValueHeaders()
 		r.Cookies = c.header["Set-Cookie"]
-	case kindALBSingle:
+	case kindALBSingle, kindLattice:
 		r.Headers = c.singleValueHeaders()
 	default:
 		r.MultiValueHeaders = c.header
@@ -96,11 +99,11 @@ func (c *capture) encode() ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil // Encode ends the value with a newline
 }
 
-// singleValueHeaders is the "headers" object of an HTTP API or
-// single-value ALB response: several values of one header joined with
+// singleValueHeaders is the "headers" object of an HTTP API, single-value
+// ALB or VPC Lattice response: several values of one header joined with
 // commas. Set-Cookie cannot be joined: an HTTP API takes cookies apart (in
-// "cookies"), and a single-value ALB carries only one, so the last one
-// wins there (turn multi-value headers on to send several).
+// "cookies"), and a single-value ALB or Lattice carries only one, so the
+// last one wins there (turn an ALB's multi-value headers on to send several).
 func (c *capture) singleValueHeaders() map[string]string {
 	var h map[string]string
 	for k, vs := range c.header {

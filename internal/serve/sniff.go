@@ -7,7 +7,8 @@ import "bytes"
 // whole (a string to its closing quote, an object or array to its matching
 // bracket), so only the event's own keys count: a header, query parameter
 // or body that holds another kind's key names cannot fool it. Of the nested
-// objects only requestContext is looked into, for an ALB's "elb".
+// objects only requestContext is looked into, for an ALB's "elb" and VPC
+// Lattice's "serviceNetworkArn".
 //
 // It stops as soon as the kind is certain, so an event in the order API
 // Gateway writes it ("version", "routeKey", "rawPath" first; "resource"
@@ -16,6 +17,10 @@ import "bytes"
 // read the event as the kind sniffed, Invoke lets it try every kind. An
 // API Gateway authorizer's request looks like an HTTP event but carries a
 // methodArn or routeArn, before the path in AWS's order: it is refused.
+//
+// VPC Lattice events are told by keys no other kind has at the top level:
+// "raw_path" (structure v1), or "version" beside "method" or a
+// requestContext with a "serviceNetworkArn" (v2).
 func sniff(payload []byte) kind {
 	s := scanner{b: payload}
 	if !s.consume('{') {
@@ -29,9 +34,7 @@ func sniff(payload []byte) kind {
 		}
 		seen.add(key)
 		if string(key) == "requestContext" && s.consume('{') {
-			if s.hasMember("elb") {
-				seen |= keyELB
-			}
+			seen |= s.contextKeys()
 		} else if !s.skip() {
 			break
 		}
@@ -40,6 +43,8 @@ func sniff(payload []byte) kind {
 			return kindUnknown // it wants a policy, not an HTTP response
 		case seen.has(keyRawPath):
 			return kindV2
+		case seen.has(keyLatticeRawPath), seen.has(keyVersion) && (seen.has(keyMethod) || seen.has(keyLatticeContext)):
+			return kindLattice
 		case seen.has(keyELB) && seen.has(keyMultiValueHeaders):
 			return kindALB
 		case seen.has(keyResource) && seen.has(keyHTTPMethod) && seen.has(keyRequestContext) && !seen.has(keyELB):
@@ -158,16 +163,22 @@ func (s *scanner) skip() bool {
 // structural marks the bytes skip stops at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true, ',': true}
 
-// hasMember reads the members of the object just opened, through its
-// closing brace, and reports whether one is named name.
-func (s *scanner) hasMember(name string) bool {
-	found := false
+// contextKeys reads the members of the requestContext object just opened,
+// through its closing brace, and reports the ones sniff looks for: an
+// ALB's "elb" and VPC Lattice's "serviceNetworkArn".
+func (s *scanner) contextKeys() keySet {
+	var found keySet
 	for {
 		key, ok := s.member()
 		if !ok {
 			break
 		}
-		found = found || string(key) == name
+		switch string(key) {
+		case "elb":
+			found |= keyELB
+		case "serviceNetworkArn":
+			found |= keyLatticeContext
+		}
 		if !s.skip() || !s.consume(',') {
 			break
 		}
@@ -210,6 +221,9 @@ const (
 	keyHTTPMethod
 	keyRequestContext
 	keyResource
+	keyLatticeRawPath // raw_path: a VPC Lattice v1 event
+	keyMethod         // method: a VPC Lattice event (API Gateway and ALB say httpMethod)
+	keyLatticeContext // requestContext.serviceNetworkArn: a VPC Lattice v2 event
 )
 
 func (s *keySet) add(name []byte) {
@@ -230,6 +244,10 @@ func (s *keySet) add(name []byte) {
 		*s |= keyResource
 	case "methodArn", "routeArn":
 		*s |= keyAuthorizer
+	case "raw_path":
+		*s |= keyLatticeRawPath
+	case "method":
+		*s |= keyMethod
 	}
 }
 
