@@ -71,6 +71,13 @@ type Config struct {
 	// AuthScopePrefix is what the issuer writes before each of the API's
 	// scopes (Cognito: "<resource server>/"); it is taken off.
 	AuthScopePrefix string
+
+	// Lambda response streaming (README "Which front door"): set by the
+	// stack that puts a RESPONSE_STREAM Function URL in front of the
+	// function.
+	LambdaStream            bool          // answer Function URL events on the streaming path
+	LambdaStreamMaxBytes    int64         // most body a streamed response may carry
+	LambdaStreamMaxDuration time.Duration // longest a streamed response may run
 }
 
 // Addr is the listen address for net/http.
@@ -109,6 +116,10 @@ var defaults = map[string]any{
 	"auth_jwks_url":       "",
 	"auth_jwks_refresh":   "5m",
 	"auth_scope_prefix":   "",
+
+	"lambda_stream":              false,
+	"lambda_stream_max_bytes":    200 * 1000 * 1000,
+	"lambda_stream_max_duration": "15m",
 }
 
 // secretKeys are never printed by Redacted.
@@ -241,6 +252,10 @@ func parse(v *viper.Viper) (Config, error) {
 		AuthJWKSURL:       p.issuerURL("auth_jwks_url"),
 		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
 		AuthScopePrefix:   p.scopePrefix("auth_scope_prefix"),
+
+		LambdaStream:            p.boolean("lambda_stream"),
+		LambdaStreamMaxBytes:    p.integer("lambda_stream_max_bytes", 1024, 200*1000*1000),
+		LambdaStreamMaxDuration: p.duration("lambda_stream_max_duration", time.Second, 15*time.Minute),
 	}
 	p.authComplete(c)
 	return c, p.err

@@ -256,9 +256,8 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 	}
 	h = tr.Handler(h)
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		// returns only when the runtime ends the process
-		serve.Lambda(h, serve.LambdaOptions{Logger: logger, AfterInvoke: tr.Flush})
-		return nil
+		// returns only when the runtime ends the process, or its API fails
+		return serve.Lambda(h, lambdaOptions(cfg, logger, tr.Flush))
 	}
 	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -272,6 +271,17 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 		ShutdownGrace:     cfg.ShutdownGrace,
 		Ready:             readyHook(ctx),
 	}, logger)
+}
+
+// lambdaOptions are the Lambda handler's options from the configuration.
+func lambdaOptions(cfg config.Config, logger *slog.Logger, afterInvoke func(context.Context)) serve.LambdaOptions {
+	return serve.LambdaOptions{
+		Logger:            logger,
+		AfterInvoke:       afterInvoke,
+		Stream:            cfg.LambdaStream,
+		MaxStreamBytes:    cfg.LambdaStreamMaxBytes,
+		StreamMaxDuration: cfg.LambdaStreamMaxDuration,
+	}
 }
 
 // readyHookKey lets tests learn the bound address when they listen on port 0.
