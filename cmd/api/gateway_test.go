@@ -55,6 +55,7 @@ func TestLocalGateway(t *testing.T) {
 		{"http base path", []string{"--source", "http", "--base-path", "/shop", "--proxy-route"}, "/shop"},
 		{"alb", []string{"--source", "alb"}, ""},
 		{"function url", []string{"--source", "url"}, ""},
+		{"function url, streamed", []string{"--source", "url", "--stream"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := startGateway(t, c.args...)
