@@ -215,7 +215,7 @@ func streamingGateway(ctx context.Context, cfg config.Config, h http.Handler, ad
 	defer cancelLoops()
 	for range 4 {
 		go func() {
-			if err := lh.ServeRuntimeAPI(loopCtx, ln.Addr().String()); err != nil {
+			if err := lh.ServeRuntimeAPI(loopCtx, ln.Addr().String()); loopCtx.Err() == nil {
 				logger.Error("local runtime loop stopped", "error", err.Error())
 			}
 		}()

@@ -53,7 +53,7 @@ func runtimeFor(t *testing.T, h http.Handler, opts LambdaOptions, timeout time.D
 	go func() { done <- lh.ServeRuntimeAPI(ctx, strings.TrimPrefix(srv.URL, "http://")) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Errorf("runtime loop: %v", err)
 		}
 		srv.Close()

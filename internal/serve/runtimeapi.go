@@ -41,7 +41,8 @@ const (
 )
 
 // ServeRuntimeAPI answers invocations from the Runtime API at addr (host:port,
-// as AWS_LAMBDA_RUNTIME_API holds it) until ctx ends or the API fails.
+// as AWS_LAMBDA_RUNTIME_API holds it) until ctx ends (an error that
+// wraps ctx.Err()) or the API fails.
 // Function URL events stream when LambdaOptions.Stream is set; every other
 // event is answered exactly as Invoke answers it.
 func (l *LambdaHandler) ServeRuntimeAPI(ctx context.Context, addr string) error {
@@ -53,17 +54,13 @@ func (l *LambdaHandler) ServeRuntimeAPI(ctx context.Context, addr string) error 
 	}
 	for {
 		inv, err := rt.next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+		if err == nil {
+			err = l.answer(ctx, rt, inv)
 		}
-		if err := l.answer(ctx, rt, inv); err != nil {
-			if ctx.Err() != nil {
-				return nil // ended while an answer was on its way
-			}
-			return err
+		if err != nil {
+			// An end asked for (ctx) is not a failure, even with an
+			// answer on its way.
+			return errors.Join(ctx.Err(), err)
 		}
 	}
 }
