@@ -50,7 +50,8 @@ Commands:
                (--decode: the HTTP status, headers and body instead)
   gateway      serve HTTP through the Lambda handler like a front door would
                [--addr 127.0.0.1:3000] [--source rest|http|alb|url]
-               [--stage S] [--base-path /p]: try /docs on the Lambda path
+               [--stage S] [--base-path /p]: try /docs on the Lambda path;
+               --source url --stream: a RESPONSE_STREAM Function URL
   table create create the DynamoDB table (and its TTL setting) named by
                dynamodb_table, for local development and tests; in AWS
                the CDK stack owns it
