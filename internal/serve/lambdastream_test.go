@@ -254,8 +254,10 @@ func TestStreamDeadline(t *testing.T) {
 		timeout time.Duration
 		cause   string
 	}{
-		{"deadline", LambdaOptions{DeadlineMargin: 200 * time.Millisecond}, 700 * time.Millisecond, "the invocation's deadline"},
-		{"max duration", LambdaOptions{StreamMaxDuration: 500 * time.Millisecond, DeadlineMargin: 100 * time.Millisecond}, testTimeout, "the stream's maximum duration"},
+		// The handler must start before its context ends (else it answers
+		// whole, late): seconds of room for a loaded machine.
+		{"deadline", LambdaOptions{DeadlineMargin: time.Second}, 3 * time.Second, "the invocation's deadline"},
+		{"max duration", LambdaOptions{StreamMaxDuration: 2 * time.Second, DeadlineMargin: 100 * time.Millisecond}, testTimeout, "the stream's maximum duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs syncBuffer
