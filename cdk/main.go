@@ -9,6 +9,7 @@
 // authAudience (an OIDC issuer of yours; authScopePrefix if it writes the
 // scopes with a prefix), or cognito=true (the TypedapiAuth stack's user
 // pool; cognitoDomainPrefix, cognitoCallbackUrls to use its OAuth pages);
+// streamingUrl=true (a Function URL that streams, beside the HTTP API);
 // and the alarm and scaling keys docs/DEPLOY.md lists (alarmEmail,
 // maxTasks, ...). The HTTP API routes come from ../openapi/openapi.json.
 package main
@@ -92,9 +93,13 @@ func run(props *awscdk.AppProps) error {
 	// No account or region: the stacks are environment-agnostic, so synth
 	// needs no credentials; deploy takes them from the CLI's profile.
 	fn := stacks.FunctionOptions{Arch: arch}
+	var streaming *stacks.StreamingURLOptions
+	if ctx("streamingUrl") == "true" {
+		streaming = &stacks.StreamingURLOptions{}
+	}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
 		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
-		Spec: spec, Auth: auth, Observability: obs,
+		Spec: spec, Auth: auth, Observability: obs, StreamingURL: streaming,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
 		Function: fn, Table: table, CodeDir: codeDir,

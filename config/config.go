@@ -76,6 +76,12 @@ type Config struct {
 	// HTTP events of every front door) or "authorizer" (a REST API's TOKEN
 	// authorizer requests, verified as auth_mode=jwt would).
 	LambdaHandler string
+	// Lambda response streaming (README "Which front door"): set by the
+	// stack that puts a RESPONSE_STREAM Function URL in front of the
+	// function.
+	LambdaStream            bool          // answer Function URL events on the streaming path
+	LambdaStreamMaxBytes    int64         // most body a streamed response may carry
+	LambdaStreamMaxDuration time.Duration // longest a streamed response may run
 }
 
 // Addr is the listen address for net/http.
@@ -115,6 +121,10 @@ var defaults = map[string]any{
 	"auth_jwks_refresh":   "5m",
 	"auth_scope_prefix":   "",
 	"lambda_handler":      "api",
+
+	"lambda_stream":              false,
+	"lambda_stream_max_bytes":    200 * 1000 * 1000,
+	"lambda_stream_max_duration": "15m",
 }
 
 // secretKeys are never printed by Redacted.
@@ -248,6 +258,10 @@ func parse(v *viper.Viper) (Config, error) {
 		AuthJWKSRefresh:   p.duration("auth_jwks_refresh", time.Second, 24*time.Hour),
 		AuthScopePrefix:   p.scopePrefix("auth_scope_prefix"),
 		LambdaHandler:     p.oneOf("lambda_handler", "api", "authorizer"),
+
+		LambdaStream:            p.boolean("lambda_stream"),
+		LambdaStreamMaxBytes:    p.integer("lambda_stream_max_bytes", 1024, 200*1000*1000),
+		LambdaStreamMaxDuration: p.duration("lambda_stream_max_duration", time.Second, 15*time.Minute),
 	}
 	p.authComplete(c)
 	return c, p.err
@@ -512,6 +526,8 @@ func (c Config) Redacted() []any {
 		"auth_mode", c.AuthMode, "auth_issuer", c.AuthIssuer, "auth_audience", c.AuthAudience,
 		"auth_jwks_url", c.AuthJWKSURL, "auth_jwks_refresh", c.AuthJWKSRefresh.String(),
 		"auth_scope_prefix", c.AuthScopePrefix, "lambda_handler", c.LambdaHandler,
+		"lambda_stream", c.LambdaStream, "lambda_stream_max_bytes", c.LambdaStreamMaxBytes,
+		"lambda_stream_max_duration", c.LambdaStreamMaxDuration.String(),
 	}
 }
 

@@ -123,6 +123,9 @@ func TestBadValues(t *testing.T) {
 		{"rate_limit", "fast", "a number from 0"},
 		{"rate_limit", "NaN", "a number from 0"},
 		{"rate_burst", "0", "whole number from 1"},
+		{"lambda_stream", "on", "true or false"},
+		{"lambda_stream_max_bytes", "300000000", "whole number from 1024 to 200000000"},
+		{"lambda_stream_max_duration", "16m", "duration"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -236,6 +239,26 @@ func TestMetricsSwitch(t *testing.T) {
 				t.Errorf("metrics=%v service=%q, want %v %q", got.Metrics, got.MetricsService, c.on, c.service)
 			}
 		})
+	}
+}
+
+// TestLambdaStream: off by default (a buffered front door), switched on
+// by the variable the streaming stack sets, with Lambda's limits.
+func TestLambdaStream(t *testing.T) {
+	got, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LambdaStream || got.LambdaStreamMaxBytes != 200_000_000 || got.LambdaStreamMaxDuration != 15*time.Minute {
+		t.Errorf("defaults: %v %d %v", got.LambdaStream, got.LambdaStreamMaxBytes, got.LambdaStreamMaxDuration)
+	}
+	got, err = config.Load("", env(map[string]string{"TYPEDAPI_LAMBDA_STREAM": "true",
+		"TYPEDAPI_LAMBDA_STREAM_MAX_BYTES": "20000000", "TYPEDAPI_LAMBDA_STREAM_MAX_DURATION": "5m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.LambdaStream || got.LambdaStreamMaxBytes != 20_000_000 || got.LambdaStreamMaxDuration != 5*time.Minute {
+		t.Errorf("set: %v %d %v", got.LambdaStream, got.LambdaStreamMaxBytes, got.LambdaStreamMaxDuration)
 	}
 }
 

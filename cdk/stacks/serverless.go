@@ -1,9 +1,15 @@
 package stacks
 
 import (
+	"fmt"
+	"maps"
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -34,6 +40,24 @@ type ServerlessStackProps struct {
 	Auth Auth
 	// Observability: the dashboard, alarms and saved queries (observability.go).
 	Observability ObservabilityOptions
+	// StreamingURL, when set, adds a second function from the same code
+	// behind a Function URL that streams its answers (README "Which front
+	// door"). nil: the HTTP API only.
+	StreamingURL *StreamingURLOptions
+}
+
+// StreamingURLOptions shape the streaming front door: a Function URL with
+// invoke mode RESPONSE_STREAM and auth type NONE in front of a function of
+// its own. Its own, because how a function is invoked (Invoke or
+// InvokeWithResponseStream) is not in the event, so the function learns it
+// from TYPEDAPI_LAMBDA_STREAM, one value per function. With no authorizer
+// in front, the app verifies bearer tokens itself (TYPEDAPI_AUTH_MODE=jwt);
+// IAM auth would take the Authorization header for SigV4.
+type StreamingURLOptions struct {
+	// Timeout is the streaming function's timeout, which is also the
+	// longest a response may stream (TYPEDAPI_LAMBDA_STREAM_MAX_DURATION).
+	// Default 5 minutes; Lambda allows up to 15.
+	Timeout time.Duration
 }
 
 // ServerlessStack is the whole API on Lambda behind an HTTP API.
@@ -44,6 +68,10 @@ type ServerlessStack struct {
 	Routes   []SpecRoute
 
 	Observability *Observability
+
+	// With StreamingURL: the streaming function and its Function URL.
+	StreamFunction *ApiFunction
+	StreamURL      awslambda.FunctionUrl
 }
 
 // NewServerlessStack makes the table, the function and an HTTP API with a
@@ -92,8 +120,17 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 	}
 	accessLogs := configureStage(stack, api, props.Function.withDefaults().LogRetention, rate, burst)
 
+	functions := []ApiFunction{fn}
+	var streamFn *ApiFunction
+	var streamURL awslambda.FunctionUrl
+	if props.StreamingURL != nil {
+		sfn, u := newStreamingURL(stack, props, table, secret, auth)
+		streamFn, streamURL = &sfn, u
+		functions = append(functions, sfn)
+	}
+
 	obs := NewObservability(stack, "Observability", ObservabilityProps{
-		ObservabilityOptions: props.Observability, Table: table, Functions: []ApiFunction{fn},
+		ObservabilityOptions: props.Observability, Table: table, Functions: functions,
 		HttpApi: api, AccessLogs: accessLogs,
 	})
 
@@ -105,7 +142,42 @@ func NewServerlessStack(scope constructs.Construct, id string, props *Serverless
 		Description: jsii.String("Interactive API documentation"), Value: jsii.String(url + "/docs"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: table.TableName()})
-	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes, Observability: obs}
+	return ServerlessStack{Stack: stack, Api: api, Function: fn, Routes: routes, Observability: obs,
+		StreamFunction: streamFn, StreamURL: streamURL}
+}
+
+// newStreamingURL makes the streaming function and its Function URL.
+func newStreamingURL(stack awscdk.Stack, props *ServerlessStackProps, table awsdynamodb.ITable, secret awssecretsmanager.ISecret, auth Auth) (ApiFunction, awslambda.FunctionUrl) {
+	o := props.Function
+	o.Timeout = props.StreamingURL.Timeout
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.Timeout < time.Second || o.Timeout > 15*time.Minute {
+		panic(fmt.Sprintf("NewServerlessStack: StreamingURL.Timeout must be from 1s to 15m, got %s", o.Timeout))
+	}
+	o.Environment = maps.Clone(o.Environment)
+	if o.Environment == nil {
+		o.Environment = map[string]string{}
+	}
+	o.Environment["TYPEDAPI_LAMBDA_STREAM"] = "true"
+	o.Environment["TYPEDAPI_LAMBDA_STREAM_MAX_DURATION"] = o.Timeout.String()
+	fn := NewApiFunction(stack, "StreamApi", ApiFunctionProps{
+		FunctionOptions: o,
+		Table:           table,
+		CodeDir:         props.CodeDir,
+		CursorSecret:    secret,
+		AuthMode:        AuthModeJWT, // nothing verifies the token before the app
+		Auth:            auth,
+	})
+	url := fn.Function.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType:   awslambda.FunctionUrlAuthType_NONE,
+		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("StreamUrl"), &awscdk.CfnOutputProps{
+		Description: jsii.String("The API behind a Function URL that streams its answers"), Value: url.Url(),
+	})
+	return fn, url
 }
 
 // lambdaIntegration proxies to fn with payload 2.0, what algnhsa reads for

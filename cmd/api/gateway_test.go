@@ -57,6 +57,7 @@ func TestLocalGateway(t *testing.T) {
 		{"function url", []string{"--source", "url"}, ""},
 		{"vpc lattice v1", []string{"--source", "lattice"}, ""},
 		{"vpc lattice v2", []string{"--source", "lattice-v2"}, ""},
+		{"function url, streamed", []string{"--source", "url", "--stream"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			base := startGateway(t, c.args...)

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/lambdalocal"
@@ -156,8 +157,12 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	fs.StringVar(&opts.BasePath, "base-path", "", "custom-domain base path mapping, e.g. /shop")
 	fs.BoolVar(&opts.MultiValue, "multi-value", false, "ALB target group with multi-value headers on")
 	fs.BoolVar(&opts.ProxyRoute, "proxy-route", false, `HTTP API route "ANY /{proxy+}" instead of $default`)
+	stream := fs.Bool("stream", false, "with --source url: a RESPONSE_STREAM Function URL, answers streamed as they are written")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *stream && opts.Source != "url" {
+		return errors.New("gateway: --stream needs --source url: of the front doors only a Function URL streams here")
 	}
 	// What the tool listens on decides whether auth may default to off.
 	cfg.Host, _, _ = net.SplitHostPort(*addr)
@@ -165,11 +170,14 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 	if err != nil {
 		return err
 	}
-	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger})
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts = opts.WithDefaults() // so the line says the stage it serves
-	logger.Info("local gateway", "source", opts.Source, "stage", opts.Stage, "base_path", opts.BasePath, "addr", *addr)
+	logger.Info("local gateway", "source", opts.Source, "stage", opts.Stage, "base_path", opts.BasePath, "addr", *addr, "stream", *stream)
+	if *stream {
+		return streamingGateway(ctx, cfg, h, *addr, opts, logger)
+	}
+	lh := serve.NewLambdaHandler(h, serve.LambdaOptions{Logger: logger})
 	invoke := func(ctx context.Context, payload []byte) ([]byte, error) {
 		return lh.Invoke(serve.LocalInvocation(ctx), payload)
 	}
@@ -178,6 +186,45 @@ func gatewayCommand(ctx context.Context, cfg config.Config, args []string, geten
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ShutdownGrace:     cfg.ShutdownGrace,
+		Ready:             readyHook(ctx),
+	}, logger)
+}
+
+// streamingGateway is `api gateway --source url --stream`: the handler runs
+// on the streaming path exactly as on Lambda, behind a Runtime API stand-in
+// on 127.0.0.1, and the gateway writes each body to the client as the
+// stream brings it.
+func streamingGateway(ctx context.Context, cfg config.Config, h http.Handler, addr string, opts lambdalocal.GatewayOptions, logger *slog.Logger) error {
+	api := lambdalocal.NewRuntimeAPI(cfg.LambdaStreamMaxDuration)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	runtimeSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = runtimeSrv.Serve(ln) }()
+	defer runtimeSrv.Close()
+	lopts := lambdaOptions(cfg, logger, nil)
+	lopts.Stream = true
+	lh := serve.NewLambdaHandler(h, lopts)
+	// Several execution environments, so one long stream does not hold
+	// up the next request. They outlive ctx until the server has drained,
+	// so the streams in flight can finish.
+	loopCtx, cancelLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelLoops()
+	for range 4 {
+		go func() {
+			if err := lh.ServeRuntimeAPI(loopCtx, ln.Addr().String()); loopCtx.Err() == nil {
+				logger.Error("local runtime loop stopped", "error", err.Error())
+			}
+		}()
+	}
+	return serve.HTTP(ctx, lambdalocal.StreamingGateway(api, opts), serve.HTTPOptions{
+		Addr:              addr,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.LambdaStreamMaxDuration, // a stream may run as long as the function may
 		IdleTimeout:       cfg.IdleTimeout,
 		ShutdownGrace:     cfg.ShutdownGrace,
 		Ready:             readyHook(ctx),

@@ -62,6 +62,10 @@ func TestEventThenInvoke(t *testing.T) {
 	if _, err := runCmd(t, "", "event", "GET", "/x", "--header", "novalue"); err == nil {
 		t.Error("malformed --header accepted")
 	}
+	// Only a Function URL streams: refused before anything listens.
+	if _, err := runCmd(t, "", "gateway", "--source", "rest", "--stream", "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "--source url") {
+		t.Errorf("gateway --stream behind a REST API: %v", err)
+	}
 }
 
 // TestInvokeLogsLikeLambda: `api invoke` prints only the Lambda response on

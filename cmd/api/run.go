@@ -50,7 +50,8 @@ Commands:
                (--decode: the HTTP status, headers and body instead)
   gateway      serve HTTP through the Lambda handler like a front door would
                [--addr 127.0.0.1:3000] [--source rest|http|alb|url]
-               [--stage S] [--base-path /p]: try /docs on the Lambda path
+               [--stage S] [--base-path /p]: try /docs on the Lambda path;
+               --source url --stream: a RESPONSE_STREAM Function URL
   table create create the DynamoDB table (and its TTL setting) named by
                dynamodb_table, for local development and tests; in AWS
                the CDK stack owns it
@@ -259,9 +260,8 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 	}
 	h = tr.Handler(h)
 	if getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		// returns only when the runtime ends the process
-		serve.Lambda(h, serve.LambdaOptions{Logger: logger, AfterInvoke: tr.Flush})
-		return nil
+		// returns only when the runtime ends the process, or its API fails
+		return serve.Lambda(h, lambdaOptions(cfg, logger, tr.Flush))
 	}
 	logger.Info("starting", append([]any{"version", buildVersion()}, cfg.Redacted()...)...)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -275,6 +275,17 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 		ShutdownGrace:     cfg.ShutdownGrace,
 		Ready:             readyHook(ctx),
 	}, logger)
+}
+
+// lambdaOptions are the Lambda handler's options from the configuration.
+func lambdaOptions(cfg config.Config, logger *slog.Logger, afterInvoke func(context.Context)) serve.LambdaOptions {
+	return serve.LambdaOptions{
+		Logger:            logger,
+		AfterInvoke:       afterInvoke,
+		Stream:            cfg.LambdaStream,
+		MaxStreamBytes:    cfg.LambdaStreamMaxBytes,
+		StreamMaxDuration: cfg.LambdaStreamMaxDuration,
+	}
 }
 
 // readyHookKey lets tests learn the bound address when they listen on port 0.

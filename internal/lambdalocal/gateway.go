@@ -7,9 +7,11 @@
 package lambdalocal
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,44 +53,8 @@ func (o GatewayOptions) WithDefaults() GatewayOptions {
 func Gateway(fn Invoke, opts GatewayOptions) http.Handler {
 	opts = opts.WithDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target, ok := opts.strip(r.URL.Path)
+		ev, ok := opts.event(w, r)
 		if !ok {
-			// What API Gateway answers for a path outside the stage.
-			writeJSON(w, http.StatusForbidden, `{"message":"Missing Authentication Token"}`)
-			return
-		}
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, opts.MaxBody))
-		if err != nil {
-			writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
-			return
-		}
-		header := r.Header.Clone()
-		header.Set("Host", r.Host)
-		header.Set("X-Forwarded-Proto", "http")
-		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			header.Set("X-Forwarded-For", ip)
-		}
-		var cookies []string
-		if opts.Source == "http" || opts.Source == "url" {
-			for _, c := range r.Cookies() {
-				cookies = append(cookies, c.Name+"="+c.Value)
-			}
-			header.Del("Cookie")
-		}
-		stage := opts.Stage
-		if opts.BasePath != "" {
-			stage = ""
-		}
-		ev, err := Build(Request{
-			Source: opts.Source, Method: r.Method, Target: target, Header: header, Body: body, Cookies: cookies,
-			Stage: stage, BasePath: opts.BasePath, Domain: domainIf(opts.BasePath, r.Host),
-			MultiValue: opts.MultiValue, ProxyRoute: opts.ProxyRoute,
-		})
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, fmt.Sprintf(`{"message":%q}`, err.Error()))
 			return
 		}
 		out, err := fn(r.Context(), ev)
@@ -103,6 +69,122 @@ func Gateway(fn Invoke, opts GatewayOptions) http.Handler {
 			writeJSON(w, http.StatusBadGateway, `{"message":"Internal server error"}`)
 		}
 	})
+}
+
+// StreamingGateway serves HTTP as a Function URL whose invoke mode is
+// RESPONSE_STREAM: each request goes as an event through api, the Runtime
+// API stand-in a function streams its answers to, and the body is written
+// to the client as it arrives, so `curl -N` shows it before the function
+// ends. A stream the function ends with the error trailers is cut off (the
+// connection closes without the last chunk), not passed off as complete.
+func StreamingGateway(api *RuntimeAPI, opts GatewayOptions) http.Handler {
+	opts.Source = "url"
+	opts = opts.WithDefaults()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, ok := opts.event(w, r)
+		if !ok {
+			return
+		}
+		ans, err := api.Invoke(r.Context(), ev)
+		switch {
+		case err != nil:
+			opts.Logger.ErrorContext(r.Context(), "lambda invocation failed", "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, `{"Message":"Internal Server Error"}`)
+			return
+		case ans.Err != nil:
+			opts.Logger.ErrorContext(r.Context(), "lambda function failed", "error_type", ans.Err.Type, "error", ans.Err.Message)
+			writeJSON(w, http.StatusBadGateway, `{"Message":"Internal Server Error"}`)
+			return
+		}
+		defer ans.Body.Close()
+		if !ans.Streamed {
+			out, err := io.ReadAll(ans.Body)
+			if err == nil {
+				err = writeResponse(w, out)
+			}
+			if err != nil {
+				opts.Logger.ErrorContext(r.Context(), "lambda response not understood", "error", err.Error())
+				writeJSON(w, http.StatusBadGateway, `{"Message":"Internal Server Error"}`)
+			}
+			return
+		}
+		br := bufio.NewReaderSize(ans.Body, 32<<10)
+		status, header, err := ReadPrelude(br)
+		if err != nil {
+			opts.Logger.ErrorContext(r.Context(), "lambda response not understood", "error", err.Error())
+			writeJSON(w, http.StatusBadGateway, `{"Message":"Internal Server Error"}`)
+			return
+		}
+		for k, vs := range header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(status)
+		rc := http.NewResponseController(w)
+		_ = rc.Flush()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return // the client left; closing the body drains the function's stream
+				}
+				_ = rc.Flush()
+			}
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				opts.Logger.ErrorContext(r.Context(), "lambda stream ended with an error", "error", err.Error())
+				panic(http.ErrAbortHandler)
+			}
+		}
+	})
+}
+
+// event turns r into the front door's event, or answers the client as
+// the front door would when it cannot.
+func (o GatewayOptions) event(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	target, ok := o.strip(r.URL.Path)
+	if !ok {
+		// What API Gateway answers for a path outside the stage.
+		writeJSON(w, http.StatusForbidden, `{"message":"Missing Authentication Token"}`)
+		return nil, false
+	}
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, o.MaxBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
+		return nil, false
+	}
+	header := r.Header.Clone()
+	header.Set("Host", r.Host)
+	header.Set("X-Forwarded-Proto", "http")
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		header.Set("X-Forwarded-For", ip)
+	}
+	var cookies []string
+	if o.Source == "http" || o.Source == "url" {
+		for _, c := range r.Cookies() {
+			cookies = append(cookies, c.Name+"="+c.Value)
+		}
+		header.Del("Cookie")
+	}
+	stage := o.Stage
+	if o.BasePath != "" {
+		stage = ""
+	}
+	ev, err := Build(Request{
+		Source: o.Source, Method: r.Method, Target: target, Header: header, Body: body, Cookies: cookies,
+		Stage: stage, BasePath: o.BasePath, Domain: domainIf(o.BasePath, r.Host),
+		MultiValue: o.MultiValue, ProxyRoute: o.ProxyRoute,
+	})
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, fmt.Sprintf(`{"message":%q}`, err.Error()))
+		return nil, false
+	}
+	return ev, true
 }
 
 // strip removes the stage or base path the client's path must start with.

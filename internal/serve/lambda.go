@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,20 @@ type LambdaOptions struct {
 	// is, so this is where tracing flushes its spans (bounded by its own
 	// timeout).
 	AfterInvoke func(ctx context.Context)
+
+	// Stream answers Function URL events on the streaming path
+	// (lambdastream.go): set it for a function behind a Function URL whose
+	// invoke mode is RESPONSE_STREAM. Every other event is answered as
+	// before, buffered.
+	Stream bool
+	// MaxStreamBytes is the most body a streamed response may carry;
+	// past it the response ends after the last write that fit. Default
+	// Lambda's 200 MB.
+	MaxStreamBytes int64
+	// StreamMaxDuration ends a streamed response this long after the
+	// invocation began, if its deadline has not ended it first. Default
+	// 15 minutes, Lambda's longest timeout.
+	StreamMaxDuration time.Duration
 }
 
 // maxLambdaResponse is Lambda's limit on a synchronous response payload.
@@ -72,6 +87,12 @@ func NewLambdaHandler(h http.Handler, opts LambdaOptions) *LambdaHandler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxStreamBytes == 0 {
+		opts.MaxStreamBytes = maxStreamedResponse
+	}
+	if opts.StreamMaxDuration == 0 {
+		opts.StreamMaxDuration = maxStreamDuration
+	}
 	inner := eventRequest(h)
 	// algnhsa's own response is discarded (see capture), so its binary
 	// content types are irrelevant and left empty.
@@ -92,8 +113,15 @@ func NewLambdaHandler(h http.Handler, opts LambdaOptions) *LambdaHandler {
 }
 
 // Lambda serves h as a Lambda function until the runtime ends the process.
-func Lambda(h http.Handler, opts LambdaOptions) {
-	lambda.Start(NewLambdaHandler(h, opts))
+// A streaming function uses this package's Runtime API client
+// (runtimeapi.go); a buffered one aws-lambda-go's, as always.
+func Lambda(h http.Handler, opts LambdaOptions) error {
+	l := NewLambdaHandler(h, opts)
+	if !opts.Stream {
+		lambda.Start(l)
+		return nil
+	}
+	return l.ServeRuntimeAPI(context.Background(), os.Getenv("AWS_LAMBDA_RUNTIME_API"))
 }
 
 // ErrUnsupportedEvent is returned for events that are not HTTP requests
@@ -284,8 +312,9 @@ func problem(k kind, status int, requestID, detail string) ([]byte, error) {
 func eventRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		c, _ := ctx.Value(captureKey{}).(*capture)
-		if c == nil {
+		// A capture (buffered) or a streamWriter (streamed).
+		w, _ := ctx.Value(captureKey{}).(http.ResponseWriter)
+		if w == nil {
 			return
 		}
 		if r.URL.Host != "" && len(r.Header["Host"]) == 0 { // algnhsa's keys are canonical
@@ -305,7 +334,7 @@ func eventRequest(next http.Handler) http.Handler {
 		if r.Header.Get("X-Forwarded-Proto") == "" {
 			r.Header.Set("X-Forwarded-Proto", "https") // every front door but an http ALB listener (which says so) is HTTPS
 		}
-		if c.kind == kindUnknown {
+		if c, ok := w.(*capture); ok && c.kind == kindUnknown {
 			c.kind = info.kindOf
 		}
 		if info.kindOf == kindREST {
@@ -336,7 +365,7 @@ func eventRequest(next http.Handler) http.Handler {
 		if prefix != "" {
 			ctx = middleware.WithMountPrefix(ctx, prefix)
 		}
-		next.ServeHTTP(c, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
