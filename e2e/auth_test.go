@@ -6,11 +6,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/typedapi/typedapi/internal/auth/authtest"
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // TestAuthThroughTheBinary is issue 16's bad input against the real server
@@ -23,7 +23,7 @@ func TestAuthThroughTheBinary(t *testing.T) {
 	if !ok {
 		t.Skip("no test issuer")
 	}
-	logs := &lockedBuffer{}
+	logs := &logsink.Buffer{}
 	origin := startAPILogged(t, logs, "TYPEDAPI_AUTH_ISSUER="+issuer, "TYPEDAPI_AUTH_AUDIENCE="+authtest.Audience)
 	staff := authtest.Token(t, issuer, authtest.Request{Subject: "staff-1", Scope: "items:write orders:fulfil"})
 	alice := authtest.Token(t, issuer, authtest.Request{Subject: "alice"})
@@ -177,23 +177,4 @@ func jsonField(t *testing.T, body []byte, name string) string {
 		t.Fatalf("no %q in %s", name, body)
 	}
 	return s
-}
-
-// lockedBuffer is a bytes.Buffer written by one goroutine and read by
-// another.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package operations_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,12 +11,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
 	"github.com/typedapi/typedapi/internal/auth"
+	"github.com/typedapi/typedapi/internal/logsink"
 	"github.com/typedapi/typedapi/models"
 	"github.com/typedapi/typedapi/operations"
 	"github.com/typedapi/typedapi/store/memory"
@@ -36,23 +35,8 @@ func (s faultyStore) Get(ctx context.Context, id string) (models.Item, error) {
 	return s.Store.Get(ctx, id)
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the server's log output, read by the test as it runs.
+type syncBuffer struct{ logsink.Buffer }
 
 // logLines parses the JSON log lines written so far.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {

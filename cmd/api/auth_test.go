@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/typedapi/typedapi/internal/auth"
 	"github.com/typedapi/typedapi/internal/auth/authtest"
 	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // TestAuthModes: which Authenticator each configuration and place gets,
@@ -121,7 +121,7 @@ func TestStartRefusesAnOpenServer(t *testing.T) {
 // TestLocalOffWarnsAtStart: the newcomer's `go run ./cmd/api` serves with
 // auth off on 127.0.0.1 and says so in its log at start-up.
 func TestLocalOffWarnsAtStart(t *testing.T) {
-	var logs syncBuffer
+	var logs logsink.Buffer
 	addrs := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), readyHookKey{}, func(net.Addr) { addrs <- "ready" }))
 	done := make(chan error, 1)
@@ -168,22 +168,4 @@ func TestPublicOperationsFetchNoKeys(t *testing.T) {
 	if n := fetches.Load(); n != 0 {
 		t.Fatalf("%d requests to the issuer while serving public operations, want 0", n)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the server's log writer and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/lambdalocal"
 	"github.com/typedapi/typedapi/internal/lambdatest"
+	"github.com/typedapi/typedapi/internal/logsink"
 	"github.com/typedapi/typedapi/internal/tracing/tracingtest"
 )
 
@@ -118,7 +119,7 @@ func TestCollectorServer(t *testing.T) {
 	if dynamo {
 		cmd.Env = append(cmd.Env, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 	}
-	var out lockedBuffer
+	var out logsink.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

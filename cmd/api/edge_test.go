@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // The edge: forwarding headers, told apart by who sends them, and the
@@ -60,7 +62,7 @@ func TestForwardedHeaders(t *testing.T) {
 	}
 	for _, srv := range servers {
 		t.Run(srv.name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs logsink.Buffer
 			base, stop := startServerLogging(t, map[string]string{
 				"TYPEDAPI_LOG_LEVEL": "info", "TYPEDAPI_TRUSTED_PROXIES": srv.trusted, "TYPEDAPI_PUBLIC_BASE_URL": srv.public,
 			}, &logs)
@@ -234,7 +236,7 @@ func TestRateLimitHTTP(t *testing.T) {
 // ALB the client is the address the ALB appended last to X-Forwarded-For,
 // not what the client wrote before it.
 func TestForwardedHeadersLambda(t *testing.T) {
-	var logs lockedBuffer
+	var logs logsink.Buffer
 	h := newLambda(t, &logs, map[string]string{"TYPEDAPI_TRUSTED_PROXIES": "0.0.0.0/0"})
 	for i, fd := range frontDoors {
 		id := fmt.Sprintf("lambda-fwd-%d", i)

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/internal/emf"
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // serveLogged runs the program like startServer, with its standard output
 // (the access lines) kept. stop returns once run has returned, so every
 // line has been written.
-func serveLogged(t *testing.T, env map[string]string) (base string, logs *lockedBuffer, stop func()) {
+func serveLogged(t *testing.T, env map[string]string) (base string, logs *logsink.Buffer, stop func()) {
 	t.Helper()
 	addrs := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), readyHookKey{}, func(a net.Addr) { addrs <- a }))
@@ -25,7 +26,7 @@ func serveLogged(t *testing.T, env map[string]string) (base string, logs *locked
 	for k, v := range env {
 		vars[k] = v
 	}
-	logs = &lockedBuffer{}
+	logs = &logsink.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, func(k string) string { return vars[k] }, strings.NewReader(""), logs, io.Discard)

@@ -7,9 +7,10 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // TestSecurityHeaders: every answer carries nosniff, no-store and a
@@ -137,24 +138,6 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 	c.expect(200, "GET", "/v1/items", "", "X-Pad", strings.Repeat("p", 60<<10))
 }
 
-// lockedBuffer collects a server's log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestNoSecretsInLogs starts the real program at debug level with a cursor
 // secret and AWS credentials set, drives good and bad requests (and, with
 // DynamoDB Local, the AWS SDK), stops it, and scans every log line.
@@ -175,7 +158,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 			// The AWS SDK reads credentials from the process environment.
 			t.Setenv("AWS_ACCESS_KEY_ID", vars["AWS_ACCESS_KEY_ID"])
 			t.Setenv("AWS_SECRET_ACCESS_KEY", secrets["AWS_SECRET_ACCESS_KEY"])
-			var logs lockedBuffer
+			var logs logsink.Buffer
 			addrs := make(chan net.Addr, 1)
 			ctx, cancel := context.WithCancel(context.WithValue(context.Background(), readyHookKey{}, func(a net.Addr) { addrs <- a }))
 			done := make(chan error, 1)
@@ -220,4 +203,4 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 }
 
-var _ io.Writer = (*lockedBuffer)(nil)
+var _ io.Writer = (*logsink.Buffer)(nil)

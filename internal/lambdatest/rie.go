@@ -21,9 +21,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // EmulatorBinary is the emulator's command name; scripts/setup installs it
@@ -101,7 +102,7 @@ type Options struct {
 type Emulator struct {
 	cmd       *exec.Cmd
 	invokeURL string
-	out       *lockedBuffer
+	out       *logsink.Buffer
 	done      chan struct{}
 	client    *http.Client
 }
@@ -130,7 +131,7 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 	env := append(HostEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(secs), "AWS_REGION=us-east-1")
 	env = append(env, o.Env...)
 
-	out := &lockedBuffer{}
+	out := &logsink.Buffer{}
 	var w io.Writer = out
 	if o.Output != nil {
 		w = io.MultiWriter(out, o.Output)
@@ -322,23 +323,4 @@ func procStatusBytes(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
-}
-
-// lockedBuffer collects output written from the emulator's copy goroutines
-// while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

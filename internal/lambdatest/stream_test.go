@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/logsink"
 )
 
 // TestStreamingBootstrap: the deployed bootstrap with TYPEDAPI_LAMBDA_STREAM
@@ -28,7 +29,7 @@ func TestStreamingBootstrap(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
-	var out lockedBuffer
+	var out logsink.Buffer
 	cmd := exec.Command(bin)
 	cmd.Env = append(HostEnv(), "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(srv.URL, "http://"),
 		"TYPEDAPI_LAMBDA_STREAM=true", "TYPEDAPI_AUTH_MODE=off")

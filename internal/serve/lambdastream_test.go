@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,31 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/logsink"
 	"github.com/typedapi/typedapi/internal/middleware"
 )
-
-// syncBuffer is a log sink the handler's goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runtimeFor runs h as a streaming function against a Runtime API
 // stand-in on 127.0.0.1 and returns the stand-in to invoke it through.
@@ -179,7 +160,7 @@ func TestStreamRequestSide(t *testing.T) {
 // with the runtime's error trailer; a panic before the first byte is a
 // 500 problem.
 func TestStreamErrorTrailer(t *testing.T) {
-	var logs syncBuffer
+	var logs logsink.Buffer
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/early" {
 			panic("boom: secret detail")
@@ -215,7 +196,7 @@ func TestStreamErrorTrailer(t *testing.T) {
 // that fit, the handler's context ends, the runtime hears why and the
 // log says so.
 func TestStreamLimit(t *testing.T) {
-	var logs syncBuffer
+	var logs logsink.Buffer
 	handlerErr := make(chan error, 1)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for i := 0; ; i++ {
@@ -260,7 +241,7 @@ func TestStreamDeadline(t *testing.T) {
 		{"max duration", LambdaOptions{StreamMaxDuration: 2 * time.Second, DeadlineMargin: 100 * time.Millisecond}, testTimeout, "the stream's maximum duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logsink.Buffer
 			c.opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 			stopped := make(chan error, 1)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
