@@ -176,6 +176,8 @@ func TestSecurityIsDeclaredOnEveryOperation(t *testing.T) {
 		"get-service-info": {}, "get-liveness": {}, "get-readiness": {},
 		"head-service-info": {}, "head-liveness": {}, "head-readiness": {},
 		"list-items": {}, "head-list-items": {}, "get-item": {}, "head-item": {},
+		"export-items": {}, "head-export-items": {},
+		"export-orders": {{"bearer": {}}}, "head-export-orders": {{"bearer": {}}},
 		"create-item":  {{"bearer": {"items:write"}}},
 		"replace-item": {{"bearer": {"items:write"}}},
 		"patch-item":   {{"bearer": {"items:write"}}},
