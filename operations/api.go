@@ -50,6 +50,16 @@ type Options struct {
 	// that far ahead, so a long stream outlives the server's WriteTimeout
 	// and a client that stops reading does not.
 	StreamWriteTimeout time.Duration
+	// EventsMaxDuration ends an event stream (default 5m): the client
+	// reconnects with Last-Event-ID. On Lambda, which is not told when a
+	// client goes away, it and the invocation's deadline end the work.
+	EventsMaxDuration time.Duration
+	// EventsHeartbeat is how often a quiet event stream sends a comment
+	// (default 15s), so that proxies keep it open.
+	EventsHeartbeat time.Duration
+	// EventsPollInterval is how often an event stream reads the store
+	// (default 2s): it sees the changes any instance made.
+	EventsPollInterval time.Duration
 
 	exports exportSlots // made by New from ExportConcurrency
 
@@ -89,6 +99,15 @@ func (o *Options) setDefaults() {
 	}
 	if o.StreamWriteTimeout <= 0 {
 		o.StreamWriteTimeout = 30 * time.Second
+	}
+	if o.EventsMaxDuration <= 0 {
+		o.EventsMaxDuration = 5 * time.Minute
+	}
+	if o.EventsHeartbeat <= 0 {
+		o.EventsHeartbeat = 15 * time.Second
+	}
+	if o.EventsPollInterval <= 0 {
+		o.EventsPollInterval = 2 * time.Second
 	}
 }
 

@@ -142,7 +142,7 @@ func TestExportUnknownFilter(t *testing.T) {
 		{"/v1/items/export?tag=blue&colour=red", "query.colour"},
 		{"/v1/items/export?cursor=abc", "query.cursor"},
 		{"/v1/orders/export?q=cup", "query.q"},
-		{"/v1/items/export?q=", "query.q"},              // empty: refused as the list refuses it
+		{"/v1/items/export?q=", "query.q"},                // empty: refused as the list refuses it
 		{"/v1/orders/export?status=lost", "query.status"}, // not a status
 	} {
 		rec := request(h, http.MethodGet, c.target, "")

@@ -50,6 +50,7 @@ type orders struct {
 	now          func() time.Time
 	exports      exportSlots
 	writeTimeout time.Duration // of one page of an export
+	stream       eventSettings // of the event stream
 }
 
 // ---- inputs and outputs -------------------------------------------------

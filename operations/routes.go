@@ -81,7 +81,8 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middle
 	}
 	if stores.Orders != nil {
 		ord := &orders{store: stores.Orders, items: stores.Items, cursors: cursors.forListing("orders"), idemTTL: opts.IdempotencyTTL, now: opts.Now,
-			exports: opts.exports, writeTimeout: opts.StreamWriteTimeout}
+			exports: opts.exports, writeTimeout: opts.StreamWriteTimeout,
+			stream: eventSettings{maxDuration: opts.EventsMaxDuration, heartbeat: opts.EventsHeartbeat, poll: opts.EventsPollInterval}}
 		addOrderRoutes(api, mux, opts, ord)
 		svc.collections["orders"] = ordersPath
 	}
@@ -269,6 +270,24 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Responses:   notModified(),
 		Security:    bearer(),
 	}, ord.get)
+	registerEvents(api, mux, opts, huma.Operation{
+		OperationID: "get-order-events",
+		Method:      http.MethodGet,
+		Path:        ordersPath + "/{id}/events",
+		Summary:     "Follow the status of an order",
+		Description: "Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, " +
+			"until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` " +
+			"(1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps " +
+			"a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. " +
+			"Changes are read from the store every `events_poll_interval`, so changes made through any server appear. " +
+			"As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.\n\n" +
+			"Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as " +
+			"`@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.",
+		Tags:      []string{"Orders"},
+		Errors:    readErrors,
+		Responses: map[string]*huma.Response{"200": {Description: "The order's status events, until it is shipped or cancelled, or the stream's maximum duration passes."}},
+		Security:  bearer(),
+	}, map[string]any{"status": OrderStatusEvent{}}, ord.eventsFound(api), ord.events)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-order",
 		Method:      http.MethodPatch,

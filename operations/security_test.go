@@ -185,6 +185,7 @@ func TestSecurityIsDeclaredOnEveryOperation(t *testing.T) {
 		"list-orders":  {{"bearer": {}}}, "head-list-orders": {{"bearer": {}}},
 		"create-order": {{"bearer": {}}},
 		"get-order":    {{"bearer": {}}}, "head-order": {{"bearer": {}}},
+		"get-order-events": {{"bearer": {}}}, "head-order-events": {{"bearer": {}}},
 		"patch-order": {{"bearer": {}}},
 	}
 	seen := map[string]bool{}
