@@ -35,6 +35,12 @@ type OrderStatusEvent struct {
 	At      time.Time          `json:"at" doc:"When it took it." example:"2026-11-25T12:01:00Z"`
 }
 
+// TransformSchema (huma.SchemaTransformer) describes the event's data.
+func (OrderStatusEvent) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Description = "A status the order took, and when: the data of a status event, one line of JSON."
+	return s
+}
+
 type OrderEventsInput struct {
 	OrderID
 	LastEventID int `header:"Last-Event-ID" minimum:"0" maximum:"1000000" doc:"The id of the last event received: the stream resumes after it. Without it, the stream starts with the order's first status." example:"1"`
@@ -167,7 +173,40 @@ func registerEvents[I any](api huma.API, mux router, opts Options, op huma.Opera
 ) {
 	prepare[I](api, opts, &op)
 	op.Middlewares = append(op.Middlewares, found, streamWriter(opts.StreamWriteTimeout))
-	mux.operation(op.OperationID, op.Method, op.Path, func() { sse.Register(api, op, events, f) })
+	mux.operation(op.OperationID, op.Method, op.Path, func() {
+		sse.Register(api, op, events, f)
+		plainEventSchema(api.OpenAPI().Paths[op.Path].Get)
+	})
+}
+
+// plainEventSchema rewrites what the sse package declares so that both
+// documents lint clean: an event name's "const" (an extension there, which
+// OpenAPI 3.0 does not know) becomes a one-value enum, and a oneOf of a
+// single event type becomes that type.
+func plainEventSchema(op *huma.Operation) {
+	mt := op.Responses["200"].Content["text/event-stream"]
+	if mt == nil || mt.Schema == nil || mt.Schema.Items == nil {
+		return
+	}
+	items := mt.Schema.Items
+	variants, _ := items.Extensions["oneOf"].([]*huma.Schema)
+	for _, v := range variants {
+		if ev := v.Properties["event"]; ev != nil {
+			if name, ok := ev.Extensions["const"]; ok {
+				ev.Enum = []any{name}
+				ev.Examples = []any{name}
+				ev.Extensions = nil
+			}
+		}
+		if id := v.Properties["id"]; id != nil {
+			id.Description = "The event's id: send the last one received in Last-Event-ID to resume after it."
+			id.Examples = []any{2}
+		}
+		delete(v.Properties, "retry") // never sent: a client reconnects as it likes
+	}
+	if len(variants) == 1 {
+		mt.Schema.Items = variants[0]
+	}
 }
 
 // streamWriter gives the operation a body writer that flushes through
