@@ -201,13 +201,20 @@ func plainEventSchema(op *huma.Operation) {
 		if id := v.Properties["id"]; id != nil {
 			id.Description = "The event's id: send the last one received in Last-Event-ID to resume after it."
 			id.Examples = []any{2}
+			id.Format = "int64"
+			id.Minimum, id.Maximum = ptr(1.0), ptr(float64(maxOrderStatuses))
 		}
 		delete(v.Properties, "retry") // never sent: a client reconnects as it likes
 	}
 	if len(variants) == 1 {
 		mt.Schema.Items = variants[0]
 	}
+	mt.Schema.MaxItems = ptr(maxOrderStatuses)
 }
+
+// maxOrderStatuses bounds the events of a stream: an order takes each of
+// its four statuses at most once (heartbeats are comments, no events).
+const maxOrderStatuses = 4
 
 // streamWriter gives the operation a body writer that flushes through
 // every wrapper (http.ResponseController) and moves the write deadline
