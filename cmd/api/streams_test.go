@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/typedapi/typedapi/internal/lambdalocal"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -138,5 +140,60 @@ func TestEventsOutliveWriteTimeout(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("the stream outlived its maximum duration")
 		}
+	}
+}
+
+// TestStreamsOnBufferedLambda: on Lambda without response streaming
+// (algnhsa answers once the handler returns), the export answers whole,
+// and an order's event stream is ended by the invocation's deadline,
+// since Lambda never tells the function that a client went away.
+func TestStreamsOnBufferedLambda(t *testing.T) {
+	h := newLambda(t, io.Discard, map[string]string{"TYPEDAPI_EVENTS_POLL_INTERVAL": "100ms"})
+	url := lambdalocal.Request{Source: "url"}
+	call := func(ctx context.Context, method, target, body string, header http.Header) lambdaResponse {
+		t.Helper()
+		r := url
+		r.Method, r.Target, r.Header = method, target, header
+		if body != "" {
+			r.Body = []byte(body)
+		}
+		ev, err := lambdalocal.Build(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := h.Invoke(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp lambdaResponse
+		_ = json.Unmarshal(out, &resp)
+		return resp
+	}
+	bg := context.Background()
+	var item models.Item
+	for i := range 3 {
+		resp := call(bg, "POST", "/v1/items", fmt.Sprintf(`{"name":"Cup %d","price":100,"currency":"EUR"}`, i), jsonHeader())
+		_ = json.Unmarshal(resp.body(t), &item)
+	}
+	resp := call(bg, "GET", "/v1/items/export", "", nil)
+	if resp.StatusCode != 200 || resp.header("Content-Type") != "application/x-ndjson" || strings.Count(string(resp.body(t)), "\n") != 3 {
+		t.Errorf("export: %d %q %q", resp.StatusCode, resp.header("Content-Type"), resp.body(t))
+	}
+	resp = call(bg, "POST", "/v1/orders", `{"item_id":"`+item.ID+`","quantity":1}`, jsonHeader())
+	var order models.Order
+	_ = json.Unmarshal(resp.body(t), &order)
+
+	// The handler's deadline is the invocation's less a margin (500ms).
+	ctx, cancel := context.WithTimeout(bg, 1500*time.Millisecond)
+	defer cancel()
+	done := make(chan lambdaResponse, 1)
+	go func() { done <- call(ctx, "GET", "/v1/orders/"+order.ID+"/events", "", nil) }()
+	select {
+	case resp = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream outlived the invocation's deadline")
+	}
+	if resp.StatusCode != 200 || !strings.Contains(string(resp.body(t)), "id: 1\nevent: status\n") {
+		t.Errorf("events: %d %q", resp.StatusCode, resp.body(t))
 	}
 }
