@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -466,4 +467,33 @@ func TestExportMemoryFlat(t *testing.T) {
 	if delta > 16<<20 {
 		t.Errorf("the live heap grew by %d bytes during the export", delta)
 	}
+}
+
+// BenchmarkExport100k: a whole export of 100,000 items through a real
+// server, with the time to its first line and the heap allocated per
+// export (docs/PERFORMANCE.md).
+func BenchmarkExport100k(b *testing.B) {
+	mem := memory.New()
+	seedItems(b, mem, 100_000)
+	h, _ := operations.New(operations.Options{Logger: slog.New(slog.DiscardHandler)}, operations.StoresOf(mem))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var first time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		resp, err := http.Get(srv.URL + "/v1/items/export")
+		if err != nil {
+			b.Fatal(err)
+		}
+		br := bufio.NewReaderSize(resp.Body, 64<<10)
+		if _, err := br.ReadSlice('\n'); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(start)
+		_, _ = io.Copy(io.Discard, br)
+		resp.Body.Close()
+	}
+	b.ReportMetric(float64(first.Microseconds())/float64(b.N), "µs-to-first-line")
 }
