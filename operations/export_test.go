@@ -497,3 +497,42 @@ func BenchmarkExport100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(first.Microseconds())/float64(b.N), "µs-to-first-line")
 }
+
+// laterFailingStore fails every page read after the first.
+type laterFailingStore struct{ *memory.Store }
+
+func (s laterFailingStore) List(ctx context.Context, q models.ListQuery) (models.ListPage, error) {
+	if q.After != "" {
+		return models.ListPage{}, models.ErrUnavailable
+	}
+	return s.Store.List(ctx, q)
+}
+
+// TestExportCutOnLaterFailure: a store failure after the first page has
+// been sent cuts the connection, so the client cannot take the export for
+// a whole one; the cause is logged with the request id. A failure before
+// the first line is a problem, as for a list.
+func TestExportCutOnLaterFailure(t *testing.T) {
+	mem := memory.New()
+	seedItems(t, mem, 150)
+	h, logs := newHandler(t, operations.Options{}, laterFailingStore{mem})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/items/export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err == nil || bytes.Count(body, []byte("\n")) != 100 {
+		t.Errorf("%d, %d lines, read error %v: want the first page and a cut connection", resp.StatusCode, bytes.Count(body, []byte("\n")), err)
+	}
+	if !strings.Contains(logs.String(), "export of items failed after its first page") {
+		t.Errorf("the cause is not logged: %s", logs)
+	}
+	failing, _ := newHandler(t, operations.Options{}, failingStore{mem, models.ErrUnavailable})
+	if rec := request(failing, http.MethodGet, "/v1/items/export", ""); rec.Code != http.StatusServiceUnavailable ||
+		rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("failing at once: %d %s", rec.Code, rec.Body)
+	}
+}
