@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -67,14 +68,32 @@ func TestExportThroughServer(t *testing.T) {
 // TestEventsOutliveWriteTimeout: through the real server, an order's event
 // stream lasts past write_timeout (each event moves the write deadline),
 // sees a change made through the API, and ends cleanly at
-// events_max_duration.
+// events_max_duration; also with tracing on, whose otelhttp wrapper must
+// pass flushes and deadlines through (its spans go to a port where
+// nothing listens, and are dropped).
 func TestEventsOutliveWriteTimeout(t *testing.T) {
-	base, _ := startServer(t, map[string]string{
+	env := map[string]string{
 		"TYPEDAPI_WRITE_TIMEOUT":        "1s",
 		"TYPEDAPI_EVENTS_HEARTBEAT":     "1s",
 		"TYPEDAPI_EVENTS_POLL_INTERVAL": "100ms",
 		"TYPEDAPI_EVENTS_MAX_DURATION":  "3s",
+	}
+	t.Run("plain", func(t *testing.T) { eventsOutliveWriteTimeout(t, env) })
+	traced := maps.Clone(env)
+	traced["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:" + freePort(t)
+	traced["TYPEDAPI_LOG_LEVEL"] = "info"
+	t.Run("traced", func(t *testing.T) {
+		logs := eventsOutliveWriteTimeout(t, traced)
+		if !strings.Contains(logs.String(), `"operation":"get-order-events"`) || !strings.Contains(logs.String(), `"trace_id"`) {
+			t.Errorf("no traced access line of the stream: %s", logs)
+		}
 	})
+}
+
+func eventsOutliveWriteTimeout(t *testing.T, env map[string]string) *lockedBuffer {
+	logs := &lockedBuffer{}
+	base, stop := startServerLogging(t, env, logs)
+	defer func() { _ = stop() }()
 	c := client{t, base}
 	_, b := c.expect(http.StatusCreated, "POST", "/v1/items", `{"name":"Cup","price":100,"currency":"EUR"}`)
 	var item models.Item
@@ -136,7 +155,7 @@ func TestEventsOutliveWriteTimeout(t *testing.T) {
 			if time.Since(start) < 2*time.Second {
 				t.Fatalf("the stream ended after %s, before its maximum duration", time.Since(start))
 			}
-			return
+			return logs
 		case <-time.After(30 * time.Second):
 			t.Fatal("the stream outlived its maximum duration")
 		}
