@@ -126,6 +126,11 @@ func TestBadValues(t *testing.T) {
 		{"lambda_stream", "on", "true or false"},
 		{"lambda_stream_max_bytes", "300000000", "whole number from 1024 to 200000000"},
 		{"lambda_stream_max_duration", "16m", "duration"},
+		{"export_concurrency", "0", "whole number from 1 to 1000"},
+		{"export_concurrency", "many", "whole number from 1 to 1000"},
+		{"events_max_duration", "2h", "duration"},
+		{"events_heartbeat", "0s", "duration"},
+		{"events_poll_interval", "10ms", "duration"},
 	}
 	for _, c := range cases {
 		t.Run(c.key+"="+c.value, func(t *testing.T) {
@@ -139,6 +144,24 @@ func TestBadValues(t *testing.T) {
 				t.Errorf("message %q should name key %s, value %q and %q on one line", msg, c.key, c.value, c.allowed)
 			}
 		})
+	}
+}
+
+// TestStreamSettings: the export cap and the event stream's limits, by
+// default and as set.
+func TestStreamSettings(t *testing.T) {
+	c, err := config.Load("", env(nil))
+	if err != nil || c.ExportConcurrency != 4 || c.EventsMaxDuration != 5*time.Minute || c.EventsHeartbeat != 15*time.Second || c.EventsPollInterval != 2*time.Second {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	c, err = config.Load("", env(map[string]string{
+		"TYPEDAPI_EXPORT_CONCURRENCY":   "16",
+		"TYPEDAPI_EVENTS_MAX_DURATION":  "14m",
+		"TYPEDAPI_EVENTS_HEARTBEAT":     "30s",
+		"TYPEDAPI_EVENTS_POLL_INTERVAL": "500ms",
+	}))
+	if err != nil || c.ExportConcurrency != 16 || c.EventsMaxDuration != 14*time.Minute || c.EventsHeartbeat != 30*time.Second || c.EventsPollInterval != 500*time.Millisecond {
+		t.Fatalf("set: %v %+v", err, c)
 	}
 }
 

@@ -42,6 +42,27 @@ type Options struct {
 	RateBurst int
 	Now       func() time.Time // clock, for tests
 
+	// ExportConcurrency caps the exports running at once (default 4);
+	// beyond it an export is refused with 503 and Retry-After (export.go).
+	ExportConcurrency int
+	// StreamWriteTimeout is how long writing one page of an export or one
+	// event may take (default 30s); each moves the server's write deadline
+	// that far ahead, so a long stream outlives the server's WriteTimeout
+	// and a client that stops reading does not.
+	StreamWriteTimeout time.Duration
+	// EventsMaxDuration ends an event stream (default 5m): the client
+	// reconnects with Last-Event-ID. On Lambda, which is not told when a
+	// client goes away, it and the invocation's deadline end the work.
+	EventsMaxDuration time.Duration
+	// EventsHeartbeat is how often a quiet event stream sends a comment
+	// (default 15s), so that proxies keep it open.
+	EventsHeartbeat time.Duration
+	// EventsPollInterval is how often an event stream reads the store
+	// (default 2s): it sees the changes any instance made.
+	EventsPollInterval time.Duration
+
+	exports exportSlots // made by New from ExportConcurrency
+
 	// Auth verifies the callers of operations that declare security. Nil
 	// refuses them all (401): a server is never open by omission.
 	Auth auth.Authenticator
@@ -73,6 +94,21 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ExportConcurrency <= 0 {
+		o.ExportConcurrency = 4
+	}
+	if o.StreamWriteTimeout <= 0 {
+		o.StreamWriteTimeout = 30 * time.Second
+	}
+	if o.EventsMaxDuration <= 0 {
+		o.EventsMaxDuration = 5 * time.Minute
+	}
+	if o.EventsHeartbeat <= 0 {
+		o.EventsHeartbeat = 15 * time.Second
+	}
+	if o.EventsPollInterval <= 0 {
+		o.EventsPollInterval = 2 * time.Second
+	}
 }
 
 // strictFieldNames sets Huma's case-sensitive validation once (see New).
@@ -87,6 +123,7 @@ func New(opts Options, stores Stores) (http.Handler, huma.API) {
 	}
 	opts.setDefaults()
 	opts.limiter = newRateLimiter(opts)
+	opts.exports = make(exportSlots, opts.ExportConcurrency)
 	mux := newRouter(opts.Lazy)
 	fw := middleware.NewForwarding(opts.TrustedProxies, opts.PublicBaseURL)
 	api := humago.New(mux, apiConfig(opts, fw))

@@ -283,7 +283,8 @@ func TestCORS(t *testing.T) {
 		t.Errorf("other origin allowed")
 	}
 	rec = serve(h, "OPTIONS", "/v1/items/01ARZ3NDEKTSV4RRFFQ69G5FAV", "", "Origin", "https://app.example.com", "Access-Control-Request-Method", "PATCH")
-	if rec.Code != 204 || !strings.Contains(rec.Header().Get("Access-Control-Allow-Methods"), "PATCH") || !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "If-Match") {
+	if rec.Code != 204 || !strings.Contains(rec.Header().Get("Access-Control-Allow-Methods"), "PATCH") || !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "If-Match") ||
+		!strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Last-Event-ID") {
 		t.Errorf("preflight: %d %v", rec.Code, rec.Header())
 	}
 	if rec := serve(h, "OPTIONS", "/v1/items", "", "Origin", "https://evil.example.com", "Access-Control-Request-Method", "POST"); rec.Code != 405 || rec.Header().Get("Access-Control-Allow-Origin") != "" {

@@ -55,10 +55,12 @@ type ItemStore interface {
 
 // items implements the /v1/items operations.
 type items struct {
-	store   ItemStore
-	cursors cursorCodec
-	idemTTL time.Duration
-	now     func() time.Time
+	store        ItemStore
+	cursors      cursorCodec
+	idemTTL      time.Duration
+	now          func() time.Time
+	exports      exportSlots
+	writeTimeout time.Duration // of one page of an export
 }
 
 // ---- inputs and outputs -------------------------------------------------
@@ -127,6 +129,14 @@ type ListItemsOutput struct {
 	Link string `header:"Link" doc:"RFC 8288 link to the next page (rel=\"next\"), when there is one." example:"</v1/items?cursor=MS5h...&limit=20>; rel=\"next\""`
 	Body ItemPage
 }
+
+type ExportItemsInput struct {
+	Tag models.Tag `query:"tag" doc:"Only items carrying exactly this tag." example:"kitchen"`
+	Q   string     `query:"q" minLength:"1" maxLength:"200" doc:"Only items whose name starts with this text, ignoring case." example:"esp"`
+}
+
+// Resolve refuses a query parameter the export does not take.
+func (in *ExportItemsInput) Resolve(ctx huma.Context) []error { return unknownFilters(ctx) }
 
 type CreateItemInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" minLength:"1" maxLength:"255" doc:"Makes the create safe to retry: the same key with the same body returns the first response again (for 24 hours by default); with a different body, 422." example:"5f1b7c9e-2d4a-4e8b-9c1d-3a6f0e2b7d45"`
@@ -310,6 +320,25 @@ func (h *items) list(ctx context.Context, in *ListItemsInput) (*ListItemsOutput,
 		out.Link = nextLink(ctx, itemsPath, in.Limit, out.Body.NextCursor, "tag", tag, "q", in.Q)
 	}
 	return out, nil
+}
+
+// export streams every item the filters match as NDJSON (export.go).
+func (h *items) export(ctx context.Context, in *ExportItemsInput) (*huma.StreamResponse, error) {
+	release, err := h.exports.acquire()
+	if err != nil {
+		return nil, err
+	}
+	q := models.ListQuery{Limit: exportPageSize, Tag: in.Tag, NamePrefix: in.Q}
+	first, err := h.store.List(ctx, q)
+	if err != nil {
+		release()
+		return nil, storeError(ctx, itemNoun, err)
+	}
+	next := func(ctx context.Context, after string) (models.ListPage, error) {
+		q.After = after
+		return h.store.List(ctx, q)
+	}
+	return exportOf(first, next, release, h.writeTimeout, itemNoun), nil
 }
 
 func (h *items) create(ctx context.Context, in *CreateItemInput) (*CreateItemOutput, error) {

@@ -43,11 +43,14 @@ type OrderStore interface {
 
 // orders implements the /v1/orders operations.
 type orders struct {
-	store   OrderStore
-	items   ItemStore // to read the item an order names, for its price
-	cursors cursorCodec
-	idemTTL time.Duration
-	now     func() time.Time
+	store        OrderStore
+	items        ItemStore // to read the item an order names, for its price
+	cursors      cursorCodec
+	idemTTL      time.Duration
+	now          func() time.Time
+	exports      exportSlots
+	writeTimeout time.Duration // of one page of an export
+	stream       eventSettings // of the event stream
 }
 
 // ---- inputs and outputs -------------------------------------------------
@@ -74,6 +77,14 @@ type ListOrdersOutput struct {
 	Link string `header:"Link" doc:"RFC 8288 link to the next page (rel=\"next\"), when there is one." example:"</v1/orders?cursor=Mi5h...&limit=20>; rel=\"next\""`
 	Body OrderPage
 }
+
+type ExportOrdersInput struct {
+	ItemID string             `query:"item_id" maxLength:"26" pattern:"^[0-9A-HJKMNP-TV-Z]{26}$" patternDescription:"an item id (26-character ULID, upper case)" doc:"Only orders of this item." example:"01JDQ8Z6M3N4P5Q6R7S8T9V0WX"`
+	Status models.OrderStatus `query:"status" doc:"Only orders in this status." example:"paid"`
+}
+
+// Resolve refuses a query parameter the export does not take.
+func (in *ExportOrdersInput) Resolve(ctx huma.Context) []error { return unknownFilters(ctx) }
 
 type CreateOrderInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" minLength:"1" maxLength:"255" doc:"Makes the create safe to retry: the same key with the same body returns the first response again (for 24 hours by default); with a different body, 422. Keys of orders and of items are apart." example:"9b2e4f0a-6c1d-4d7e-8a3b-2f5c7e9d1a04"`
@@ -167,6 +178,33 @@ func (h *orders) list(ctx context.Context, in *ListOrdersInput) (*ListOrdersOutp
 		out.Link = nextLink(ctx, ordersPath, in.Limit, out.Body.NextCursor, "item_id", in.ItemID, "status", status)
 	}
 	return out, nil
+}
+
+// export streams the caller's orders (every order to the staff) that the
+// filters match as NDJSON, as list shows them a page at a time (export.go).
+func (h *orders) export(ctx context.Context, in *ExportOrdersInput) (*huma.StreamResponse, error) {
+	caller, err := callerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release, err := h.exports.acquire()
+	if err != nil {
+		return nil, err
+	}
+	q := models.OrderQuery{Limit: exportPageSize, ItemID: in.ItemID, Status: in.Status, Owner: caller.Subject}
+	if staff(caller) {
+		q.Owner = ""
+	}
+	first, err := h.store.ListOrders(ctx, q)
+	if err != nil {
+		release()
+		return nil, storeError(ctx, orderNoun, err)
+	}
+	next := func(ctx context.Context, after string) (models.Page[models.Order], error) {
+		q.After = after
+		return h.store.ListOrders(ctx, q)
+	}
+	return exportOf(first, next, release, h.writeTimeout, orderNoun), nil
 }
 
 // create reads the item for its price, then has the store write the order

@@ -120,14 +120,15 @@ var problemDocs = map[int]problemDoc{
 		nil,
 	},
 	http.StatusServiceUnavailable: {
-		"The data store, or the token issuer's signing keys, are busy or unreachable; retry later (after the seconds in Retry-After, when given).",
+		"The data store, or the token issuer's signing keys, are busy or unreachable, or (on an export) as many exports are running as the server allows; " +
+			"retry later (after the seconds in Retry-After, when given).",
 		func(_ huma.API, op *huma.Operation) error {
 			if op.OperationID == readinessOperation {
 				return huma.Error503ServiceUnavailable(notReadyDetail(false))
 			}
 			return errUnavailable()
 		},
-		map[string]*huma.Param{"Retry-After": responseHeader("Seconds to wait before retrying, when the data store is busy.", "1")},
+		map[string]*huma.Param{"Retry-After": responseHeader("Seconds to wait before retrying, when the data store is busy or the exports are at their cap.", "1")},
 	},
 	http.StatusGatewayTimeout: {
 		"The request did not finish within its deadline.",
@@ -232,6 +233,9 @@ func malformedExample(api huma.API, op *huma.Operation) error {
 // (and the currency check the body's Resolve adds), or of the first
 // parameter with an invalid example value.
 func invalidExample(api huma.API, op *huma.Operation) error {
+	if isExport(op) {
+		return unknownFilterExample(op)
+	}
 	schemas := api.OpenAPI().Components.Schemas
 	res := &huma.ValidateResult{}
 	pb := huma.NewPathBuffer(nil, 0)

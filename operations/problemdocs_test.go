@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -100,7 +101,9 @@ func provoke(t *testing.T, method, path string, status int) (*httptest.ResponseR
 	// The caller: the staff (who made what the probe made), unless the
 	// status is about the credentials.
 	credentials := as(staffToken)
-	opts := operations.Options{Auth: newFakeAuth()}
+	// An event stream that begins (the first request of the 429 case)
+	// ends at once.
+	opts := operations.Options{Auth: newFakeAuth(), EventsMaxDuration: time.Millisecond}
 	switch status {
 	case http.StatusTooManyRequests:
 		// A burst of one, refilled in a thousand seconds: the first

@@ -12,6 +12,7 @@ import (
 
 	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/swaggerui"
+	"github.com/typedapi/typedapi/models"
 )
 
 // Stores are the persistence of each resource. A nil store leaves its
@@ -73,12 +74,15 @@ func addRoutes(api huma.API, mux router, opts Options, stores Stores, fw *middle
 		Security:    public(),
 	}, svc.readyz)
 	if stores.Items != nil {
-		it := &items{store: stores.Items, cursors: cursors.forListing("items"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
+		it := &items{store: stores.Items, cursors: cursors.forListing("items"), idemTTL: opts.IdempotencyTTL, now: opts.Now,
+			exports: opts.exports, writeTimeout: opts.StreamWriteTimeout}
 		addItemRoutes(api, mux, opts, it)
 		svc.collections["items"] = itemsPath
 	}
 	if stores.Orders != nil {
-		ord := &orders{store: stores.Orders, items: stores.Items, cursors: cursors.forListing("orders"), idemTTL: opts.IdempotencyTTL, now: opts.Now}
+		ord := &orders{store: stores.Orders, items: stores.Items, cursors: cursors.forListing("orders"), idemTTL: opts.IdempotencyTTL, now: opts.Now,
+			exports: opts.exports, writeTimeout: opts.StreamWriteTimeout,
+			stream: eventSettings{maxDuration: opts.EventsMaxDuration, heartbeat: opts.EventsHeartbeat, poll: opts.EventsPollInterval}}
 		addOrderRoutes(api, mux, opts, ord)
 		svc.collections["orders"] = ordersPath
 	}
@@ -109,6 +113,7 @@ var (
 	storeErrors  = []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 	bodyErrors   = []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 	listErrors   = slices.Concat([]int{http.StatusBadRequest, http.StatusUnprocessableEntity}, storeErrors)
+	exportErrors = listErrors // 503 also when as many exports run as allowed
 	createErrors = slices.Concat(bodyErrors, []int{http.StatusConflict}, storeErrors)
 	readErrors   = slices.Concat([]int{http.StatusNotFound, http.StatusUnprocessableEntity}, storeErrors)
 	writeErrors  = slices.Concat(bodyErrors, []int{http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed}, storeErrors)
@@ -139,6 +144,21 @@ func addItemRoutes(api huma.API, mux router, opts Options, it *items) {
 		Errors:   listErrors,
 		Security: public(),
 	}, it.list)
+	registerExport(api, mux, opts, huma.Operation{
+		OperationID: "export-items",
+		Method:      http.MethodGet,
+		Path:        itemsPath + "/export",
+		Summary:     "Export items as NDJSON",
+		Description: "Every item the filters match, one JSON object per line (`application/x-ndjson`), in creation order: " +
+			"the same items the list pages through, streamed in one response. Filters as for the list (`tag`, `q`); " +
+			"any other query parameter is 422. The server reads a page of items at a time and sends it before it reads the next, " +
+			"so the first lines arrive at once and memory stays flat however many items there are. Each line is the item as stored " +
+			"when its page was read; items written while the export runs may or may not appear. At most `export_concurrency` exports " +
+			"run at once on a server: beyond that, 503 with `Retry-After`.",
+		Tags:     []string{"Items"},
+		Errors:   exportErrors,
+		Security: public(),
+	}, reflect.TypeFor[models.Item](), it.export)
 	register(api, mux, opts, huma.Operation{
 		OperationID:   "create-item",
 		Method:        http.MethodPost,
@@ -211,6 +231,20 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Errors:   listErrors,
 		Security: bearer(),
 	}, ord.list)
+	registerExport(api, mux, opts, huma.Operation{
+		OperationID: "export-orders",
+		Method:      http.MethodGet,
+		Path:        ordersPath + "/export",
+		Summary:     "Export orders as NDJSON",
+		Description: "The caller's own orders (every order for the staff, scope `orders:fulfil`) that the filters match, one JSON object " +
+			"per line (`application/x-ndjson`), in creation order, as the list shows them. Filters as for the list (`item_id`, `status`); " +
+			"any other query parameter is 422. Read and sent a page at a time, as the item export is; each line is the order as stored " +
+			"when its page was read, and orders written while the export runs may or may not appear. At most `export_concurrency` " +
+			"exports run at once: beyond that, 503 with `Retry-After`.",
+		Tags:     []string{"Orders"},
+		Errors:   exportErrors,
+		Security: bearer(),
+	}, reflect.TypeFor[models.Order](), ord.export)
 	register(api, mux, opts, huma.Operation{
 		OperationID:   "create-order",
 		Method:        http.MethodPost,
@@ -236,6 +270,24 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Responses:   notModified(),
 		Security:    bearer(),
 	}, ord.get)
+	registerEvents(api, mux, opts, huma.Operation{
+		OperationID: "get-order-events",
+		Method:      http.MethodGet,
+		Path:        ordersPath + "/{id}/events",
+		Summary:     "Follow the status of an order",
+		Description: "Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, " +
+			"until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` " +
+			"(1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps " +
+			"a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. " +
+			"Changes are read from the store every `events_poll_interval`, so changes made through any server appear. " +
+			"As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.\n\n" +
+			"Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as " +
+			"`@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.",
+		Tags:      []string{"Orders"},
+		Errors:    readErrors,
+		Responses: map[string]*huma.Response{"200": {Description: "The order's status events, until it is shipped or cancelled, or the stream's maximum duration passes."}},
+		Security:  bearer(),
+	}, map[string]any{"status": OrderStatusEvent{}}, ord.eventsFound(api), ord.events)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-order",
 		Method:      http.MethodPatch,
@@ -295,6 +347,13 @@ const readinessOperation = "get-readiness"
 // Every operation states its security: public() or bearer(scopes...). One
 // that states none panics here, at start-up, so none is open by omission.
 func register[I, O any](api huma.API, mux router, opts Options, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
+	prepare[I](api, opts, &op)
+	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
+}
+
+// prepare gives op what every operation shares (see register), whichever
+// way it is then registered with Huma.
+func prepare[I any](api huma.API, opts Options, op *huma.Operation) {
 	if op.Security == nil {
 		panic("operations: " + op.OperationID + " declares no Security; use public() or bearer(scopes...)")
 	}
@@ -302,17 +361,17 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 	// Every request may carry X-Request-Id; middleware.RefuseBadRequestID
 	// answers 400 to one out of bounds.
 	op.Parameters = append(slices.Clip(op.Parameters), requestIDParam)
-	addErrors(&op, http.StatusBadRequest)
-	if protected(&op) {
-		addErrors(&op, authErrors(&op)...)
-		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth, declaredScopes(&op)))
+	addErrors(op, http.StatusBadRequest)
+	if protected(op) {
+		addErrors(op, authErrors(op)...)
+		op.Middlewares = append(op.Middlewares, authenticate(api, opts.Auth, declaredScopes(op)))
 	}
-	if rateLimited(&op) {
+	if rateLimited(op) {
 		// Declared whether or not this server limits: a deployment can.
 		// The limiter runs after authentication, to key it by caller
 		// (ratelimit.go), and before any other check, so a client cannot
 		// get requests past it by making them fail.
-		addErrors(&op, http.StatusTooManyRequests)
+		addErrors(op, http.StatusTooManyRequests)
 		if opts.limiter != nil {
 			op.Middlewares = append(op.Middlewares, opts.limiter.middleware(api))
 		}
@@ -321,7 +380,6 @@ func register[I, O any](api huma.API, mux router, opts Options, op huma.Operatio
 	if hasBody[I]() {
 		op.Middlewares = append(op.Middlewares, requireContentType(api), refuseNulls(api))
 	}
-	mux.operation(op.OperationID, op.Method, op.Path, func() { huma.Register(api, op, h) })
 }
 
 // requestIDParam declares the X-Request-Id every operation takes.

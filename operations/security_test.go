@@ -176,6 +176,8 @@ func TestSecurityIsDeclaredOnEveryOperation(t *testing.T) {
 		"get-service-info": {}, "get-liveness": {}, "get-readiness": {},
 		"head-service-info": {}, "head-liveness": {}, "head-readiness": {},
 		"list-items": {}, "head-list-items": {}, "get-item": {}, "head-item": {},
+		"export-items": {}, "head-export-items": {},
+		"export-orders": {{"bearer": {}}}, "head-export-orders": {{"bearer": {}}},
 		"create-item":  {{"bearer": {"items:write"}}},
 		"replace-item": {{"bearer": {"items:write"}}},
 		"patch-item":   {{"bearer": {"items:write"}}},
@@ -183,6 +185,7 @@ func TestSecurityIsDeclaredOnEveryOperation(t *testing.T) {
 		"list-orders":  {{"bearer": {}}}, "head-list-orders": {{"bearer": {}}},
 		"create-order": {{"bearer": {}}},
 		"get-order":    {{"bearer": {}}}, "head-order": {{"bearer": {}}},
+		"get-order-events": {{"bearer": {}}}, "head-order-events": {{"bearer": {}}},
 		"patch-order": {{"bearer": {}}},
 	}
 	seen := map[string]bool{}

@@ -173,9 +173,15 @@ func newAPI(cfg config.Config, getenv func(string) string, logger *slog.Logger) 
 		PublicBaseURL:  cfg.PublicBaseURL,
 		RateLimit:      cfg.RateLimit,
 		RateBurst:      cfg.RateBurst,
-		Logger:         logger,
-		Auth:           authn,
-		Lazy:           lazyOperations(getenv),
+
+		ExportConcurrency:  cfg.ExportConcurrency,
+		StreamWriteTimeout: cfg.WriteTimeout,
+		EventsMaxDuration:  cfg.EventsMaxDuration,
+		EventsHeartbeat:    cfg.EventsHeartbeat,
+		EventsPollInterval: cfg.EventsPollInterval,
+		Logger:             logger,
+		Auth:               authn,
+		Lazy:               lazyOperations(getenv),
 	}
 	h, _ := operations.New(opts, store)
 	return h, opts, nil

@@ -98,6 +98,30 @@ func (e OrderPatchStatus) Valid() bool {
 	}
 }
 
+// Defines values for OrderStatusEventStatus.
+const (
+	OrderStatusEventStatusCancelled OrderStatusEventStatus = "cancelled"
+	OrderStatusEventStatusPaid      OrderStatusEventStatus = "paid"
+	OrderStatusEventStatusPending   OrderStatusEventStatus = "pending"
+	OrderStatusEventStatusShipped   OrderStatusEventStatus = "shipped"
+)
+
+// Valid indicates whether the value is a known member of the OrderStatusEventStatus enum.
+func (e OrderStatusEventStatus) Valid() bool {
+	switch e {
+	case OrderStatusEventStatusCancelled:
+		return true
+	case OrderStatusEventStatusPaid:
+		return true
+	case OrderStatusEventStatusPending:
+		return true
+	case OrderStatusEventStatusShipped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatusChangeStatus.
 const (
 	StatusChangeStatusCancelled StatusChangeStatus = "cancelled"
@@ -164,6 +188,54 @@ func (e HeadListOrdersParamsStatus) Valid() bool {
 	case HeadListOrdersParamsStatusPending:
 		return true
 	case HeadListOrdersParamsStatusShipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportOrdersParamsStatus.
+const (
+	ExportOrdersParamsStatusCancelled ExportOrdersParamsStatus = "cancelled"
+	ExportOrdersParamsStatusPaid      ExportOrdersParamsStatus = "paid"
+	ExportOrdersParamsStatusPending   ExportOrdersParamsStatus = "pending"
+	ExportOrdersParamsStatusShipped   ExportOrdersParamsStatus = "shipped"
+)
+
+// Valid indicates whether the value is a known member of the ExportOrdersParamsStatus enum.
+func (e ExportOrdersParamsStatus) Valid() bool {
+	switch e {
+	case ExportOrdersParamsStatusCancelled:
+		return true
+	case ExportOrdersParamsStatusPaid:
+		return true
+	case ExportOrdersParamsStatusPending:
+		return true
+	case ExportOrdersParamsStatusShipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HeadExportOrdersParamsStatus.
+const (
+	HeadExportOrdersParamsStatusCancelled HeadExportOrdersParamsStatus = "cancelled"
+	HeadExportOrdersParamsStatusPaid      HeadExportOrdersParamsStatus = "paid"
+	HeadExportOrdersParamsStatusPending   HeadExportOrdersParamsStatus = "pending"
+	HeadExportOrdersParamsStatusShipped   HeadExportOrdersParamsStatus = "shipped"
+)
+
+// Valid indicates whether the value is a known member of the HeadExportOrdersParamsStatus enum.
+func (e HeadExportOrdersParamsStatus) Valid() bool {
+	switch e {
+	case HeadExportOrdersParamsStatusCancelled:
+		return true
+	case HeadExportOrdersParamsStatusPaid:
+		return true
+	case HeadExportOrdersParamsStatusPending:
+		return true
+	case HeadExportOrdersParamsStatusShipped:
 		return true
 	default:
 		return false
@@ -510,6 +582,29 @@ type OrderPatch struct {
 // Example: paid
 type OrderPatchStatus string
 
+// OrderStatusEvent A status the order took, and when: the data of a status event, one line of JSON.
+type OrderStatusEvent struct {
+	// At When it took it.
+	//
+	// Example: 2026-11-25T12:01:00Z
+	At time.Time `json:"at"`
+
+	// OrderId The order.
+	//
+	// Example: 01JDQ9A1B2C3D4E5F6G7H8J9K0
+	OrderId string `json:"order_id"`
+
+	// Status The status the order took.
+	//
+	// Example: paid
+	Status OrderStatusEventStatus `json:"status"`
+}
+
+// OrderStatusEventStatus The status the order took.
+//
+// Example: paid
+type OrderStatusEventStatus string
+
 // ServiceInfo defines model for ServiceInfo.
 type ServiceInfo struct {
 	// Schema A URL to the JSON Schema for this object.
@@ -632,6 +727,30 @@ type CreateItemParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ExportItemsParams defines parameters for ExportItems.
+type ExportItemsParams struct {
+	// Tag Only items carrying exactly this tag.
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// Q Only items whose name starts with this text, ignoring case.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// HeadExportItemsParams defines parameters for HeadExportItems.
+type HeadExportItemsParams struct {
+	// Tag Only items carrying exactly this tag.
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// Q Only items whose name starts with this text, ignoring case.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
 // DeleteItemParams defines parameters for DeleteItem.
 type DeleteItemParams struct {
 	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
@@ -728,6 +847,36 @@ type CreateOrderParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ExportOrdersParams defines parameters for ExportOrders.
+type ExportOrdersParams struct {
+	// ItemId Only orders of this item.
+	ItemId *string `form:"item_id,omitempty" json:"item_id,omitempty"`
+
+	// Status Only orders in this status.
+	Status *ExportOrdersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// ExportOrdersParamsStatus defines parameters for ExportOrders.
+type ExportOrdersParamsStatus string
+
+// HeadExportOrdersParams defines parameters for HeadExportOrders.
+type HeadExportOrdersParams struct {
+	// ItemId Only orders of this item.
+	ItemId *string `form:"item_id,omitempty" json:"item_id,omitempty"`
+
+	// Status Only orders in this status.
+	Status *HeadExportOrdersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+}
+
+// HeadExportOrdersParamsStatus defines parameters for HeadExportOrders.
+type HeadExportOrdersParamsStatus string
+
 // GetOrderParams defines parameters for GetOrder.
 type GetOrderParams struct {
 	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
@@ -753,6 +902,24 @@ type PatchOrderParams struct {
 
 	// IfMatch Apply the change only if the current ETag is one of these (or * for any). A stale ETag answers 412.
 	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// GetOrderEventsParams defines parameters for GetOrderEvents.
+type GetOrderEventsParams struct {
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+
+	// LastEventID The id of the last event received: the stream resumes after it. Without it, the stream starts with the order's first status.
+	LastEventID *int64 `json:"Last-Event-ID,omitempty"`
+}
+
+// HeadOrderEventsParams defines parameters for HeadOrderEvents.
+type HeadOrderEventsParams struct {
+	// XRequestId Your id for this request, echoed in the response's X-Request-Id and logged with it; without one the server makes one. Longer, with other characters or sent twice: 400.
+	XRequestId *string `json:"X-Request-Id,omitempty"`
+
+	// LastEventID The id of the last event received: the stream resumes after it. Without it, the stream starts with the order's first status.
+	LastEventID *int64 `json:"Last-Event-ID,omitempty"`
 }
 
 // CreateItemJSONRequestBody defines body for CreateItem for application/json ContentType.
@@ -918,6 +1085,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/items (the `CreateItem` operationId).
 	CreateItem(ctx context.Context, params *CreateItemParams, body CreateItemJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportItems Export items as NDJSON
+	//
+	// Every item the filters match, one JSON object per line (`application/x-ndjson`), in creation order: the same items the list pages through, streamed in one response. Filters as for the list (`tag`, `q`); any other query parameter is 422. The server reads a page of items at a time and sends it before it reads the next, so the first lines arrive at once and memory stays flat however many items there are. Each line is the item as stored when its page was read; items written while the export runs may or may not appear. At most `export_concurrency` exports run at once on a server: beyond that, 503 with `Retry-After`.
+	//
+	// Corresponds with GET /v1/items/export (the `ExportItems` operationId).
+	ExportItems(ctx context.Context, params *ExportItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadExportItems Export items as NDJSON (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/items/export (the `HeadExportItems` operationId).
+	HeadExportItems(ctx context.Context, params *HeadExportItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteItem Delete an item
 	//
 	// Deletes the item; 204 with no body. With `If-Match`, only if the item is still at that ETag (412 otherwise).
@@ -1007,6 +1188,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
 	CreateOrder(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportOrders Export orders as NDJSON
+	//
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) that the filters match, one JSON object per line (`application/x-ndjson`), in creation order, as the list shows them. Filters as for the list (`item_id`, `status`); any other query parameter is 422. Read and sent a page at a time, as the item export is; each line is the order as stored when its page was read, and orders written while the export runs may or may not appear. At most `export_concurrency` exports run at once: beyond that, 503 with `Retry-After`.
+	//
+	// Corresponds with GET /v1/orders/export (the `ExportOrders` operationId).
+	ExportOrders(ctx context.Context, params *ExportOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadExportOrders Export orders as NDJSON (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/orders/export (the `HeadExportOrders` operationId).
+	HeadExportOrders(ctx context.Context, params *HeadExportOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOrder Get an order
 	//
 	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
@@ -1038,6 +1233,22 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/orders/{id} (the `PatchOrder` operationId).
 	PatchOrderWithApplicationMergePatchPlusJSONBody(ctx context.Context, id string, params *PatchOrderParams, body PatchOrderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOrderEvents Follow the status of an order
+	//
+	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+	//
+	// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
+	//
+	// Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
+	GetOrderEvents(ctx context.Context, id string, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadOrderEvents Follow the status of an order (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Corresponds with HEAD /v1/orders/{id}/events (the `HeadOrderEvents` operationId).
+	HeadOrderEvents(ctx context.Context, id string, params *HeadOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetServiceInfo Describe the service
@@ -1204,6 +1415,40 @@ func (c *Client) CreateItemWithBody(ctx context.Context, params *CreateItemParam
 // Corresponds with POST /v1/items (the `CreateItem` operationId).
 func (c *Client) CreateItem(ctx context.Context, params *CreateItemParams, body CreateItemJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateItemRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportItems Export items as NDJSON
+//
+// Every item the filters match, one JSON object per line (`application/x-ndjson`), in creation order: the same items the list pages through, streamed in one response. Filters as for the list (`tag`, `q`); any other query parameter is 422. The server reads a page of items at a time and sends it before it reads the next, so the first lines arrive at once and memory stays flat however many items there are. Each line is the item as stored when its page was read; items written while the export runs may or may not appear. At most `export_concurrency` exports run at once on a server: beyond that, 503 with `Retry-After`.
+//
+// Corresponds with GET /v1/items/export (the `ExportItems` operationId).
+func (c *Client) ExportItems(ctx context.Context, params *ExportItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportItemsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadExportItems Export items as NDJSON (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/items/export (the `HeadExportItems` operationId).
+func (c *Client) HeadExportItems(ctx context.Context, params *HeadExportItemsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadExportItemsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1413,6 +1658,40 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 	return c.Client.Do(req)
 }
 
+// ExportOrders Export orders as NDJSON
+//
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) that the filters match, one JSON object per line (`application/x-ndjson`), in creation order, as the list shows them. Filters as for the list (`item_id`, `status`); any other query parameter is 422. Read and sent a page at a time, as the item export is; each line is the order as stored when its page was read, and orders written while the export runs may or may not appear. At most `export_concurrency` exports run at once: beyond that, 503 with `Retry-After`.
+//
+// Corresponds with GET /v1/orders/export (the `ExportOrders` operationId).
+func (c *Client) ExportOrders(ctx context.Context, params *ExportOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportOrdersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadExportOrders Export orders as NDJSON (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/orders/export (the `HeadExportOrders` operationId).
+func (c *Client) HeadExportOrders(ctx context.Context, params *HeadExportOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadExportOrdersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOrder Get an order
 //
 // The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
@@ -1475,6 +1754,42 @@ func (c *Client) PatchOrderWithBody(ctx context.Context, id string, params *Patc
 // Corresponds with PATCH /v1/orders/{id} (the `PatchOrder` operationId).
 func (c *Client) PatchOrderWithApplicationMergePatchPlusJSONBody(ctx context.Context, id string, params *PatchOrderParams, body PatchOrderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchOrderRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOrderEvents Follow the status of an order
+//
+// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+//
+// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
+//
+// Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
+func (c *Client) GetOrderEvents(ctx context.Context, id string, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOrderEventsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadOrderEvents Follow the status of an order (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Corresponds with HEAD /v1/orders/{id}/events (the `HeadOrderEvents` operationId).
+func (c *Client) HeadOrderEvents(ctx context.Context, id string, params *HeadOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadOrderEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2006,6 +2321,168 @@ func NewCreateItemRequestWithBody(server string, params *CreateItemParams, conte
 			}
 
 			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportItemsRequest constructs an http.Request for the ExportItems method
+func NewExportItemsRequest(server string, params *ExportItemsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/items/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadExportItemsRequest constructs an http.Request for the HeadExportItems method
+func NewHeadExportItemsRequest(server string, params *HeadExportItemsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/items/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
 		}
 
 	}
@@ -2615,6 +3092,168 @@ func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, con
 	return req, nil
 }
 
+// NewExportOrdersRequest constructs an http.Request for the ExportOrders method
+func NewExportOrdersRequest(server string, params *ExportOrdersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ItemId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "item_id", *params.ItemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadExportOrdersRequest constructs an http.Request for the HeadExportOrders method
+func NewHeadExportOrdersRequest(server string, params *HeadExportOrdersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ItemId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "item_id", *params.ItemId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetOrderRequest constructs an http.Request for the GetOrder method
 func NewGetOrderRequest(server string, id string, params *GetOrderParams) (*http.Request, error) {
 	var err error
@@ -2808,6 +3447,126 @@ func NewPatchOrderRequestWithBody(server string, id string, params *PatchOrderPa
 	return req, nil
 }
 
+// NewGetOrderEventsRequest constructs an http.Request for the GetOrderEvents method
+func NewGetOrderEventsRequest(server string, id string, params *GetOrderEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.LastEventID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadOrderEventsRequest constructs an http.Request for the HeadOrderEvents method
+func NewHeadOrderEventsRequest(server string, id string, params *HeadOrderEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-Id", *params.XRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-Id", headerParam0)
+		}
+
+		if params.LastEventID != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: "int64"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2942,6 +3701,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/items (the `CreateItem` operationId).
 	CreateItemWithResponse(ctx context.Context, params *CreateItemParams, body CreateItemJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateItemResponse, error)
 
+	// ExportItemsWithResponse Export items as NDJSON
+	//
+	// Every item the filters match, one JSON object per line (`application/x-ndjson`), in creation order: the same items the list pages through, streamed in one response. Filters as for the list (`tag`, `q`); any other query parameter is 422. The server reads a page of items at a time and sends it before it reads the next, so the first lines arrive at once and memory stays flat however many items there are. Each line is the item as stored when its page was read; items written while the export runs may or may not appear. At most `export_concurrency` exports run at once on a server: beyond that, 503 with `Retry-After`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/items/export (the `ExportItems` operationId).
+	ExportItemsWithResponse(ctx context.Context, params *ExportItemsParams, reqEditors ...RequestEditorFn) (*ExportItemsResponse, error)
+
+	// HeadExportItemsWithResponse Export items as NDJSON (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/items/export (the `HeadExportItems` operationId).
+	HeadExportItemsWithResponse(ctx context.Context, params *HeadExportItemsParams, reqEditors ...RequestEditorFn) (*HeadExportItemsResponse, error)
+
 	// DeleteItemWithResponse Delete an item
 	//
 	// Deletes the item; 204 with no body. With `If-Match`, only if the item is still at that ETag (412 otherwise).
@@ -3041,6 +3818,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
 	CreateOrderWithResponse(ctx context.Context, params *CreateOrderParams, body CreateOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOrderResponse, error)
 
+	// ExportOrdersWithResponse Export orders as NDJSON
+	//
+	// The caller's own orders (every order for the staff, scope `orders:fulfil`) that the filters match, one JSON object per line (`application/x-ndjson`), in creation order, as the list shows them. Filters as for the list (`item_id`, `status`); any other query parameter is 422. Read and sent a page at a time, as the item export is; each line is the order as stored when its page was read, and orders written while the export runs may or may not appear. At most `export_concurrency` exports run at once: beyond that, 503 with `Retry-After`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/export (the `ExportOrders` operationId).
+	ExportOrdersWithResponse(ctx context.Context, params *ExportOrdersParams, reqEditors ...RequestEditorFn) (*ExportOrdersResponse, error)
+
+	// HeadExportOrdersWithResponse Export orders as NDJSON (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/orders/export (the `HeadExportOrders` operationId).
+	HeadExportOrdersWithResponse(ctx context.Context, params *HeadExportOrdersParams, reqEditors ...RequestEditorFn) (*HeadExportOrdersResponse, error)
+
 	// GetOrderWithResponse Get an order
 	//
 	// The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
@@ -3076,6 +3871,26 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/orders/{id} (the `PatchOrder` operationId).
 	PatchOrderWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id string, params *PatchOrderParams, body PatchOrderApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchOrderResponse, error)
+
+	// GetOrderEventsWithResponse Follow the status of an order
+	//
+	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+	//
+	// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
+	GetOrderEventsWithResponse(ctx context.Context, id string, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error)
+
+	// HeadOrderEventsWithResponse Follow the status of an order (headers only)
+	//
+	// As GET, with the same status and headers and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/orders/{id}/events (the `HeadOrderEvents` operationId).
+	HeadOrderEventsWithResponse(ctx context.Context, id string, params *HeadOrderEventsParams, reqEditors ...RequestEditorFn) (*HeadOrderEventsResponse, error)
 }
 
 // GetServiceInfoResponse200Headers the declared response headers of an HTTP 200 response for GetServiceInfo
@@ -3803,6 +4618,190 @@ func (r CreateItemResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateItemResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportItemsResponse200Headers the declared response headers of an HTTP 200 response for ExportItems
+type ExportItemsResponse200Headers struct {
+	RateLimit *string
+}
+
+// ExportItemsResponse400Headers the declared response headers of an HTTP 400 response for ExportItems
+type ExportItemsResponse400Headers struct {
+	RateLimit *string
+}
+
+// ExportItemsResponse422Headers the declared response headers of an HTTP 422 response for ExportItems
+type ExportItemsResponse422Headers struct {
+	RateLimit *string
+}
+
+// ExportItemsResponse429Headers the declared response headers of an HTTP 429 response for ExportItems
+type ExportItemsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// ExportItemsResponse503Headers the declared response headers of an HTTP 503 response for ExportItems
+type ExportItemsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type ExportItemsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportItemsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportItemsResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportItemsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportItemsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportItemsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ExportItemsResponse) GetApplicationproblemJSON504() *ErrorModel {
+	return r.ApplicationproblemJSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportItemsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportItemsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportItemsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportItemsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadExportItemsResponse200Headers the declared response headers of an HTTP 200 response for HeadExportItems
+type HeadExportItemsResponse200Headers struct {
+	RateLimit *string
+}
+
+// HeadExportItemsResponse400Headers the declared response headers of an HTTP 400 response for HeadExportItems
+type HeadExportItemsResponse400Headers struct {
+	RateLimit *string
+}
+
+// HeadExportItemsResponse422Headers the declared response headers of an HTTP 422 response for HeadExportItems
+type HeadExportItemsResponse422Headers struct {
+	RateLimit *string
+}
+
+// HeadExportItemsResponse429Headers the declared response headers of an HTTP 429 response for HeadExportItems
+type HeadExportItemsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// HeadExportItemsResponse503Headers the declared response headers of an HTTP 503 response for HeadExportItems
+type HeadExportItemsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadExportItemsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadExportItemsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadExportItemsResponse400Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadExportItemsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadExportItemsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadExportItemsResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadExportItemsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadExportItemsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadExportItemsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadExportItemsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5058,6 +6057,215 @@ func (r CreateOrderResponse) ContentType() string {
 	return ""
 }
 
+// ExportOrdersResponse200Headers the declared response headers of an HTTP 200 response for ExportOrders
+type ExportOrdersResponse200Headers struct {
+	RateLimit *string
+}
+
+// ExportOrdersResponse400Headers the declared response headers of an HTTP 400 response for ExportOrders
+type ExportOrdersResponse400Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// ExportOrdersResponse401Headers the declared response headers of an HTTP 401 response for ExportOrders
+type ExportOrdersResponse401Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// ExportOrdersResponse422Headers the declared response headers of an HTTP 422 response for ExportOrders
+type ExportOrdersResponse422Headers struct {
+	RateLimit *string
+}
+
+// ExportOrdersResponse429Headers the declared response headers of an HTTP 429 response for ExportOrders
+type ExportOrdersResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// ExportOrdersResponse503Headers the declared response headers of an HTTP 503 response for ExportOrders
+type ExportOrdersResponse503Headers struct {
+	RetryAfter *string
+}
+
+type ExportOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportOrdersResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportOrdersResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportOrdersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportOrdersResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ExportOrdersResponse) GetApplicationproblemJSON504() *ErrorModel {
+	return r.ApplicationproblemJSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadExportOrdersResponse200Headers the declared response headers of an HTTP 200 response for HeadExportOrders
+type HeadExportOrdersResponse200Headers struct {
+	RateLimit *string
+}
+
+// HeadExportOrdersResponse400Headers the declared response headers of an HTTP 400 response for HeadExportOrders
+type HeadExportOrdersResponse400Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// HeadExportOrdersResponse401Headers the declared response headers of an HTTP 401 response for HeadExportOrders
+type HeadExportOrdersResponse401Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// HeadExportOrdersResponse422Headers the declared response headers of an HTTP 422 response for HeadExportOrders
+type HeadExportOrdersResponse422Headers struct {
+	RateLimit *string
+}
+
+// HeadExportOrdersResponse429Headers the declared response headers of an HTTP 429 response for HeadExportOrders
+type HeadExportOrdersResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// HeadExportOrdersResponse503Headers the declared response headers of an HTTP 503 response for HeadExportOrders
+type HeadExportOrdersResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadExportOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadExportOrdersResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadExportOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadExportOrdersResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadExportOrdersResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadExportOrdersResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadExportOrdersResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadExportOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadExportOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadExportOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadExportOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetOrderResponse200Headers the declared response headers of an HTTP 200 response for GetOrder
 type GetOrderResponse200Headers struct {
 	ETag      *string
@@ -5535,6 +6743,236 @@ func (r PatchOrderResponse) ContentType() string {
 	return ""
 }
 
+// GetOrderEventsResponse200Headers the declared response headers of an HTTP 200 response for GetOrderEvents
+type GetOrderEventsResponse200Headers struct {
+	RateLimit *string
+}
+
+// GetOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for GetOrderEvents
+type GetOrderEventsResponse400Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// GetOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for GetOrderEvents
+type GetOrderEventsResponse401Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// GetOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for GetOrderEvents
+type GetOrderEventsResponse404Headers struct {
+	RateLimit *string
+}
+
+// GetOrderEventsResponse422Headers the declared response headers of an HTTP 422 response for GetOrderEvents
+type GetOrderEventsResponse422Headers struct {
+	RateLimit *string
+}
+
+// GetOrderEventsResponse429Headers the declared response headers of an HTTP 429 response for GetOrderEvents
+type GetOrderEventsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// GetOrderEventsResponse503Headers the declared response headers of an HTTP 503 response for GetOrderEvents
+type GetOrderEventsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type GetOrderEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOrderEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetOrderEventsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetOrderEventsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetOrderEventsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOrderEventsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOrderEventsResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r GetOrderEventsResponse) GetApplicationproblemJSON504() *ErrorModel {
+	return r.ApplicationproblemJSON504
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOrderEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOrderEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOrderEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOrderEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadOrderEventsResponse200Headers the declared response headers of an HTTP 200 response for HeadOrderEvents
+type HeadOrderEventsResponse200Headers struct {
+	RateLimit *string
+}
+
+// HeadOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for HeadOrderEvents
+type HeadOrderEventsResponse400Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// HeadOrderEventsResponse401Headers the declared response headers of an HTTP 401 response for HeadOrderEvents
+type HeadOrderEventsResponse401Headers struct {
+	RateLimit       *string
+	WWWAuthenticate *string
+}
+
+// HeadOrderEventsResponse404Headers the declared response headers of an HTTP 404 response for HeadOrderEvents
+type HeadOrderEventsResponse404Headers struct {
+	RateLimit *string
+}
+
+// HeadOrderEventsResponse422Headers the declared response headers of an HTTP 422 response for HeadOrderEvents
+type HeadOrderEventsResponse422Headers struct {
+	RateLimit *string
+}
+
+// HeadOrderEventsResponse429Headers the declared response headers of an HTTP 429 response for HeadOrderEvents
+type HeadOrderEventsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *string
+}
+
+// HeadOrderEventsResponse503Headers the declared response headers of an HTTP 503 response for HeadOrderEvents
+type HeadOrderEventsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type HeadOrderEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadOrderEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HeadOrderEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadOrderEventsResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadOrderEventsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *HeadOrderEventsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadOrderEventsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadOrderEventsResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadOrderEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadOrderEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadOrderEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadOrderEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetServiceInfoWithResponse Describe the service
 //
 // Service name, version and links to the docs, the OpenAPI document and the items collection.
@@ -5683,6 +7121,36 @@ func (c *ClientWithResponses) CreateItemWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateItemResponse(rsp)
+}
+
+// ExportItemsWithResponse Export items as NDJSON
+//
+// Every item the filters match, one JSON object per line (`application/x-ndjson`), in creation order: the same items the list pages through, streamed in one response. Filters as for the list (`tag`, `q`); any other query parameter is 422. The server reads a page of items at a time and sends it before it reads the next, so the first lines arrive at once and memory stays flat however many items there are. Each line is the item as stored when its page was read; items written while the export runs may or may not appear. At most `export_concurrency` exports run at once on a server: beyond that, 503 with `Retry-After`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/items/export (the `ExportItems` operationId).
+func (c *ClientWithResponses) ExportItemsWithResponse(ctx context.Context, params *ExportItemsParams, reqEditors ...RequestEditorFn) (*ExportItemsResponse, error) {
+	rsp, err := c.ExportItems(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportItemsResponse(rsp)
+}
+
+// HeadExportItemsWithResponse Export items as NDJSON (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/items/export (the `HeadExportItems` operationId).
+func (c *ClientWithResponses) HeadExportItemsWithResponse(ctx context.Context, params *HeadExportItemsParams, reqEditors ...RequestEditorFn) (*HeadExportItemsResponse, error) {
+	rsp, err := c.HeadExportItems(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadExportItemsResponse(rsp)
 }
 
 // DeleteItemWithResponse Delete an item
@@ -5850,6 +7318,36 @@ func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, param
 	return ParseCreateOrderResponse(rsp)
 }
 
+// ExportOrdersWithResponse Export orders as NDJSON
+//
+// The caller's own orders (every order for the staff, scope `orders:fulfil`) that the filters match, one JSON object per line (`application/x-ndjson`), in creation order, as the list shows them. Filters as for the list (`item_id`, `status`); any other query parameter is 422. Read and sent a page at a time, as the item export is; each line is the order as stored when its page was read, and orders written while the export runs may or may not appear. At most `export_concurrency` exports run at once: beyond that, 503 with `Retry-After`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/export (the `ExportOrders` operationId).
+func (c *ClientWithResponses) ExportOrdersWithResponse(ctx context.Context, params *ExportOrdersParams, reqEditors ...RequestEditorFn) (*ExportOrdersResponse, error) {
+	rsp, err := c.ExportOrders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportOrdersResponse(rsp)
+}
+
+// HeadExportOrdersWithResponse Export orders as NDJSON (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/orders/export (the `HeadExportOrders` operationId).
+func (c *ClientWithResponses) HeadExportOrdersWithResponse(ctx context.Context, params *HeadExportOrdersParams, reqEditors ...RequestEditorFn) (*HeadExportOrdersResponse, error) {
+	rsp, err := c.HeadExportOrders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadExportOrdersResponse(rsp)
+}
+
 // GetOrderWithResponse Get an order
 //
 // The order with its `ETag`; with a matching `If-None-Match`, 304 and no body. Another caller's order is 404, as a missing one, unless the caller is staff.
@@ -5908,6 +7406,38 @@ func (c *ClientWithResponses) PatchOrderWithApplicationMergePatchPlusJSONBodyWit
 		return nil, err
 	}
 	return ParsePatchOrderResponse(rsp)
+}
+
+// GetOrderEventsWithResponse Follow the status of an order
+//
+// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+//
+// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
+func (c *ClientWithResponses) GetOrderEventsWithResponse(ctx context.Context, id string, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*GetOrderEventsResponse, error) {
+	rsp, err := c.GetOrderEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOrderEventsResponse(rsp)
+}
+
+// HeadOrderEventsWithResponse Follow the status of an order (headers only)
+//
+// As GET, with the same status and headers and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/orders/{id}/events (the `HeadOrderEvents` operationId).
+func (c *ClientWithResponses) HeadOrderEventsWithResponse(ctx context.Context, id string, params *HeadOrderEventsParams, reqEditors ...RequestEditorFn) (*HeadOrderEventsResponse, error) {
+	rsp, err := c.HeadOrderEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadOrderEventsResponse(rsp)
 }
 
 // ParseGetServiceInfoResponse parses an HTTP response from a GetServiceInfoWithResponse call
@@ -6700,6 +8230,217 @@ func ParseCreateItemResponse(rsp *http.Response) (*CreateItemResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateItemResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportItemsResponse parses an HTTP response from a ExportItemsWithResponse call
+func ParseExportItemsResponse(rsp *http.Response) (*ExportItemsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportItemsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportItemsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportItemsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportItemsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportItemsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportItemsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadExportItemsResponse parses an HTTP response from a HeadExportItemsWithResponse call
+func ParseHeadExportItemsResponse(rsp *http.Response) (*HeadExportItemsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadExportItemsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadExportItemsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadExportItemsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadExportItemsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadExportItemsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadExportItemsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8346,6 +10087,272 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 	return response, nil
 }
 
+// ParseExportOrdersResponse parses an HTTP response from a ExportOrdersWithResponse call
+func ParseExportOrdersResponse(rsp *http.Response) (*ExportOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportOrdersResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportOrdersResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportOrdersResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportOrdersResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportOrdersResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadExportOrdersResponse parses an HTTP response from a HeadExportOrdersWithResponse call
+func ParseHeadExportOrdersResponse(rsp *http.Response) (*HeadExportOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadExportOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadExportOrdersResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadExportOrdersResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadExportOrdersResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadExportOrdersResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadExportOrdersResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadExportOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetOrderResponse parses an HTTP response from a GetOrderWithResponse call
 func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8966,6 +10973,299 @@ func ParsePatchOrderResponse(rsp *http.Response) (*PatchOrderResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers PatchOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOrderEventsResponse parses an HTTP response from a GetOrderEventsWithResponse call
+func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOrderEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOrderEventsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetOrderEventsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetOrderEventsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetOrderEventsResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetOrderEventsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOrderEventsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOrderEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadOrderEventsResponse parses an HTTP response from a HeadOrderEventsWithResponse call
+func ParseHeadOrderEventsResponse(rsp *http.Response) (*HeadOrderEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadOrderEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadOrderEventsResponse200Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HeadOrderEventsResponse400Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadOrderEventsResponse401Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadOrderEventsResponse404Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers HeadOrderEventsResponse422Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadOrderEventsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadOrderEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -57,8 +57,9 @@ func CORS(origins []string) func(http.Handler) http.Handler {
 				h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 				h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")
 				// Authorization carries the bearer token; no credentials mode
-				// (cookies) is allowed, only the explicit header.
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id")
+				// (cookies) is allowed, only the explicit header. A fetch-based
+				// event stream client resumes with Last-Event-ID.
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, Last-Event-ID, X-Request-Id")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return
