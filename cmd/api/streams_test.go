@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/typedapi/typedapi/internal/lambdalocal"
+	"github.com/typedapi/typedapi/internal/logsink"
 	"github.com/typedapi/typedapi/models"
 )
 
@@ -90,8 +91,8 @@ func TestEventsOutliveWriteTimeout(t *testing.T) {
 	})
 }
 
-func eventsOutliveWriteTimeout(t *testing.T, env map[string]string) *lockedBuffer {
-	logs := &lockedBuffer{}
+func eventsOutliveWriteTimeout(t *testing.T, env map[string]string) *logsink.Buffer {
+	logs := &logsink.Buffer{}
 	base, stop := startServerLogging(t, env, logs)
 	defer func() { _ = stop() }()
 	c := client{t, base}
