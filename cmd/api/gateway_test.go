@@ -15,11 +15,20 @@ import (
 // startGateway runs `api gateway` through run() on a free port.
 func startGateway(t *testing.T, args ...string) string {
 	t.Helper()
+	return startGatewayEnv(t, nil, args...)
+}
+
+// startGatewayEnv is startGateway with settings of env (logs at warn).
+func startGatewayEnv(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
 	addrs := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), readyHookKey{}, func(a net.Addr) { addrs <- a }))
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"gateway", "--addr", "127.0.0.1:0"}, args...), func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
 			return map[string]string{"TYPEDAPI_LOG_LEVEL": "warn"}[k]
 		}, nil, io.Discard, io.Discard)
 	}()
