@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -125,9 +126,9 @@ func (h *orders) eventsFound(api huma.API) func(huma.Context, func(huma.Context)
 			next(ctx)
 			return
 		}
+		var order models.Order
 		caller, err := callerOf(ctx.Context())
 		if err == nil {
-			var order models.Order
 			order, err = h.store.GetOrder(ctx.Context(), id)
 			if err == nil && !visible(caller, order) {
 				err = models.ErrNotFound
@@ -140,6 +141,12 @@ func (h *orders) eventsFound(api huma.API) func(huma.Context, func(huma.Context)
 			writeProblem(api, ctx, err)
 			return
 		}
+		if finishedAndReceived(order, ctx.Header("Last-Event-ID")) {
+			// Nothing more will come: 204 is what tells an SSE client
+			// (EventSource too) to stop reconnecting.
+			ctx.SetStatus(http.StatusNoContent)
+			return
+		}
 		if ctx.Method() == http.MethodHead {
 			ctx.SetHeader("Content-Type", "text/event-stream")
 			ctx.SetStatus(http.StatusOK)
@@ -147,6 +154,18 @@ func (h *orders) eventsFound(api huma.API) func(huma.Context, func(huma.Context)
 		}
 		next(ctx)
 	}
+}
+
+// finishedAndReceived reports whether the order is shipped or cancelled and
+// lastEventID (the header, if it is a number) names its last status: a
+// client resuming then has every event there will ever be. A malformed
+// header is left to Huma's validation (422).
+func finishedAndReceived(order models.Order, lastEventID string) bool {
+	if order.Status != models.OrderShipped && order.Status != models.OrderCancelled {
+		return false
+	}
+	n, err := strconv.Atoi(lastEventID)
+	return err == nil && n >= len(order.StatusHistory)
 }
 
 // isID reports whether s has the form of an id (a 26-character ULID in

@@ -163,6 +163,39 @@ func TestOrderEventsFollowStatus(t *testing.T) {
 		t.Fatalf("resumed after 2: %+v %+v", ev, data)
 	}
 	resumed.end(t)
+
+	// Every event received: 204, no body, so the client stops reconnecting.
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		rec := request(h, method, "/v1/orders/"+order.ID+"/events", "", append(as(aliceToken), "Last-Event-ID", "3")...)
+		if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+			t.Errorf("%s resuming after the last event of a shipped order: %d %q", method, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestOrderEventsNoContentOnlyWhenFinished: 204 needs both a finished
+// order and a Last-Event-ID at its last status; an open order with any id
+// streams on.
+func TestOrderEventsNoContentOnlyWhenFinished(t *testing.T) {
+	h, srv := eventsServer(t, operations.Options{EventsPollInterval: 10 * time.Millisecond, EventsMaxDuration: 300 * time.Millisecond})
+	item := createdItem(t, h, `{"name":"Cup","price":100,"currency":"EUR"}`, as(staffToken)...)
+	order := createdOrder(t, h, item.ID, 1, as(aliceToken)...)
+	open := openEvents(t, context.Background(), srv, order.ID, aliceToken, "Last-Event-ID", "1")
+	if open.StatusCode != http.StatusOK {
+		t.Fatalf("pending order after its last event: %d, want the stream", open.StatusCode)
+	}
+	readSSE(open.Body).end(t) // nothing new before the maximum duration
+	if rec := patchStatus(h, order.ID, "cancelled", as(aliceToken)...); rec.Code != http.StatusOK {
+		t.Fatalf("cancel: %d %s", rec.Code, rec.Body)
+	}
+	s := readSSE(openEvents(t, context.Background(), srv, order.ID, aliceToken, "Last-Event-ID", "1").Body)
+	if ev, data := s.next(t); ev.id != "2" || data.Status != models.OrderCancelled {
+		t.Fatalf("cancelled order resumed before its last event: %+v %+v", ev, data)
+	}
+	s.end(t)
+	if rec := request(h, http.MethodGet, "/v1/orders/"+order.ID+"/events", "", append(as(aliceToken), "Last-Event-ID", "2")...); rec.Code != http.StatusNoContent {
+		t.Errorf("cancelled order after its last event: %d", rec.Code)
+	}
 }
 
 // TestOrderEventsHeartbeatAndMaxDuration: a quiet stream sends heartbeat

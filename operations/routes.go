@@ -276,17 +276,21 @@ func addOrderRoutes(api huma.API, mux router, opts Options, ord *orders) {
 		Path:        ordersPath + "/{id}/events",
 		Summary:     "Follow the status of an order",
 		Description: "Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, " +
-			"until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` " +
+			"until it is shipped or cancelled, when the stream ends (a client resuming after the last event then gets 204). Each event's `id` is the status's place in `status_history` " +
 			"(1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps " +
 			"a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. " +
 			"Changes are read from the store every `events_poll_interval`, so changes made through any server appear. " +
 			"As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.\n\n" +
 			"Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as " +
 			"`@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.",
-		Tags:      []string{"Orders"},
-		Errors:    readErrors,
-		Responses: map[string]*huma.Response{"200": {Description: "The order's status events, until it is shipped or cancelled, or the stream's maximum duration passes."}},
-		Security:  bearer(),
+		Tags:   []string{"Orders"},
+		Errors: readErrors,
+		Responses: map[string]*huma.Response{
+			"200": {Description: "The order's status events, until it is shipped or cancelled, or the stream's maximum duration passes."},
+			"204": {Description: "The order is shipped or cancelled and `Last-Event-ID` names its last status: no event will ever follow, " +
+				"and a client (the browser's `EventSource` too) stops reconnecting."},
+		},
+		Security: bearer(),
 	}, map[string]any{"status": OrderStatusEvent{}}, ord.eventsFound(api), ord.events)
 	register(api, mux, opts, huma.Operation{
 		OperationID: "patch-order",

@@ -1236,7 +1236,7 @@ type ClientInterface interface {
 
 	// GetOrderEvents Follow the status of an order
 	//
-	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends (a client resuming after the last event then gets 204). Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
 	//
 	// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
 	//
@@ -1766,7 +1766,7 @@ func (c *Client) PatchOrderWithApplicationMergePatchPlusJSONBody(ctx context.Con
 
 // GetOrderEvents Follow the status of an order
 //
-// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends (a client resuming after the last event then gets 204). Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
 //
 // Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
 //
@@ -3874,7 +3874,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetOrderEventsWithResponse Follow the status of an order
 	//
-	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+	// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends (a client resuming after the last event then gets 204). Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
 	//
 	// Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
 	//
@@ -6748,6 +6748,11 @@ type GetOrderEventsResponse200Headers struct {
 	RateLimit *string
 }
 
+// GetOrderEventsResponse204Headers the declared response headers of an HTTP 204 response for GetOrderEvents
+type GetOrderEventsResponse204Headers struct {
+	RateLimit *string
+}
+
 // GetOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for GetOrderEvents
 type GetOrderEventsResponse400Headers struct {
 	RateLimit       *string
@@ -6803,6 +6808,8 @@ type GetOrderEventsResponse struct {
 	ApplicationproblemJSON504 *ErrorModel
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOrderEventsResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *GetOrderEventsResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *GetOrderEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6891,6 +6898,11 @@ type HeadOrderEventsResponse200Headers struct {
 	RateLimit *string
 }
 
+// HeadOrderEventsResponse204Headers the declared response headers of an HTTP 204 response for HeadOrderEvents
+type HeadOrderEventsResponse204Headers struct {
+	RateLimit *string
+}
+
 // HeadOrderEventsResponse400Headers the declared response headers of an HTTP 400 response for HeadOrderEvents
 type HeadOrderEventsResponse400Headers struct {
 	RateLimit       *string
@@ -6930,6 +6942,8 @@ type HeadOrderEventsResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadOrderEventsResponse200Headers
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *HeadOrderEventsResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *HeadOrderEventsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7410,7 +7424,7 @@ func (c *ClientWithResponses) PatchOrderWithApplicationMergePatchPlusJSONBodyWit
 
 // GetOrderEventsWithResponse Follow the status of an order
 //
-// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends. Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
+// Server-sent events (`text/event-stream`): a `status` event for each status the order has taken and then takes, until it is shipped or cancelled, when the stream ends (a client resuming after the last event then gets 204). Each event's `id` is the status's place in `status_history` (1 for the first): send the last one received in `Last-Event-ID` to resume after it. A comment (`: heartbeat`) keeps a quiet stream open (`events_heartbeat`); after `events_max_duration` the stream ends and the client reconnects. Changes are read from the store every `events_poll_interval`, so changes made through any server appear. As for `GET /v1/orders/{id}`, another caller's order is 404 unless the caller is staff.
 //
 // Send the token in `Authorization: Bearer`, with a fetch-based client (`fetch` and a stream reader, or a library such as `@microsoft/fetch-event-source`): the browser's `EventSource` cannot send headers, so it cannot call this operation.
 //
@@ -11000,6 +11014,9 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest ErrorModel
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11069,6 +11086,16 @@ func ParseGetOrderEventsResponse(rsp *http.Response) (*GetOrderEventsResponse, e
 			headers.RateLimit = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers GetOrderEventsResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers GetOrderEventsResponse400Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -11186,6 +11213,16 @@ func ParseHeadOrderEventsResponse(rsp *http.Response) (*HeadOrderEventsResponse,
 			headers.RateLimit = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 204:
+		var headers HeadOrderEventsResponse204Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers HeadOrderEventsResponse400Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
