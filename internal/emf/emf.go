@@ -8,8 +8,10 @@ package emf
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,12 +46,14 @@ const (
 // adds the metrics to access lines and leaves every other record as it
 // is. service is the Service dimension's value.
 //
-// The _aws member's directives never change, and encoding them as a JSON
-// value through slog (encoding/json, then compaction) cost a tenth of a
-// request: instead the record carries a short placeholder as its last
-// member, and the writer below puts the encoded member in its place.
+// The metric members are written here as bytes, not as slog attributes:
+// the record carries one short placeholder as its last member, and the
+// writer below puts the members (and the constant _aws directives) in its
+// place. docs/PERFORMANCE.md has what that saves.
 func New(w io.Writer, service string, opts *slog.HandlerOptions) slog.Handler {
-	return &handler{next: slog.NewJSONHandler(&splicer{w: w}, opts), service: service, started: new(atomic.Bool)}
+	pending := new(sync.Map)
+	return &handler{next: slog.NewJSONHandler(&splicer{w: w, pending: pending}, opts), service: service,
+		started: new(atomic.Bool), seq: new(atomic.Uint64), pending: pending}
 }
 
 type handler struct {
@@ -57,6 +61,10 @@ type handler struct {
 	service string
 	started *atomic.Bool // shared by the handlers WithAttrs makes
 	grouped bool         // under WithGroup members would not be top level
+	// seq numbers the records whose metric members wait in pending for
+	// the splicer; shared, as started is.
+	seq     *atomic.Uint64
+	pending *sync.Map
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
@@ -98,73 +106,103 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		return h.next.Handle(ctx, r) // not an access line after all
 	}
 	cold := h.started.CompareAndSwap(false, true)
-	mark := placeholderWarm
+	tail := tails.Get().(*[]byte)
+	*tail = appendMembers((*tail)[:0], h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
+	seq := h.seq.Add(1)
+	h.pending.Store(seq, tail)
+	r.AddAttrs(slog.Uint64(placeholderKey, seq)) // last, so the writer finds it at the line's end
+	err := h.next.Handle(ctx, r)
+	h.pending.Delete(seq)
+	if cap(*tail) <= 4<<10 {
+		tails.Put(tail)
+	}
+	return err
+}
+
+// tails keeps the buffers the metric members are written into.
+var tails = sync.Pool{New: func() any { b := make([]byte, 0, 1536); return &b }}
+
+// appendMembers writes the metric members and the _aws member that names
+// them, as the JSON handler would have: one attribute through slog (the
+// placeholder) instead of nine, and the constant directives as bytes.
+func appendMembers(b []byte, service, op string, status int, latency float64, cold bool, ms int64) []byte {
+	b = append(b, `,"Service":`...)
+	b = appendString(b, service)
+	b = append(b, `,"Operation":`...)
+	b = appendString(b, op)
+	b = append(b, `,"StatusClass":"`...)
+	b = append(b, StatusClass(status)...)
+	b = append(b, `","Requests":1,"Latency":`...)
+	if math.IsNaN(latency) || math.IsInf(latency, 0) {
+		latency = 0
+	}
+	b = strconv.AppendFloat(b, latency, 'g', -1, 64)
+	b = append(b, `,"Errors4xx":`...)
+	b = strconv.AppendInt(b, int64(b2i(status >= 400 && status < 500)), 10)
+	b = append(b, `,"Errors5xx":`...)
+	b = strconv.AppendInt(b, int64(b2i(status >= 500)), 10)
+	directives := warmDirectives
 	if cold {
-		mark = placeholderCold
+		b = append(b, `,"ColdStart":1`...)
+		directives = coldDirectives
 	}
-	attrs := [...]slog.Attr{
-		slog.String("Service", h.service),
-		slog.String("Operation", Operation(route, operation)),
-		slog.String("StatusClass", StatusClass(status)),
-		slog.Int("Requests", 1),
-		slog.Float64("Latency", latency),
-		slog.Int("Errors4xx", b2i(status >= 400 && status < 500)),
-		slog.Int("Errors5xx", b2i(status >= 500)),
-		slog.Int("ColdStart", 1),
-		// Last, so the writer finds it at the line's end.
-		slog.Int64(placeholderKey, r.Time.UnixMilli()*10+mark),
+	b = append(b, `,"_aws":{"Timestamp":`...)
+	b = strconv.AppendInt(b, ms, 10)
+	b = append(b, `,"CloudWatchMetrics":`...)
+	b = append(b, directives...)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string: as is when it needs no escape
+// (operation ids, route templates, service names), else by encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
 	}
-	all := attrs[:]
-	if !cold {
-		all = append(attrs[:7:7], attrs[8])
-	}
-	r.AddAttrs(all...)
-	return h.next.Handle(ctx, r)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // The placeholder member: its key is one no other member has, its value
-// the record's time in epoch milliseconds times ten, plus 1 on the cold
-// line.
-const (
-	placeholderKey        = "_aws"
-	placeholderWarm int64 = 0
-	placeholderCold int64 = 1
-)
+// the sequence number under which the record's members wait in pending.
+const placeholderKey = "_aws"
 
 var placeholder = []byte(`,"` + placeholderKey + `":`)
 
 // splicer replaces the placeholder at the end of an access line with the
-// _aws member. Lines without one pass unchanged. The JSON handler writes
-// each line with one Write, under its lock.
+// members waiting under its number. Lines without one pass unchanged. The
+// JSON handler writes each line with one Write, under its lock.
 type splicer struct {
-	w   io.Writer
-	mu  sync.Mutex
-	buf []byte
+	w       io.Writer
+	pending *sync.Map // uint64 -> *[]byte, shared with the handlers
+	mu      sync.Mutex
+	buf     []byte
 }
 
 func (s *splicer) Write(p []byte) (int, error) {
-	// A line ends `,"_aws":1234567890123}` + "\n" when it has one. A string
-	// cannot fake it: inside a JSON string every quote is escaped.
+	// A line ends `,"_aws":123}` + "\n" when it has one. A string cannot
+	// fake it: inside a JSON string every quote is escaped.
 	i := bytes.LastIndex(p, placeholder)
 	if i < 0 || !bytes.HasSuffix(p, []byte("}\n")) {
 		return s.w.Write(p)
 	}
-	v, err := strconv.ParseInt(string(p[i+len(placeholder):len(p)-2]), 10, 64)
+	seq, err := strconv.ParseUint(string(p[i+len(placeholder):len(p)-2]), 10, 64)
 	if err != nil {
 		return s.w.Write(p)
 	}
-	directives := warmDirectives
-	if v%10 == placeholderCold {
-		directives = coldDirectives
+	v, ok := s.pending.Load(seq)
+	if !ok {
+		return s.w.Write(p)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := append(s.buf[:0], p[:i+len(placeholder)]...)
-	b = append(b, `{"Timestamp":`...)
-	b = strconv.AppendInt(b, v/10, 10)
-	b = append(b, `,"CloudWatchMetrics":`...)
-	b = append(b, directives...)
-	b = append(b, "}}\n"...)
+	b := append(s.buf[:0], p[:i]...)
+	b = append(b, *v.(*[]byte)...)
+	b = append(b, "}\n"...)
 	s.buf = b
 	if _, err := s.w.Write(b); err != nil {
 		return 0, err
