@@ -22,6 +22,20 @@ import (
 // Namespace holds every metric the service writes.
 const Namespace = "typedapi"
 
+// The metric and dimension names: docs/OBSERVABILITY.md's contract, and
+// what the CDK dashboards and alarms read (cdk/stacks/emf.go, whose test
+// finds each of these literals here).
+const (
+	requests    = "Requests"
+	latencyName = "Latency"
+	errors4xx   = "Errors4xx"
+	errors5xx   = "Errors5xx"
+	coldStartN  = "ColdStart"
+	dimService  = "Service"
+	dimOp       = "Operation"
+	dimStatus   = "StatusClass"
+)
+
 // Unmatched is the Operation of a request no route matched: every bad path
 // is this one dimension value, so a burst of them cannot add dimensions.
 const Unmatched = "unmatched"
@@ -30,12 +44,12 @@ const Unmatched = "unmatched"
 // encoded at start-up (encoding/json's reflection cost 0.3 ms and 137
 // allocations of every cold start). TestAccessLineMetrics reads them back
 // as CloudWatch does. docs/OBSERVABILITY.md is the contract.
-const perRequest = `{"Namespace":"` + Namespace + `","Dimensions":[["Service","Operation"],["Service"]],` +
-	`"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"},` +
-	`{"Name":"Errors4xx","Unit":"Count"},{"Name":"Errors5xx","Unit":"Count"}]},` +
-	`{"Namespace":"` + Namespace + `","Dimensions":[["Service","StatusClass"]],"Metrics":[{"Name":"Requests","Unit":"Count"}]}`
+const perRequest = `{"Namespace":"` + Namespace + `","Dimensions":[["` + dimService + `","` + dimOp + `"],["` + dimService + `"]],` +
+	`"Metrics":[{"Name":"` + requests + `","Unit":"Count"},{"Name":"` + latencyName + `","Unit":"Milliseconds"},` +
+	`{"Name":"` + errors4xx + `","Unit":"Count"},{"Name":"` + errors5xx + `","Unit":"Count"}]},` +
+	`{"Namespace":"` + Namespace + `","Dimensions":[["` + dimService + `","` + dimStatus + `"]],"Metrics":[{"Name":"` + requests + `","Unit":"Count"}]}`
 
-const coldStart = `{"Namespace":"` + Namespace + `","Dimensions":[["Service"]],"Metrics":[{"Name":"ColdStart","Unit":"Count"}]}`
+const coldStart = `{"Namespace":"` + Namespace + `","Dimensions":[["` + dimService + `"]],"Metrics":[{"Name":"` + coldStartN + `","Unit":"Count"}]}`
 
 const (
 	warmDirectives = "[" + perRequest + "]"
@@ -126,24 +140,19 @@ var tails = sync.Pool{New: func() any { b := make([]byte, 0, 1536); return &b }}
 // them, as the JSON handler would have: one attribute through slog (the
 // placeholder) instead of nine, and the constant directives as bytes.
 func appendMembers(b []byte, service, op string, status int, latency float64, cold bool, ms int64) []byte {
-	b = append(b, `,"Service":`...)
-	b = appendString(b, service)
-	b = append(b, `,"Operation":`...)
-	b = appendString(b, op)
-	b = append(b, `,"StatusClass":"`...)
-	b = append(b, StatusClass(status)...)
-	b = append(b, `","Requests":1,"Latency":`...)
+	b = appendString(appendKey(b, dimService), service)
+	b = appendString(appendKey(b, dimOp), op)
+	b = appendString(appendKey(b, dimStatus), StatusClass(status))
+	b = append(appendKey(b, requests), '1')
 	if math.IsNaN(latency) || math.IsInf(latency, 0) {
 		latency = 0
 	}
-	b = strconv.AppendFloat(b, latency, 'g', -1, 64)
-	b = append(b, `,"Errors4xx":`...)
-	b = strconv.AppendInt(b, int64(b2i(status >= 400 && status < 500)), 10)
-	b = append(b, `,"Errors5xx":`...)
-	b = strconv.AppendInt(b, int64(b2i(status >= 500)), 10)
+	b = strconv.AppendFloat(appendKey(b, latencyName), latency, 'g', -1, 64)
+	b = strconv.AppendInt(appendKey(b, errors4xx), int64(b2i(status >= 400 && status < 500)), 10)
+	b = strconv.AppendInt(appendKey(b, errors5xx), int64(b2i(status >= 500)), 10)
 	directives := warmDirectives
 	if cold {
-		b = append(b, `,"ColdStart":1`...)
+		b = append(appendKey(b, coldStartN), '1')
 		directives = coldDirectives
 	}
 	b = append(b, `,"_aws":{"Timestamp":`...)
@@ -151,6 +160,13 @@ func appendMembers(b []byte, service, op string, status int, latency float64, co
 	b = append(b, `,"CloudWatchMetrics":`...)
 	b = append(b, directives...)
 	return append(b, '}')
+}
+
+// appendKey appends a member's key (a name above: nothing to escape).
+func appendKey(b []byte, name string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
 }
 
 // appendString appends s as a JSON string: as is when it needs no escape
