@@ -89,22 +89,8 @@ func NewApiFunction(scope constructs.Construct, id string, props ApiFunctionProp
 	props.Auth.must()
 	c := constructs.NewConstruct(scope, jsii.String(id))
 
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     o.LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-
-	// A role of our own instead of AWSLambdaBasicExecutionRole, whose
-	// logs:CreateLogGroup and logs:* on every log group are more than needed.
-	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("typedapi Lambda: the store's actions on its table, and its own log group"),
-	})
-	role.AddToPolicy(StoreStatement(props.Table))
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-		Resources: jsii.Strings(*logGroup.LogGroupArn()),
-	}))
+	logGroup, role := newLogsAndRole(c, o, "typedapi Lambda: the store's actions on its table, and its own log group",
+		StoreStatement(props.Table))
 
 	env := AppEnvironment(props.Table, o.LogLevel, props.BasePath, o.Environment)
 	maps.Copy(env, props.Auth.environment(props.AuthMode))
@@ -132,6 +118,29 @@ func NewApiFunction(scope constructs.Construct, id string, props ApiFunctionProp
 	// The policy must exist before the function can run with it.
 	fn.Node().AddDependency(role)
 	return ApiFunction{Function: fn, Role: role, LogGroup: logGroup}
+}
+
+// newLogsAndRole makes a function's log group, with retention, and its
+// role, allowed what grants says and to write to that log group. A role of
+// our own instead of AWSLambdaBasicExecutionRole, whose logs:CreateLogGroup
+// and logs:* on every log group are more than needed.
+func newLogsAndRole(c constructs.Construct, o FunctionOptions, description string, grants ...awsiam.PolicyStatement) (awslogs.LogGroup, awsiam.Role) {
+	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     o.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(description),
+	})
+	for _, g := range grants {
+		role.AddToPolicy(g)
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logGroup.LogGroupArn()),
+	}))
+	return logGroup, role
 }
 
 func (o FunctionOptions) withDefaults() FunctionOptions {

@@ -6,9 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -114,18 +112,7 @@ func suppressRestCatchAll(c constructs.IConstruct) {
 func newTokenAuthorizer(scope constructs.Construct, id, codeDir, prefix string, o FunctionOptions, auth Auth) awsapigateway.TokenAuthorizer {
 	o = o.withDefaults()
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	logGroup := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     o.LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("typedapi token authorizer: its own log group only"),
-	})
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-		Resources: jsii.Strings(*logGroup.LogGroupArn()),
-	}))
+	logGroup, role := newLogsAndRole(c, o, "typedapi token authorizer: its own log group only")
 	env := auth.environment(AuthModeJWT)
 	env["TYPEDAPI_LAMBDA_HANDLER"] = "authorizer"
 	env["TYPEDAPI_LOG_FORMAT"] = "json"
