@@ -27,7 +27,10 @@ func TestStreamingBootstrap(t *testing.T) {
 	bin := built(t, "./cmd/api")
 	api := lambdalocal.NewRuntimeAPI(30 * time.Second)
 	srv := httptest.NewServer(api)
-	defer srv.Close()
+	// Cleanups run last-in first-out: the bootstrap is killed below before
+	// the server closes, since Close waits for the bootstrap's long-polled
+	// "next" request, which only ends when the bootstrap does.
+	t.Cleanup(srv.Close)
 
 	var out logsink.Buffer
 	cmd := exec.Command(bin)
