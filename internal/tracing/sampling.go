@@ -80,7 +80,6 @@ func newSpanID() (id trace.SpanID) {
 	return id
 }
 
-
 // sampleFirst decides before any span exists: a request the sampler drops
 // skips otelhttp (its attributes, wrappers and non-recording span, the
 // bulk of tracing's cost per request) and carries only a span context,
