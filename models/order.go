@@ -98,4 +98,6 @@ type OrderQuery struct {
 	// subject). A store filters by it while reading, so a page is as full
 	// as an unfiltered one and its position as good.
 	Owner string
+	// Reuse is as in ListQuery: storage the page may hold its orders in.
+	Reuse []Order
 }

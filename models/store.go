@@ -16,6 +16,11 @@ type ListQuery struct {
 	// NamePrefix, when set, keeps only items whose name starts with it,
 	// compared case-insensitively (Unicode simple folding, see FoldName).
 	NamePrefix string
+	// Reuse, when set, is a slice the caller is done with whose storage the
+	// page may hold its items in: an export passes the page it has just
+	// sent, so paging through a table does not make a page of garbage each
+	// time. A store may ignore it.
+	Reuse []Item
 }
 
 // Page is one page of a listing of T, in id order.

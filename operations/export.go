@@ -76,7 +76,7 @@ func errExportsBusy() error {
 // deadline is moved that far ahead before each page (http.ResponseController),
 // so a long export is not cut by the server's WriteTimeout while a client
 // that stops reading is.
-func exportOf[T any](first models.Page[T], next func(ctx context.Context, after string) (models.Page[T], error),
+func exportOf[T any](first models.Page[T], next func(ctx context.Context, after string, reuse []T) (models.Page[T], error),
 	release func(), writeTimeout time.Duration, n noun,
 ) *huma.StreamResponse {
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
@@ -105,10 +105,9 @@ func exportOf[T any](first models.Page[T], next func(ctx context.Context, after 
 			if page.Next == "" {
 				return
 			}
-			after := page.Next
-			page = models.Page[T]{} // the page sent is garbage before the next is read
+			// The page sent is done with: the next one may take its storage.
 			var err error
-			page, err = next(ctx, after)
+			page, err = next(ctx, page.Next, page.Items[:0])
 			if err != nil {
 				if ctx.Err() != nil {
 					return // the client went away

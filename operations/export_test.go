@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -534,5 +535,52 @@ func TestExportCutOnLaterFailure(t *testing.T) {
 	if rec := request(failing, http.MethodGet, "/v1/items/export", ""); rec.Code != http.StatusServiceUnavailable ||
 		rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Errorf("failing at once: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// reuseStore records the capacity of the Reuse each page read was given.
+type reuseStore struct {
+	*memory.Store
+	mu   sync.Mutex
+	caps []int
+}
+
+func (s *reuseStore) List(ctx context.Context, q models.ListQuery) (models.ListPage, error) {
+	s.record(cap(q.Reuse))
+	return s.Store.List(ctx, q)
+}
+
+func (s *reuseStore) ListOrders(ctx context.Context, q models.OrderQuery) (models.Page[models.Order], error) {
+	s.record(cap(q.Reuse))
+	return s.Store.ListOrders(ctx, q)
+}
+
+func (s *reuseStore) record(c int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caps = append(s.caps, c)
+}
+
+// TestExportHandsPagesBack: both exports give the store each page they
+// have sent as Reuse for the next, which is what keeps an export of any
+// size from making a page of garbage per page (docs/PERFORMANCE.md, the
+// export's resident memory).
+func TestExportHandsPagesBack(t *testing.T) {
+	rs := &reuseStore{Store: memory.New()}
+	seedItems(t, rs.Store, 250)
+	h, _ := newHandler(t, operations.Options{}, rs)
+	cup := createdItem(t, h, `{"name":"Cup","price":100,"currency":"EUR"}`)
+	for range 201 {
+		createdOrder(t, h, cup.ID, 1)
+	}
+	for path, lines := range map[string]int{"/v1/items/export": 251, "/v1/orders/export": 201} {
+		rs.caps = nil
+		rec := request(h, http.MethodGet, path, "")
+		if rec.Code != http.StatusOK || bytes.Count(rec.Body.Bytes(), []byte("\n")) != lines {
+			t.Fatalf("%s: %d, %d lines", path, rec.Code, bytes.Count(rec.Body.Bytes(), []byte("\n")))
+		}
+		if want := []int{0, 100, 100}; !slices.Equal(rs.caps, want) {
+			t.Errorf("%s: Reuse capacities %v, want %v (the page sent handed back)", path, rs.caps, want)
+		}
 	}
 }

@@ -334,8 +334,8 @@ func (h *items) export(ctx context.Context, in *ExportItemsInput) (*huma.StreamR
 		release()
 		return nil, storeError(ctx, itemNoun, err)
 	}
-	next := func(ctx context.Context, after string) (models.ListPage, error) {
-		q.After = after
+	next := func(ctx context.Context, after string, reuse []models.Item) (models.ListPage, error) {
+		q.After, q.Reuse = after, reuse
 		return h.store.List(ctx, q)
 	}
 	return exportOf(first, next, release, h.writeTimeout, itemNoun), nil

@@ -200,8 +200,8 @@ func (h *orders) export(ctx context.Context, in *ExportOrdersInput) (*huma.Strea
 		release()
 		return nil, storeError(ctx, orderNoun, err)
 	}
-	next := func(ctx context.Context, after string) (models.Page[models.Order], error) {
-		q.After = after
+	next := func(ctx context.Context, after string, reuse []models.Order) (models.Page[models.Order], error) {
+		q.After, q.Reuse = after, reuse
 		return h.store.ListOrders(ctx, q)
 	}
 	return exportOf(first, next, release, h.writeTimeout, orderNoun), nil

@@ -127,7 +127,7 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 	prefix := models.FoldName(q.NamePrefix)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return page(s.ids, q.After, q.Limit, func(id string) (models.Item, bool) {
+	return page(s.ids, q.After, q.Limit, q.Reuse, func(id string) (models.Item, bool) {
 		item := s.items[id]
 		if q.Tag != "" && !slices.Contains(item.Tags, q.Tag) {
 			return item, false
@@ -140,8 +140,9 @@ func (s *Store) List(ctx context.Context, q models.ListQuery) (models.ListPage, 
 }
 
 // page walks the sorted ids after the position after and keeps up to limit
-// of those that match; Next is set when one more match follows.
-func page[T any](ids []string, after string, limit int, match func(id string) (T, bool)) models.Page[T] {
+// of those that match, in reuse's storage when it is large enough; Next is
+// set when one more match follows.
+func page[T any](ids []string, after string, limit int, reuse []T, match func(id string) (T, bool)) models.Page[T] {
 	start := 0
 	if after != "" {
 		start, _ = slices.BinarySearch(ids, after)
@@ -151,7 +152,11 @@ func page[T any](ids []string, after string, limit int, match func(id string) (T
 	}
 	// Sized once: grown by append, a page of 100 reallocated eight times,
 	// twice its size in garbage on every list and export page.
-	p := models.Page[T]{Items: make([]T, 0, max(0, min(limit, len(ids)-start)))}
+	n := max(0, min(limit, len(ids)-start))
+	p := models.Page[T]{Items: reuse[:0]}
+	if reuse == nil || cap(reuse) < n { // nil: an empty page is [], never nil
+		p.Items = make([]T, 0, n)
+	}
 	lastID := "" // the id of the last element kept: the next page starts after it
 	for _, id := range ids[start:] {
 		v, ok := match(id)

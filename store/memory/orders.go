@@ -81,7 +81,7 @@ func (s *Store) ListOrders(ctx context.Context, q models.OrderQuery) (models.Pag
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return page(s.orderIDs, q.After, q.Limit, func(id string) (models.Order, bool) {
+	return page(s.orderIDs, q.After, q.Limit, q.Reuse, func(id string) (models.Order, bool) {
 		order := s.orders[id]
 		if (q.ItemID != "" && order.ItemID != q.ItemID) || (q.Status != "" && order.Status != q.Status) || (q.Owner != "" && order.Owner != q.Owner) {
 			return order, false

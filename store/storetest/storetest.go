@@ -534,6 +534,20 @@ func testPagination(t *testing.T, s Store) {
 			for i := range got {
 				requireSame(t, got[i], want[i])
 			}
+			// An export hands each page back as Reuse: the pages must hold
+			// the same items whether a store takes that storage or not.
+			var reuse []models.Item
+			reused := collectPages(t, limit, func(after string) (models.ListPage, error) {
+				page, err := s.List(ctx(t), models.ListQuery{Limit: limit, After: after, Reuse: reuse})
+				reuse = page.Items[:0]
+				return page, err
+			}, func(it models.Item) string { return it.ID })
+			if !slices.Equal(ids(reused), ids(want)) {
+				t.Fatalf("pages read with Reuse hold %v, want %v", ids(reused), ids(want))
+			}
+			for i := range reused {
+				requireSame(t, reused[i], want[i])
+			}
 		})
 	}
 	empty, err := s.List(ctx(t), models.ListQuery{Limit: 5, After: want[len(want)-1].ID})
