@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -61,6 +62,12 @@ func haveValgrind() error {
 	return nil
 }
 
+// callgrindDir, when set (-callgrind-dir), keeps each run's callgrind
+// profile there as NAME-init.out and NAME-first.out, for
+// callgrind_annotate: which functions the difference between two
+// bootstraps is made of.
+var callgrindDir string
+
 var collected = regexp.MustCompile(`Collected : ([0-9]+)`)
 
 // callgrind counts one run of s's bootstrap, with one retry: valgrind
@@ -84,12 +91,22 @@ func callgrindOnce(ctx context.Context, s *subject, event []byte) (int64, error)
 	defer rt.close()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", s.bin)
+	outFile := "/dev/null"
+	if callgrindDir != "" {
+		stage := "init"
+		if event != nil {
+			stage = "first"
+		}
+		outFile = filepath.Join(callgrindDir, s.name+"-"+stage+".out")
+	}
+	cmd := exec.CommandContext(ctx, "valgrind", "--tool=callgrind", "--callgrind-out-file="+outFile, s.bin)
 	// The environment the emulator gives a bootstrap (lambdatest.Start),
 	// with this stand-in's address.
 	cmd.Env = append(lambdatest.HostEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_REGION=us-east-1",
 		"AWS_LAMBDA_RUNTIME_API="+rt.addr, "GOMAXPROCS=1")
-	cmd.Env = append(cmd.Env, withGODEBUG(s.env, "asyncpreemptoff=1")...)
+	// cpu.all=off keeps the runtime off RDTSCP and the SIMD paths, which
+	// valgrind cannot run on some CPUs (SIGILL); every bootstrap runs so.
+	cmd.Env = append(cmd.Env, withGODEBUG(s.env, "asyncpreemptoff=1,cpu.all=off")...)
 	out, _ := cmd.CombinedOutput() // the bootstrap exits non-zero when refused
 	m := collected.FindSubmatch(out)
 	if m == nil {

@@ -23,6 +23,8 @@
 //	go run ./internal/lambdatest/coldstart -env GOGC=50     # try a setting on ours
 //	go run ./internal/lambdatest/coldstart -against ../old  # and another checkout's bootstrap
 //	go run ./internal/lambdatest/coldstart -n 1 -instructions   # needs valgrind
+//	go run ./internal/lambdatest/coldstart -n 1 -instructions -against DIR -callgrind-dir /tmp/cg
+//	                                          # then callgrind_annotate --inclusive=yes /tmp/cg/typedapi-init.out
 //
 // It prints numbers; it asserts nothing (see docs/PERFORMANCE.md).
 package main
@@ -66,6 +68,7 @@ func main() {
 	flag.Var(&env, "env", "KEY=VALUE for our bootstrap's environment, e.g. GOGC=50 (repeatable)")
 	against := flag.String("against", "", "also measure ./cmd/api of this other checkout (e.g. a git worktree of an older commit), as \"before\"")
 	instructions := flag.Bool("instructions", false, "also count each bootstrap's instructions to its first event request and first answer (valgrind)")
+	flag.StringVar(&callgrindDir, "callgrind-dir", "", "with -instructions, keep each callgrind profile in this directory (for callgrind_annotate)")
 	flag.Parse()
 	if err := run(*n, *warm, *inittrace, *instructions, env, *against); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
