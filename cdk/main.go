@@ -87,7 +87,9 @@ func run(props *awscdk.AppProps) error {
 		return err
 	}
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
-	if err := stacks.BuildBootstrap(root, arch, codeDir); err != nil {
+	// -c tracing=true links the OpenTelemetry SDK into the bootstrap, for a
+	// function given OTEL_* settings and a collector (docs/OBSERVABILITY.md).
+	if err := stacks.BuildBootstrap(root, arch, codeDir, ctx("tracing") == "true"); err != nil {
 		return err
 	}
 	// No account or region: the stacks are environment-agnostic, so synth

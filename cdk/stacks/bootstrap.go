@@ -45,13 +45,16 @@ func GoArch(arch Arch) string {
 // BuildBootstrap compiles the app (./cmd/api) into outDir/bootstrap for the
 // provided.al2023 runtime: static (CGO_ENABLED=0), without the legacy go1.x
 // RPC mode (lambda.norpc), trimmed and stripped, since size is cold-start
-// time. outDir then holds only the bootstrap, so it is the whole asset.
-func BuildBootstrap(repoRoot string, arch Arch, outDir string) error {
+// time. Without tracing it also leaves the OpenTelemetry SDK out
+// (notracing): a function that exports no spans does not load it on every
+// cold start (docs/OBSERVABILITY.md). outDir then holds only the bootstrap,
+// so it is the whole asset.
+func BuildBootstrap(repoRoot string, arch Arch, outDir string, tracing bool) error {
 	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return err
 	}
 	// G204: the command and its flags are fixed; only the output path varies.
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", //nolint:gosec // see above
+	cmd := exec.Command("go", "build", "-tags", BootstrapTags(tracing), "-trimpath", "-ldflags=-s -w", //nolint:gosec // see above
 		"-o", filepath.Join(outDir, "bootstrap"), "./cmd/api")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+GoArch(arch), "CGO_ENABLED=0")
@@ -61,4 +64,12 @@ func BuildBootstrap(repoRoot string, arch Arch, outDir string) error {
 		return fmt.Errorf("build the Lambda bootstrap (GOARCH=%s): %w\n%s", GoArch(arch), err, out.String())
 	}
 	return nil
+}
+
+// BootstrapTags are the build tags of the Lambda bootstrap.
+func BootstrapTags(tracing bool) string {
+	if tracing {
+		return "lambda.norpc"
+	}
+	return "lambda.norpc,notracing"
 }

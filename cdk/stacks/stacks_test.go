@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"debug/buildinfo"
 	"debug/elf"
 	"fmt"
 	"go/ast"
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(tmp)
 		codeDir = filepath.Join(tmp, "arm64")
-		if err := BuildBootstrap(repoRoot, ArchARM64, codeDir); err != nil {
+		if err := BuildBootstrap(repoRoot, ArchARM64, codeDir, false); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -634,6 +635,25 @@ func TestBuildBootstrap(t *testing.T) {
 	}
 	if f.Section(".symtab") != nil {
 		t.Error("bootstrap has a symbol table; want it stripped (-s -w)")
+	}
+	// Without -c tracing=true the OpenTelemetry SDK and otelhttp are not
+	// linked at all: the module list the Go linker records says so.
+	info, err := buildinfo.ReadFile(filepath.Join(codeDir, "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-tags" && s.Value != BootstrapTags(false) {
+			t.Errorf("bootstrap built with tags %q, want %q", s.Value, BootstrapTags(false))
+		}
+	}
+	for _, d := range info.Deps {
+		if d.Path == "go.opentelemetry.io/otel/sdk" || strings.HasPrefix(d.Path, "go.opentelemetry.io/contrib/") {
+			t.Errorf("a bootstrap without tracing links %s", d.Path)
+		}
+	}
+	if BootstrapTags(true) != "lambda.norpc" {
+		t.Errorf("BootstrapTags(true) = %q: tracing needs the SDK, so no notracing tag", BootstrapTags(true))
 	}
 }
 

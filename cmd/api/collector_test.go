@@ -156,7 +156,7 @@ func TestCollectorLambda(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	if err := lambdatest.BuildBootstrap(ctx, "../..", "./cmd/api", bootstrap); err != nil {
+	if err := lambdatest.BuildBootstrap(ctx, "../..", "./cmd/api", bootstrap, lambdatest.TracingTags); err != nil {
 		t.Fatal(err)
 	}
 	// A Lambda bootstrap refuses to start without auth configured: off,

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.opentelemetry.io/otel"
-
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/logwriter"
@@ -252,9 +250,8 @@ func runServe(ctx context.Context, cfg config.Config, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	// The DynamoDB store takes its tracer provider from OpenTelemetry's
-	// global when it is built (below): this process's, on or off.
-	otel.SetTracerProvider(tr.TracerProvider())
+	// Setup made tr OpenTelemetry's global provider, which the DynamoDB
+	// store (built below) takes: this process's, on or off.
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -55,11 +55,20 @@ func FindEmulator() (string, error) {
 	return "", fmt.Errorf("%s not found on PATH or in the Go bin directory: run scripts/setup", EmulatorBinary)
 }
 
+// The build tags of a Lambda bootstrap. DeployedTags are the CDK app's
+// default (cdk/stacks.BootstrapTags: no RPC runtime, no OpenTelemetry SDK);
+// TracingTags its build with -c tracing=true, which links the SDK.
+const (
+	DeployedTags = "lambda.norpc,notracing"
+	TracingTags  = "lambda.norpc"
+)
+
 // BuildBootstrap compiles the main package pkg (e.g. "./cmd/api") in
-// module directory dir into out exactly as it is deployed: static, for
-// Linux on this machine's architecture, without the RPC runtime, stripped.
-func BuildBootstrap(ctx context.Context, dir, pkg, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+// module directory dir into out as it is deployed with these build tags
+// (DeployedTags or TracingTags): static, for Linux on this machine's
+// architecture, stripped.
+func BuildBootstrap(ctx context.Context, dir, pkg, out, tags string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

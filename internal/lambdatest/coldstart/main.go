@@ -12,7 +12,10 @@
 //   - peak RSS: VmHWM of the bootstrap after -warm invocations;
 //   - the stripped binary's size.
 //
-// With -inittrace it also runs our bootstrap once with GODEBUG=inittrace=1
+// Ours is built as the CDK app deploys it by default (lambda.norpc and
+// notracing); -traced also measures it built with -c tracing=true's tags,
+// which link the OpenTelemetry SDK, as "traced" (tracing stays off: no
+// OTEL_* is set). With -inittrace it also runs our bootstrap once with GODEBUG=inittrace=1
 // and lists the package initialisers that cost the most. With
 // -instructions it also counts, under valgrind, the instructions each
 // bootstrap runs to its first request for an event and to its first
@@ -22,6 +25,7 @@
 //	go run ./internal/lambdatest/coldstart -n 20 -warm 200 -inittrace
 //	go run ./internal/lambdatest/coldstart -env GOGC=50     # try a setting on ours
 //	go run ./internal/lambdatest/coldstart -against ../old  # and another checkout's bootstrap
+//	go run ./internal/lambdatest/coldstart -traced          # and ours with the OpenTelemetry SDK linked
 //	go run ./internal/lambdatest/coldstart -n 1 -instructions   # needs valgrind
 //	go run ./internal/lambdatest/coldstart -n 1 -instructions -against DIR -callgrind-dir /tmp/cg
 //	                                          # then callgrind_annotate --inclusive=yes /tmp/cg/typedapi-init.out
@@ -53,6 +57,7 @@ import (
 type subject struct {
 	name, pkg, bin string
 	dir            string // the module to build pkg in; ours when empty
+	tags           string // build tags; lambdatest.DeployedTags when empty
 	env            []string
 	size           int64
 	cold, init     []time.Duration
@@ -66,11 +71,12 @@ func main() {
 	inittrace := flag.Bool("inittrace", false, "also list our costliest package initialisers (GODEBUG=inittrace=1)")
 	var env envList
 	flag.Var(&env, "env", "KEY=VALUE for our bootstrap's environment, e.g. GOGC=50 (repeatable)")
+	traced := flag.Bool("traced", false, "also measure ./cmd/api built with the OpenTelemetry SDK linked (tracing off), as \"traced\"")
 	against := flag.String("against", "", "also measure ./cmd/api of this other checkout (e.g. a git worktree of an older commit), as \"before\"")
 	instructions := flag.Bool("instructions", false, "also count each bootstrap's instructions to its first event request and first answer (valgrind)")
 	flag.StringVar(&callgrindDir, "callgrind-dir", "", "with -instructions, keep each callgrind profile in this directory (for callgrind_annotate)")
 	flag.Parse()
-	if err := run(*n, *warm, *inittrace, *instructions, env, *against); err != nil {
+	if err := run(*n, *warm, *inittrace, *instructions, *traced, env, *against); err != nil {
 		fmt.Fprintln(os.Stderr, "coldstart:", err)
 		os.Exit(1)
 	}
@@ -88,7 +94,7 @@ func (e *envList) Set(kv string) error {
 	return nil
 }
 
-func run(n, warm int, inittrace, instructions bool, env []string, against string) error {
+func run(n, warm int, inittrace, instructions, traced bool, env []string, against string) error {
 	if n < 1 || n > 1000 || warm < 1 || warm > 100000 {
 		return errors.New("-n must be 1..1000 and -warm 1..100000")
 	}
@@ -118,6 +124,9 @@ func run(n, warm int, inittrace, instructions bool, env []string, against string
 		{name: "hello", pkg: "./internal/lambdatest/testdata/hello"},
 		{name: "barehuma", pkg: "./internal/lambdatest/testdata/barehuma"},
 	}
+	if traced {
+		subjects = append(subjects, &subject{name: "traced", pkg: "./cmd/api", tags: lambdatest.TracingTags, env: append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)})
+	}
 	if against != "" {
 		subjects = append(subjects, &subject{name: "before", pkg: "./cmd/api", dir: against, env: append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)})
 	}
@@ -125,7 +134,7 @@ func run(n, warm int, inittrace, instructions bool, env []string, against string
 	for _, s := range subjects {
 		s.bin = filepath.Join(dir, s.name, "bootstrap")
 		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		err := lambdatest.BuildBootstrap(bctx, cmp.Or(s.dir, root), s.pkg, s.bin)
+		err := lambdatest.BuildBootstrap(bctx, cmp.Or(s.dir, root), s.pkg, s.bin, cmp.Or(s.tags, lambdatest.DeployedTags))
 		cancel()
 		if err != nil {
 			return err
@@ -253,12 +262,26 @@ func report(subjects []*subject) {
 	}
 	fmt.Println("(RSS: the largest VmHWM, peak resident set, of any run)")
 	fmt.Println()
+	byName := map[string]*subject{}
+	for _, s := range subjects {
+		byName[s.name] = s
+	}
+	ratio := func(a, b *subject) {
+		fmt.Printf("ratio %s/%s: cold p50 %.2fx, init p50 %.2fx, warm p50 %.2fx\n", a.name, b.name,
+			float64(pct(a.cold, 50))/float64(pct(b.cold, 50)),
+			float64(pct(a.init, 50))/float64(pct(b.init, 50)),
+			float64(pct(a.warm, 50))/float64(pct(b.warm, 50)))
+	}
 	for _, a := range subjects {
 		if b := subjects[1]; a != b {
-			fmt.Printf("ratio %s/%s: cold p50 %.2fx, init p50 %.2fx, warm p50 %.2fx\n", a.name, b.name,
-				float64(pct(a.cold, 50))/float64(pct(b.cold, 50)),
-				float64(pct(a.init, 50))/float64(pct(b.init, 50)),
-				float64(pct(a.warm, 50))/float64(pct(b.warm, 50)))
+			ratio(a, b)
+		}
+	}
+	// The comparisons the targets name (docs/PERFORMANCE.md): ours against
+	// bare Huma, the SDK linked against not, ours against another checkout.
+	for _, p := range [][2]string{{"typedapi", "barehuma"}, {"traced", "typedapi"}, {"typedapi", "before"}, {"traced", "before"}} {
+		if a, b := byName[p[0]], byName[p[1]]; a != nil && b != nil {
+			ratio(a, b)
 		}
 	}
 }
