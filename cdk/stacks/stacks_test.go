@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -654,6 +655,21 @@ func TestBuildBootstrap(t *testing.T) {
 	}
 	if BootstrapTags(true) != "lambda.norpc" {
 		t.Errorf("BootstrapTags(true) = %q: tracing needs the SDK, so no notracing tag", BootstrapTags(true))
+	}
+}
+
+// The app's Lambda tests build their bootstraps with internal/lambdatest's
+// copies of these tags (this module cannot import the app's): reading them
+// from its source keeps the two equal.
+func TestBootstrapTagsMatchLambdaTests(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot, "internal", "lambdatest", "rie.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tags := range map[string]string{"DefaultTags": BootstrapTags(false), "TracingTags": BootstrapTags(true)} {
+		if !regexp.MustCompile(`\b` + name + `\s*=\s*"` + regexp.QuoteMeta(tags) + `"`).Match(src) {
+			t.Errorf("internal/lambdatest.%s is not %q (BootstrapTags): change both together", name, tags)
+		}
 	}
 }
 

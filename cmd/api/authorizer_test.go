@@ -40,7 +40,7 @@ func TestAuthorizerBinary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	if err := lambdatest.BuildBootstrap(ctx, "../..", "./cmd/api", bootstrap, lambdatest.DeployedTags); err != nil {
+	if err := lambdatest.BuildBootstrap(ctx, "../..", "./cmd/api", bootstrap, lambdatest.DefaultTags); err != nil {
 		t.Fatal(err)
 	}
 	em, err := lambdatest.Start(ctx, lambdatest.Options{Emulator: rie, Bootstrap: bootstrap, Env: []string{

@@ -42,18 +42,18 @@ func TestLambdaBuildLeavesOutTheCredentialChain(t *testing.T) {
 	}
 }
 
-// The CDK app's default bootstrap (DeployedTags) links none of the
+// The CDK app's default bootstrap (DefaultTags) links none of the
 // OpenTelemetry SDK or its contrib instrumentation; the tracing build does.
-func TestDeployedBuildLeavesOutTheTracingSDK(t *testing.T) {
+func TestDefaultBuildLeavesOutTheTracingSDK(t *testing.T) {
 	sdk := []string{
 		"go.opentelemetry.io/otel/sdk/trace",
 		"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
 		"github.com/felixge/httpsnoop",
 	}
-	deployed, traced := deps(t, "-tags", DeployedTags), deps(t, "-tags", TracingTags)
+	deployed, traced := deps(t, "-tags", DefaultTags), deps(t, "-tags", TracingTags)
 	for _, p := range sdk {
 		if slices.Contains(deployed, p) {
-			t.Errorf("the deployed build (-tags %s) links %s", DeployedTags, p)
+			t.Errorf("the default Lambda build (-tags %s) links %s", DefaultTags, p)
 		}
 		if !slices.Contains(traced, p) {
 			t.Errorf("the tracing build (-tags %s) does not link %s", TracingTags, p)

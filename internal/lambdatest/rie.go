@@ -55,17 +55,18 @@ func FindEmulator() (string, error) {
 	return "", fmt.Errorf("%s not found on PATH or in the Go bin directory: run scripts/setup", EmulatorBinary)
 }
 
-// The build tags of a Lambda bootstrap. DeployedTags are the CDK app's
-// default (cdk/stacks.BootstrapTags: no RPC runtime, no OpenTelemetry SDK);
-// TracingTags its build with -c tracing=true, which links the SDK.
+// The build tags of a Lambda bootstrap, as the CDK app builds it
+// (cdk/stacks.BootstrapTags, whose test holds the two equal): DefaultTags
+// without the RPC runtime and the OpenTelemetry SDK; TracingTags its build
+// with -c tracing=true, which links the SDK.
 const (
-	DeployedTags = "lambda.norpc,notracing"
-	TracingTags  = "lambda.norpc"
+	DefaultTags = "lambda.norpc,notracing"
+	TracingTags = "lambda.norpc"
 )
 
 // BuildBootstrap compiles the main package pkg (e.g. "./cmd/api") in
 // module directory dir into out as it is deployed with these build tags
-// (DeployedTags or TracingTags): static, for Linux on this machine's
+// (DefaultTags or TracingTags): static, for Linux on this machine's
 // architecture, stripped.
 func BuildBootstrap(ctx context.Context, dir, pkg, out, tags string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-trimpath", "-ldflags=-s -w", "-o", out, pkg)

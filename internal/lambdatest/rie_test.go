@@ -65,7 +65,7 @@ func built(t *testing.T, pkg string) string {
 	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg), "bootstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := BuildBootstrap(ctx, "../..", pkg, out, DeployedTags); err != nil {
+	if err := BuildBootstrap(ctx, "../..", pkg, out, DefaultTags); err != nil {
 		t.Fatal(err)
 	}
 	bootstrap[pkg] = out

@@ -16,7 +16,8 @@ import (
 
 // In a notracing build, an environment that asks for traces gets none and
 // one warning that names the build; the off path still reads traceparent,
-// so the caller's trace id reaches the access line and the DynamoDB calls.
+// so the caller's trace id reaches the request's context (and from there
+// the access line).
 func TestNoSDKBuild(t *testing.T) {
 	var logs bytes.Buffer
 	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}

@@ -4,7 +4,8 @@
 // standard OTEL_* variables. Off (the default) it makes no spans: a valid
 // incoming traceparent is still read, so its trace id is logged and passed on.
 // The SDK's part is in sdk.go; a build with the notracing tag (the CDK app's
-// default Lambda bootstrap) has nosdk.go instead, links no SDK and stays off.
+// default Lambda bootstrap) has nosdk.go instead, links no SDK and stays off;
+// there the trace id is logged but not sent on to DynamoDB.
 // docs/OBSERVABILITY.md says what is emitted and what it costs.
 package tracing
 

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// traced is the SDK's client as it is in a build without tracing
-// (internal/tracing's nosdk.go): no client spans, nothing of otelhttp linked.
+// traced, in a build with the notracing tag (internal/tracing/nosdk.go),
+// leaves the AWS SDK's HTTP client as it is: no client spans, no
+// traceparent header, nothing of otelhttp linked.
 func traced(c aws.HTTPClient, _ trace.TracerProvider) aws.HTTPClient { return c }

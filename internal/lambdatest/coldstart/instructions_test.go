@@ -18,7 +18,7 @@ func TestRuntimeAPIStandIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if err := lambdatest.BuildBootstrap(ctx, "../../..", "./internal/lambdatest/testdata/hello", bin, lambdatest.DeployedTags); err != nil {
+	if err := lambdatest.BuildBootstrap(ctx, "../../..", "./internal/lambdatest/testdata/hello", bin, lambdatest.DefaultTags); err != nil {
 		t.Fatal(err)
 	}
 	events, err := requestEvents()

@@ -57,7 +57,7 @@ import (
 type subject struct {
 	name, pkg, bin string
 	dir            string // the module to build pkg in; ours when empty
-	tags           string // build tags; lambdatest.DeployedTags when empty
+	tags           string // build tags; lambdatest.DefaultTags when empty
 	env            []string
 	size           int64
 	cold, init     []time.Duration
@@ -134,7 +134,7 @@ func run(n, warm int, inittrace, instructions, traced bool, env []string, agains
 	for _, s := range subjects {
 		s.bin = filepath.Join(dir, s.name, "bootstrap")
 		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		err := lambdatest.BuildBootstrap(bctx, cmp.Or(s.dir, root), s.pkg, s.bin, cmp.Or(s.tags, lambdatest.DeployedTags))
+		err := lambdatest.BuildBootstrap(bctx, cmp.Or(s.dir, root), s.pkg, s.bin, cmp.Or(s.tags, lambdatest.DefaultTags))
 		cancel()
 		if err != nil {
 			return err
