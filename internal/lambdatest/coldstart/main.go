@@ -117,18 +117,20 @@ func run(n, warm int, inittrace, instructions, traced bool, env []string, agains
 	}
 	defer os.RemoveAll(dir)
 
+	// Auth off, explicitly (on Lambda it never defaults to off), so the
+	// POST measured is the same work as before auth existed; every build
+	// of ./cmd/api below shares this environment (read only).
+	ours := append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)
 	subjects := []*subject{
-		// Auth off, explicitly (on Lambda it never defaults to off), so
-		// the POST measured is the same work as before auth existed.
-		{name: "typedapi", pkg: "./cmd/api", env: append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)},
+		{name: "typedapi", pkg: "./cmd/api", env: ours},
 		{name: "hello", pkg: "./internal/lambdatest/testdata/hello"},
 		{name: "barehuma", pkg: "./internal/lambdatest/testdata/barehuma"},
 	}
 	if traced {
-		subjects = append(subjects, &subject{name: "traced", pkg: "./cmd/api", tags: lambdatest.TracingTags, env: append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)})
+		subjects = append(subjects, &subject{name: "traced", pkg: "./cmd/api", tags: lambdatest.TracingTags, env: ours})
 	}
 	if against != "" {
-		subjects = append(subjects, &subject{name: "before", pkg: "./cmd/api", dir: against, env: append([]string{"TYPEDAPI_AUTH_MODE=off"}, env...)})
+		subjects = append(subjects, &subject{name: "before", pkg: "./cmd/api", dir: against, env: ours})
 	}
 	ctx := context.Background()
 	for _, s := range subjects {
