@@ -6,7 +6,6 @@
 package emf
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -61,24 +60,25 @@ const (
 // is. service is the Service dimension's value.
 //
 // The metric members are written here as bytes, not as slog attributes:
-// the record carries one short placeholder as its last member, and the
-// writer below puts the members (and the constant _aws directives) in its
-// place. docs/PERFORMANCE.md has what that saves.
+// an access line is formatted by a JSON handler of its own into a buffer
+// (the two come from a pool), and the members and the constant _aws
+// directives are appended before its closing brace. docs/PERFORMANCE.md
+// has what that saves.
 func New(w io.Writer, service string, opts *slog.HandlerOptions) slog.Handler {
-	pending := new(sync.Map)
-	return &handler{next: slog.NewJSONHandler(&splicer{w: w, pending: pending}, opts), service: service,
-		started: new(atomic.Bool), seq: new(atomic.Uint64), pending: pending}
+	out := &lockedWriter{w: w}
+	build := func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
+	return &handler{next: build(out), out: out, build: build, lines: newLines(build),
+		service: appendString(appendKey(nil, dimService), service), started: new(atomic.Bool)}
 }
 
 type handler struct {
-	next    slog.Handler
-	service string
-	started *atomic.Bool // shared by the handlers WithAttrs makes
+	next    slog.Handler  // every record but access lines, straight to out
+	out     *lockedWriter // shared by the handlers WithAttrs makes
+	build   func(io.Writer) slog.Handler
+	lines   *sync.Pool   // of *line, each with a handler from build
+	service []byte       // the Service member, encoded once
+	started *atomic.Bool // shared, as out is
 	grouped bool         // under WithGroup members would not be top level
-	// seq numbers the records whose metric members wait in pending for
-	// the splicer; shared, as started is.
-	seq     *atomic.Uint64
-	pending *sync.Map
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
@@ -86,6 +86,8 @@ func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
 	c.next = h.next.WithAttrs(as)
+	c.build = func(w io.Writer) slog.Handler { return h.build(w).WithAttrs(as) }
+	c.lines = newLines(c.build)
 	return &c
 }
 
@@ -119,28 +121,66 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if status < 0 {
 		return h.next.Handle(ctx, r) // not an access line after all
 	}
-	cold := h.started.CompareAndSwap(false, true)
-	tail := tails.Get().(*[]byte)
-	*tail = appendMembers((*tail)[:0], h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
-	seq := h.seq.Add(1)
-	h.pending.Store(seq, tail)
-	r.AddAttrs(slog.Uint64(placeholderKey, seq)) // last, so the writer finds it at the line's end
-	err := h.next.Handle(ctx, r)
-	h.pending.Delete(seq)
-	if cap(*tail) <= 4<<10 {
-		tails.Put(tail)
+	l := h.lines.Get().(*line)
+	defer l.release(h.lines)
+	l.b = l.b[:0]
+	if err := l.h.Handle(ctx, r); err != nil {
+		return err
 	}
+	// The JSON handler ends each line with "}\n": the members go before it.
+	if end := len(l.b) - 2; end > 0 && l.b[end] == '}' && l.b[end+1] == '\n' {
+		cold := h.started.CompareAndSwap(false, true)
+		l.b = appendMembers(l.b[:end], h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
+		l.b = append(l.b, '}', '\n')
+	}
+	_, err := h.out.Write(l.b)
 	return err
 }
 
-// tails keeps the buffers the metric members are written into.
-var tails = sync.Pool{New: func() any { b := make([]byte, 0, 1536); return &b }}
+// line is a buffer and a JSON handler that writes into it.
+type line struct {
+	b []byte
+	h slog.Handler
+}
+
+func (l *line) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+// release returns l to pool, unless one huge line grew it.
+func (l *line) release(pool *sync.Pool) {
+	if cap(l.b) <= 8<<10 {
+		pool.Put(l)
+	}
+}
+
+func newLines(build func(io.Writer) slog.Handler) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		l := &line{b: make([]byte, 0, 2048)}
+		l.h = build(l)
+		return l
+	}}
+}
+
+// lockedWriter keeps lines whole on the shared writer: each pooled
+// handler holds a lock of its own, which orders nothing between them.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}
 
 // appendMembers writes the metric members and the _aws member that names
-// them, as the JSON handler would have: one attribute through slog (the
-// placeholder) instead of nine, and the constant directives as bytes.
-func appendMembers(b []byte, service, op string, status int, latency float64, cold bool, ms int64) []byte {
-	b = appendString(appendKey(b, dimService), service)
+// them, as the JSON handler would have: bytes rather than nine attributes
+// through slog, and the constant directives as they are.
+func appendMembers(b []byte, service []byte, op string, status int, latency float64, cold bool, ms int64) []byte {
+	b = append(b, service...)
 	b = appendString(appendKey(b, dimOp), op)
 	b = appendString(appendKey(b, dimStatus), StatusClass(status))
 	b = append(appendKey(b, requests), '1')
@@ -148,8 +188,8 @@ func appendMembers(b []byte, service, op string, status int, latency float64, co
 		latency = 0
 	}
 	b = strconv.AppendFloat(appendKey(b, latencyName), latency, 'g', -1, 64)
-	b = strconv.AppendInt(appendKey(b, errors4xx), int64(b2i(status >= 400 && status < 500)), 10)
-	b = strconv.AppendInt(appendKey(b, errors5xx), int64(b2i(status >= 500)), 10)
+	b = append(appendKey(b, errors4xx), digit(status >= 400 && status < 500))
+	b = append(appendKey(b, errors5xx), digit(status >= 500))
 	directives := warmDirectives
 	if cold {
 		b = append(appendKey(b, coldStartN), '1')
@@ -173,7 +213,7 @@ func appendKey(b []byte, name string) []byte {
 // (operation ids, route templates, service names), else by encoding/json.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if escaped[s[i]] {
 			q, _ := json.Marshal(s)
 			return append(b, q...)
 		}
@@ -183,48 +223,13 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// The placeholder member: its key is one no other member has, its value
-// the sequence number under which the record's members wait in pending.
-const placeholderKey = "_aws"
-
-var placeholder = []byte(`,"` + placeholderKey + `":`)
-
-// splicer replaces the placeholder at the end of an access line with the
-// members waiting under its number. Lines without one pass unchanged. The
-// JSON handler writes each line with one Write, under its lock.
-type splicer struct {
-	w       io.Writer
-	pending *sync.Map // uint64 -> *[]byte, shared with the handlers
-	mu      sync.Mutex
-	buf     []byte
-}
-
-func (s *splicer) Write(p []byte) (int, error) {
-	// A line ends `,"_aws":123}` + "\n" when it has one. A string cannot
-	// fake it: inside a JSON string every quote is escaped.
-	i := bytes.LastIndex(p, placeholder)
-	if i < 0 || !bytes.HasSuffix(p, []byte("}\n")) {
-		return s.w.Write(p)
+// escaped marks the bytes encoding/json would not write as they are.
+var escaped = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
 	}
-	seq, err := strconv.ParseUint(string(p[i+len(placeholder):len(p)-2]), 10, 64)
-	if err != nil {
-		return s.w.Write(p)
-	}
-	v, ok := s.pending.Load(seq)
-	if !ok {
-		return s.w.Write(p)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := append(s.buf[:0], p[:i]...)
-	b = append(b, *v.(*[]byte)...)
-	b = append(b, "}\n"...)
-	s.buf = b
-	if _, err := s.w.Write(b); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+	return t
+}()
 
 // Operation is the Operation dimension: the operation id, else the route
 // template (pages such as /docs), else Unmatched. Each comes from the route
@@ -257,9 +262,10 @@ func StatusClass(status int) string {
 	}
 }
 
-func b2i(b bool) int {
+// digit is a Count of 1 or 0.
+func digit(b bool) byte {
 	if b {
-		return 1
+		return '1'
 	}
-	return 0
+	return '0'
 }

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,6 +157,110 @@ func TestExtractRejects(t *testing.T) {
 	}
 }
 
+// TestWithAttrs: attributes a logger carries reach access lines as well as
+// other lines, and the metrics stay top level after them.
+func TestWithAttrs(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "s", nil)).With("region", "eu-west-1").With("build", "b7")
+	accessLine(t, l, "/v1/items/{id}", "get-item", 200, 2)
+	l.Info("other")
+	ls := lines(t, &buf)
+	if len(ls) != 2 {
+		t.Fatalf("%d lines, want 2: %s", len(ls), buf.Bytes())
+	}
+	for i, ln := range ls {
+		var m map[string]any
+		if err := json.Unmarshal(ln, &m); err != nil || m["region"] != "eu-west-1" || m["build"] != "b7" {
+			t.Errorf("line %d lost the logger's attributes: %s (%v)", i, ln, err)
+		}
+	}
+	data, err := emf.Extract(ls[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := find(t, data, "Latency", map[string]string{"Service": "s", "Operation": "get-item"}); d.Value != 2 {
+		t.Errorf("latency %v, want 2", d.Value)
+	}
+}
+
+// TestNamesEscaped: a service name or an operation that JSON must escape
+// still gives a valid line whose dimensions read back as given.
+func TestNamesEscaped(t *testing.T) {
+	for _, name := range []string{`a"b`, `<svc>&`, "tab\there", "é", `back\slash`} {
+		var buf bytes.Buffer
+		l := slog.New(emf.New(&buf, name, nil))
+		accessLine(t, l, "/r", name, 200, 1)
+		data, err := emf.Extract(bytes.TrimSpace(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", name, err, buf.Bytes())
+		}
+		find(t, data, "Requests", map[string]string{"Service": name, "Operation": name})
+	}
+}
+
+// TestConcurrentLinesWhole: access lines and other lines written from many
+// goroutines at once reach the writer whole, one per Write, each with its
+// own request's metrics (run with -race).
+func TestConcurrentLinesWhole(t *testing.T) {
+	w := &writes{}
+	l := slog.New(emf.New(w, "s", nil))
+	const goroutines, each = 8, 200
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := "op-" + strconv.Itoa(g)
+			for i := range each {
+				accessLine(t, l, "/r", op, 200+g, float64(i))
+				l.Info("other", "g", g)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(w.lines) != 2*goroutines*each {
+		t.Fatalf("%d writes, want %d", len(w.lines), 2*goroutines*each)
+	}
+	for _, ln := range w.lines {
+		var m map[string]any
+		if err := json.Unmarshal(ln, &m); err != nil || !bytes.HasSuffix(ln, []byte("}\n")) || bytes.Count(ln, []byte("\n")) != 1 {
+			t.Fatalf("not one whole JSON line: %q (%v)", ln, err)
+		}
+		if m["msg"] != middleware.AccessMessage {
+			continue
+		}
+		data, err := emf.Extract(ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "op-" + strconv.Itoa(int(m["status"].(float64))-200)
+		if m["operation"] != want {
+			t.Fatalf("line mixed up: %s", ln)
+		}
+		if d := find(t, data, "Latency", map[string]string{"Service": "s", "Operation": want}); d.Value != m["duration_ms"] {
+			t.Fatalf("latency %v on a line that logged %v: %s", d.Value, m["duration_ms"], ln)
+		}
+	}
+}
+
+// writes records each Write, and fails the test on overlapping ones.
+type writes struct {
+	busy  atomic.Bool
+	mu    sync.Mutex
+	lines [][]byte
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	if !w.busy.CompareAndSwap(false, true) {
+		panic("overlapping writes")
+	}
+	defer w.busy.Store(false)
+	w.mu.Lock()
+	w.lines = append(w.lines, bytes.Clone(p))
+	w.mu.Unlock()
+	return len(p), nil
+}
+
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestMetricsOffWithText: the handler is never installed for text logs
@@ -167,9 +274,10 @@ func TestGroupedRecordsUntouched(t *testing.T) {
 	}
 }
 
-// TestPlaceholderNotForged: a value that spells the placeholder is escaped
-// by the JSON handler, so only the handler's own member is replaced.
-func TestPlaceholderNotForged(t *testing.T) {
+// TestMembersNotForged: a value that spells the _aws member is escaped by
+// the JSON handler: it neither gives another line metrics nor spoils the
+// access line's.
+func TestMembersNotForged(t *testing.T) {
 	var buf bytes.Buffer
 	l := slog.New(emf.New(&buf, "s", nil))
 	forged := `x","_aws":17}`
