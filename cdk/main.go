@@ -39,21 +39,42 @@ func main() {
 func run(props *awscdk.AppProps) error {
 	app := awscdk.NewApp(props)
 	ctx := func(key string) string {
-		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok {
+		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+		case nil:
+			return ""
+		case string:
 			return v
+		default: // cdk.json may hold true or 4 where -c gives "true" or "4"
+			return fmt.Sprint(v)
 		}
-		return ""
+	}
+	// The switches, checked before anything is built: a typo such as
+	// -c tracing=yes is an error, not a silent "off".
+	flag := map[string]bool{}
+	for _, key := range []string{"dev", "cognito", "tracing", "streamingUrl", "cursorSecret"} {
+		switch v := ctx(key); v {
+		case "", "false":
+		case "true":
+			flag[key] = true
+		default:
+			return fmt.Errorf("context %s=%q: want true or false", key, v)
+		}
+	}
+	var arch stacks.Arch
+	switch v := ctx("arch"); v {
+	case "", string(stacks.ArchARM64):
+		arch = stacks.ArchARM64
+	case string(stacks.ArchX86):
+		arch = stacks.ArchX86
+	default:
+		return fmt.Errorf("context arch=%q: want %s or %s", v, stacks.ArchARM64, stacks.ArchX86)
 	}
 	root, err := stacks.RepoRoot(".")
 	if err != nil {
 		return err
 	}
-	arch := stacks.ArchARM64
-	if ctx("arch") == string(stacks.ArchX86) {
-		arch = stacks.ArchX86
-	}
 	table := stacks.ItemsTableProps{}
-	if ctx("dev") == "true" {
+	if flag["dev"] {
 		table = stacks.ItemsTableProps{DeletionProtection: jsii.Bool(false), Disposable: true}
 	}
 	spec, err := stacks.ReadSpec(stacks.SpecFile(root))
@@ -62,7 +83,7 @@ func run(props *awscdk.AppProps) error {
 	}
 	// Secure by default: no stack without a token issuer.
 	auth := stacks.Auth{Issuer: ctx("authIssuer"), Audience: ctx("authAudience"), ScopePrefix: ctx("authScopePrefix")}
-	if ctx("cognito") == "true" {
+	if flag["cognito"] {
 		if auth.Issuer != "" || auth.Audience != "" {
 			return fmt.Errorf("set either -c cognito=true or -c authIssuer/authAudience, not both")
 		}
@@ -89,18 +110,18 @@ func run(props *awscdk.AppProps) error {
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
 	// -c tracing=true links the OpenTelemetry SDK into the bootstrap, for a
 	// function given OTEL_* settings and a collector (docs/OBSERVABILITY.md).
-	if err := stacks.BuildBootstrap(root, arch, codeDir, ctx("tracing") == "true"); err != nil {
+	if err := stacks.BuildBootstrap(root, arch, codeDir, flag["tracing"]); err != nil {
 		return err
 	}
 	// No account or region: the stacks are environment-agnostic, so synth
 	// needs no credentials; deploy takes them from the CLI's profile.
 	fn := stacks.FunctionOptions{Arch: arch}
 	var streaming *stacks.StreamingURLOptions
-	if ctx("streamingUrl") == "true" {
+	if flag["streamingUrl"] {
 		streaming = &stacks.StreamingURLOptions{}
 	}
 	stacks.NewServerlessStack(app, "Typedapi", &stacks.ServerlessStackProps{
-		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: ctx("cursorSecret") == "true",
+		Function: fn, Table: table, CodeDir: codeDir, CursorSecret: flag["cursorSecret"],
 		Spec: spec, Auth: auth, Observability: obs, StreamingURL: streaming,
 	})
 	stacks.NewMigrationExampleStack(app, "TypedapiMigrationExample", &stacks.MigrationExampleProps{
