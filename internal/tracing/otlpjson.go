@@ -4,8 +4,12 @@ package tracing
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/hex"
+	"math"
+	"slices"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -29,143 +33,264 @@ func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	if len(spans) == 0 {
 		return nil
 	}
-	body, err := json.Marshal(exportRequestJSON(spans))
-	if err != nil {
-		return err
-	}
-	return e.client.post(ctx, body)
+	return e.client.post(ctx, marshalExport(spans))
 }
 
-type (
-	jExport struct {
-		ResourceSpans []jResourceSpans `json:"resourceSpans"`
-	}
-	jResourceSpans struct {
-		Resource   jResource     `json:"resource"`
-		ScopeSpans []jScopeSpans `json:"scopeSpans"`
-		SchemaURL  string        `json:"schemaUrl,omitempty"`
-	}
-	jResource struct {
-		Attributes []jKV `json:"attributes"`
-	}
-	jScopeSpans struct {
-		Scope     jScope  `json:"scope"`
-		Spans     []jSpan `json:"spans"`
-		SchemaURL string  `json:"schemaUrl,omitempty"`
-	}
-	jScope struct {
-		Name    string `json:"name"`
-		Version string `json:"version,omitempty"`
-	}
-	jSpan struct {
-		TraceID                string   `json:"traceId"`
-		SpanID                 string   `json:"spanId"`
-		TraceState             string   `json:"traceState,omitempty"`
-		ParentSpanID           string   `json:"parentSpanId,omitempty"`
-		Flags                  uint32   `json:"flags,omitempty"`
-		Name                   string   `json:"name"`
-		Kind                   int      `json:"kind"`
-		StartTimeUnixNano      string   `json:"startTimeUnixNano"`
-		EndTimeUnixNano        string   `json:"endTimeUnixNano"`
-		Attributes             []jKV    `json:"attributes,omitempty"`
-		DroppedAttributesCount int      `json:"droppedAttributesCount,omitempty"`
-		Events                 []jEvent `json:"events,omitempty"`
-		Links                  []jLink  `json:"links,omitempty"`
-		Status                 jStatus  `json:"status"`
-	}
-	jEvent struct {
-		TimeUnixNano string `json:"timeUnixNano"`
-		Name         string `json:"name"`
-		Attributes   []jKV  `json:"attributes,omitempty"`
-	}
-	jLink struct {
-		TraceID    string `json:"traceId"`
-		SpanID     string `json:"spanId"`
-		TraceState string `json:"traceState,omitempty"`
-		Attributes []jKV  `json:"attributes,omitempty"`
-	}
-	jStatus struct {
-		Code    int    `json:"code,omitempty"`
-		Message string `json:"message,omitempty"`
-	}
-	jKV struct {
-		Key   string `json:"key"`
-		Value jValue `json:"value"`
-	}
-	jValue struct {
-		StringValue *string  `json:"stringValue,omitempty"`
-		BoolValue   *bool    `json:"boolValue,omitempty"`
-		IntValue    *string  `json:"intValue,omitempty"`
-		DoubleValue *float64 `json:"doubleValue,omitempty"`
-		ArrayValue  *jArray  `json:"arrayValue,omitempty"`
-	}
-	jArray struct {
-		Values []jValue `json:"values"`
-	}
-)
-
-// exportRequestJSON groups spans by resource and scope, as OTLP nests them.
-func exportRequestJSON(spans []sdktrace.ReadOnlySpan) jExport {
-	type scopeKey struct {
-		res   *resource.Resource
+// marshalExport is the request body for spans, grouped by resource and
+// scope as OTLP nests them. It is appended directly: encoding/json's
+// reflection over a mirror of the protocol's structs, and jsontext's
+// checked tokens, each cost several times as much per span
+// (docs/PERFORMANCE.md). Strings go through jsontext.AppendQuote, so
+// text that is not UTF-8 (a header a client sent) is written with U+FFFD
+// rather than failing the batch.
+func marshalExport(spans []sdktrace.ReadOnlySpan) []byte {
+	type scope struct {
 		scope instrumentation.Scope
+		spans []sdktrace.ReadOnlySpan
 	}
-	var out jExport
-	resIdx := map[*resource.Resource]int{}
-	scopeIdx := map[scopeKey]int{}
+	type group struct {
+		res    *resource.Resource
+		scopes []scope
+	}
+	var groups []group
 	for _, s := range spans {
-		res := s.Resource()
-		ri, ok := resIdx[res]
-		if !ok {
-			ri = len(out.ResourceSpans)
-			resIdx[res] = ri
-			out.ResourceSpans = append(out.ResourceSpans, jResourceSpans{Resource: jResource{Attributes: kvs(res.Attributes())}, SchemaURL: res.SchemaURL()})
+		gi := slices.IndexFunc(groups, func(g group) bool { return g.res == s.Resource() })
+		if gi < 0 {
+			gi, groups = len(groups), append(groups, group{res: s.Resource()})
 		}
+		g := &groups[gi]
 		sc := s.InstrumentationScope()
-		k := scopeKey{res, instrumentation.Scope{Name: sc.Name, Version: sc.Version, SchemaURL: sc.SchemaURL}}
-		si, ok := scopeIdx[k]
-		if !ok {
-			si = len(out.ResourceSpans[ri].ScopeSpans)
-			scopeIdx[k] = si
-			out.ResourceSpans[ri].ScopeSpans = append(out.ResourceSpans[ri].ScopeSpans, jScopeSpans{Scope: jScope{Name: sc.Name, Version: sc.Version}, SchemaURL: sc.SchemaURL})
+		si := slices.IndexFunc(g.scopes, func(x scope) bool {
+			return x.scope.Name == sc.Name && x.scope.Version == sc.Version && x.scope.SchemaURL == sc.SchemaURL
+		})
+		if si < 0 {
+			si, g.scopes = len(g.scopes), append(g.scopes, scope{scope: sc})
 		}
-		ss := &out.ResourceSpans[ri].ScopeSpans[si]
-		ss.Spans = append(ss.Spans, span(s))
+		g.scopes[si].spans = append(g.scopes[si].spans, s)
 	}
-	return out
+
+	w := otlpWriter{b: make([]byte, 0, 1024*len(spans))}
+	w.open("")
+	w.openArray("resourceSpans")
+	for _, g := range groups {
+		w.open("")
+		w.open("resource")
+		w.attributes("attributes", g.res.Attributes(), true)
+		w.close()
+		w.openArray("scopeSpans")
+		for _, sc := range g.scopes {
+			w.open("")
+			w.open("scope")
+			w.str("name", sc.scope.Name, true)
+			w.str("version", sc.scope.Version, false)
+			w.close()
+			w.openArray("spans")
+			for _, s := range sc.spans {
+				w.span(s)
+			}
+			w.closeArray()
+			w.str("schemaUrl", sc.scope.SchemaURL, false)
+			w.close()
+		}
+		w.closeArray()
+		w.str("schemaUrl", g.res.SchemaURL(), false)
+		w.close()
+	}
+	w.closeArray()
+	w.close()
+	return w.b
 }
 
-func span(s sdktrace.ReadOnlySpan) jSpan {
+// otlpWriter appends OTLP/JSON: ids in hex, 64-bit integers as strings,
+// enums as numbers. Keys are the protocol's names, which need no escape.
+type otlpWriter struct{ b []byte }
+
+// sep writes the comma before a member or an element, unless it is the
+// first of its object or array, or the value of the key just written.
+func (w *otlpWriter) sep() {
+	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' && w.b[n-1] != ':' {
+		w.b = append(w.b, ',')
+	}
+}
+
+func (w *otlpWriter) key(k string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+}
+
+// open begins an object: the value of key, or an element when key is "".
+func (w *otlpWriter) open(key string) {
+	if key != "" {
+		w.key(key)
+	} else {
+		w.sep()
+	}
+	w.b = append(w.b, '{')
+}
+
+func (w *otlpWriter) close() { w.b = append(w.b, '}') }
+
+func (w *otlpWriter) openArray(key string) {
+	w.key(key)
+	w.b = append(w.b, '[')
+}
+
+func (w *otlpWriter) closeArray() { w.b = append(w.b, ']') }
+
+// str writes a string member; an empty one only when always.
+func (w *otlpWriter) str(key, v string, always bool) {
+	if v != "" || always {
+		w.key(key)
+		w.b, _ = jsontext.AppendQuote(w.b, v) // the error only reports a U+FFFD written
+	}
+}
+
+// int writes a number member unless it is 0.
+func (w *otlpWriter) int(key string, n int64) {
+	if n != 0 {
+		w.key(key)
+		w.b = strconv.AppendInt(w.b, n, 10)
+	}
+}
+
+// quotedInt writes a 64-bit integer member as OTLP/JSON does, a string.
+func (w *otlpWriter) quotedInt(key string, n int64) {
+	w.key(key)
+	w.b = append(w.b, '"')
+	w.b = strconv.AppendInt(w.b, n, 10)
+	w.b = append(w.b, '"')
+}
+
+func (w *otlpWriter) hex(key string, id []byte) {
+	w.key(key)
+	w.b = append(w.b, '"')
+	w.b = hex.AppendEncode(w.b, id)
+	w.b = append(w.b, '"')
+}
+
+func (w *otlpWriter) span(s sdktrace.ReadOnlySpan) {
 	sc := s.SpanContext()
-	js := jSpan{
-		TraceID:                sc.TraceID().String(),
-		SpanID:                 sc.SpanID().String(),
-		TraceState:             sc.TraceState().String(),
-		Flags:                  uint32(sc.TraceFlags()),
-		Name:                   s.Name(),
-		Kind:                   int(s.SpanKind()), // the API's kinds share OTLP's numbers
-		StartTimeUnixNano:      nanos(s.StartTime().UnixNano()),
-		EndTimeUnixNano:        nanos(s.EndTime().UnixNano()),
-		Attributes:             kvs(s.Attributes()),
-		DroppedAttributesCount: s.DroppedAttributes(),
-		Status:                 jStatus{Code: statusCode(s.Status().Code), Message: s.Status().Description},
-	}
+	tid, sid := sc.TraceID(), sc.SpanID()
+	w.open("")
+	w.hex("traceId", tid[:])
+	w.hex("spanId", sid[:])
+	w.str("traceState", sc.TraceState().String(), false)
 	if p := s.Parent(); p.HasSpanID() {
-		js.ParentSpanID = p.SpanID().String()
+		psid := p.SpanID()
+		w.hex("parentSpanId", psid[:])
 	}
-	for _, e := range s.Events() {
-		js.Events = append(js.Events, jEvent{TimeUnixNano: nanos(e.Time.UnixNano()), Name: e.Name, Attributes: kvs(e.Attributes)})
+	w.int("flags", int64(sc.TraceFlags()))
+	w.str("name", s.Name(), true)
+	w.key("kind")
+	w.b = strconv.AppendInt(w.b, int64(s.SpanKind()), 10) // the API's kinds share OTLP's numbers
+	w.quotedInt("startTimeUnixNano", s.StartTime().UnixNano())
+	w.quotedInt("endTimeUnixNano", s.EndTime().UnixNano())
+	w.attributes("attributes", s.Attributes(), false)
+	w.int("droppedAttributesCount", int64(s.DroppedAttributes()))
+	if events := s.Events(); len(events) > 0 {
+		w.openArray("events")
+		for _, e := range events {
+			w.open("")
+			w.quotedInt("timeUnixNano", e.Time.UnixNano())
+			w.str("name", e.Name, true)
+			w.attributes("attributes", e.Attributes, false)
+			w.close()
+		}
+		w.closeArray()
 	}
-	for _, l := range s.Links() {
-		js.Links = append(js.Links, jLink{TraceID: l.SpanContext.TraceID().String(), SpanID: l.SpanContext.SpanID().String(),
-			TraceState: l.SpanContext.TraceState().String(), Attributes: kvs(l.Attributes)})
+	if links := s.Links(); len(links) > 0 {
+		w.openArray("links")
+		for _, l := range links {
+			ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+			w.open("")
+			w.hex("traceId", ltid[:])
+			w.hex("spanId", lsid[:])
+			w.str("traceState", l.SpanContext.TraceState().String(), false)
+			w.attributes("attributes", l.Attributes, false)
+			w.close()
+		}
+		w.closeArray()
 	}
-	return js
+	w.open("status")
+	w.int("code", statusCode(s.Status().Code))
+	w.str("message", s.Status().Description, false)
+	w.close()
+	w.close()
+}
+
+// attributes writes the key/value list; an empty one only when always.
+func (w *otlpWriter) attributes(key string, as []attribute.KeyValue, always bool) {
+	if len(as) == 0 && !always {
+		return
+	}
+	w.openArray(key)
+	for _, a := range as {
+		w.open("")
+		w.str("key", string(a.Key), true)
+		w.key("value")
+		w.value(a.Value)
+		w.close()
+	}
+	w.closeArray()
+}
+
+// value writes an AnyValue object.
+func (w *otlpWriter) value(v attribute.Value) {
+	w.open("")
+	switch v.Type() {
+	case attribute.BOOL:
+		w.key("boolValue")
+		w.b = strconv.AppendBool(w.b, v.AsBool())
+	case attribute.INT64:
+		w.quotedInt("intValue", v.AsInt64())
+	case attribute.FLOAT64:
+		w.double(v.AsFloat64())
+	case attribute.BOOLSLICE:
+		w.array(len(v.AsBoolSlice()), func(i int) attribute.Value { return attribute.BoolValue(v.AsBoolSlice()[i]) })
+	case attribute.INT64SLICE:
+		w.array(len(v.AsInt64Slice()), func(i int) attribute.Value { return attribute.Int64Value(v.AsInt64Slice()[i]) })
+	case attribute.FLOAT64SLICE:
+		w.array(len(v.AsFloat64Slice()), func(i int) attribute.Value { return attribute.Float64Value(v.AsFloat64Slice()[i]) })
+	case attribute.STRINGSLICE:
+		w.array(len(v.AsStringSlice()), func(i int) attribute.Value { return attribute.StringValue(v.AsStringSlice()[i]) })
+	default: // attribute.STRING, and any kind added later as its text
+		w.str("stringValue", v.String(), true)
+	}
+	w.close()
+}
+
+// double writes a doubleValue member: a number, or for what JSON has no
+// number for, the protobuf JSON mapping's "NaN", "Infinity", "-Infinity".
+func (w *otlpWriter) double(f float64) {
+	switch {
+	case math.IsNaN(f):
+		w.str("doubleValue", "NaN", true)
+	case math.IsInf(f, 1):
+		w.str("doubleValue", "Infinity", true)
+	case math.IsInf(f, -1):
+		w.str("doubleValue", "-Infinity", true)
+	default:
+		w.key("doubleValue")
+		w.b = strconv.AppendFloat(w.b, f, 'g', -1, 64)
+	}
+}
+
+// array writes an arrayValue member of n values.
+func (w *otlpWriter) array(n int, at func(int) attribute.Value) {
+	w.open("arrayValue")
+	w.openArray("values")
+	for i := range n {
+		w.value(at(i))
+	}
+	w.closeArray()
+	w.close()
 }
 
 // statusCode maps the API's codes (Unset 0, Error 1, Ok 2) to OTLP's
 // (UNSET 0, OK 1, ERROR 2).
-func statusCode(c codes.Code) int {
+func statusCode(c codes.Code) int64 {
 	switch c {
 	case codes.Ok:
 		return 1
@@ -173,62 +298,5 @@ func statusCode(c codes.Code) int {
 		return 2
 	default:
 		return 0
-	}
-}
-
-func nanos(n int64) string { return strconv.FormatInt(n, 10) }
-
-func kvs(as []attribute.KeyValue) []jKV {
-	if len(as) == 0 {
-		return nil
-	}
-	out := make([]jKV, 0, len(as))
-	for _, a := range as {
-		out = append(out, jKV{Key: string(a.Key), Value: value(a.Value)})
-	}
-	return out
-}
-
-func value(v attribute.Value) jValue {
-	switch v.Type() {
-	case attribute.BOOL:
-		b := v.AsBool()
-		return jValue{BoolValue: &b}
-	case attribute.INT64:
-		s := strconv.FormatInt(v.AsInt64(), 10)
-		return jValue{IntValue: &s}
-	case attribute.FLOAT64:
-		f := v.AsFloat64()
-		return jValue{DoubleValue: &f}
-	case attribute.BOOLSLICE:
-		var vs []jValue
-		for _, b := range v.AsBoolSlice() {
-			vs = append(vs, value(attribute.BoolValue(b)))
-		}
-		return jValue{ArrayValue: &jArray{Values: vs}}
-	case attribute.INT64SLICE:
-		var vs []jValue
-		for _, n := range v.AsInt64Slice() {
-			vs = append(vs, value(attribute.Int64Value(n)))
-		}
-		return jValue{ArrayValue: &jArray{Values: vs}}
-	case attribute.FLOAT64SLICE:
-		var vs []jValue
-		for _, f := range v.AsFloat64Slice() {
-			vs = append(vs, value(attribute.Float64Value(f)))
-		}
-		return jValue{ArrayValue: &jArray{Values: vs}}
-	case attribute.STRINGSLICE:
-		var vs []jValue
-		for _, s := range v.AsStringSlice() {
-			vs = append(vs, value(attribute.StringValue(s)))
-		}
-		return jValue{ArrayValue: &jArray{Values: vs}}
-	case attribute.STRING:
-		s := v.AsString()
-		return jValue{StringValue: &s}
-	default:
-		s := v.String()
-		return jValue{StringValue: &s}
 	}
 }
