@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -38,14 +39,24 @@ func main() {
 // passes (cdk.json, -c).
 func run(props *awscdk.AppProps) error {
 	app := awscdk.NewApp(props)
+	// cdk.json holds JSON: true or 4 where -c gives "true" or "4". Any
+	// other JSON value (a list, an object) is refused, below, by name.
+	var badContext error
 	ctx := func(key string) string {
 		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
 		case nil:
 			return ""
 		case string:
 			return v
-		default: // cdk.json may hold true or 4 where -c gives "true" or "4"
-			return fmt.Sprint(v)
+		case bool:
+			return strconv.FormatBool(v)
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			if badContext == nil {
+				badContext = fmt.Errorf("context %s: want a string, a number, true or false; got %T", key, v)
+			}
+			return ""
 		}
 	}
 	// The switches, checked before anything is built: a typo such as
@@ -107,6 +118,9 @@ func run(props *awscdk.AppProps) error {
 	if err != nil {
 		return err
 	}
+	if badContext != nil {
+		return badContext
+	}
 	codeDir := filepath.Join(root, "cdk", ".build", string(arch))
 	// -c tracing=true links the OpenTelemetry SDK into the bootstrap, for a
 	// function given OTEL_* settings and a collector (docs/OBSERVABILITY.md).
@@ -134,6 +148,9 @@ func run(props *awscdk.AppProps) error {
 		RepoRoot: root, Table: table, Arch: arch, CertificateArn: ctx("certificateArn"), Auth: auth,
 		Observability: obs, Scaling: scaling,
 	})
+	if badContext != nil { // a key read after the build
+		return badContext
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil

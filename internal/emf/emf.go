@@ -83,6 +83,8 @@ type handler struct {
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
+// WithAttrs makes a pool of its own, whose handlers carry as: a logger made
+// with With once, as cmd/api's are, not one per request.
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
 	c.next = h.next.WithAttrs(as)
@@ -131,6 +133,9 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if end := len(l.b) - 2; end > 0 && l.b[end] == '}' && l.b[end+1] == '\n' {
 		cold := h.started.CompareAndSwap(false, true)
 		l.b = appendMembers(l.b[:end], h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
+		if l.b[end-1] == '{' { // an empty object (a ReplaceAttr dropped all): no comma first
+			l.b = append(l.b[:end], l.b[end+1:]...)
+		}
 		l.b = append(l.b, '}', '\n')
 	}
 	_, err := h.out.Write(l.b)

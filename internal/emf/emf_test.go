@@ -198,6 +198,20 @@ func TestNamesEscaped(t *testing.T) {
 	}
 }
 
+// TestEmptyLine: when a ReplaceAttr leaves the JSON handler an empty
+// object, the metrics alone make a valid line.
+func TestEmptyLine(t *testing.T) {
+	var buf bytes.Buffer
+	drop := func([]string, slog.Attr) slog.Attr { return slog.Attr{} }
+	l := slog.New(emf.New(&buf, "s", &slog.HandlerOptions{ReplaceAttr: drop}))
+	accessLine(t, l, "/r", "op", 200, 1)
+	data, err := emf.Extract(bytes.TrimSpace(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("%v: %s", err, buf.Bytes())
+	}
+	find(t, data, "Requests", map[string]string{"Service": "s", "Operation": "op"})
+}
+
 // TestConcurrentLinesWhole: access lines and other lines written from many
 // goroutines at once reach the writer whole, one per Write, each with its
 // own request's metrics (run with -race).

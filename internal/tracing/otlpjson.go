@@ -248,14 +248,19 @@ func (w *otlpWriter) value(v attribute.Value) {
 	case attribute.FLOAT64:
 		w.double(v.AsFloat64())
 	case attribute.BOOLSLICE:
-		w.array(len(v.AsBoolSlice()), func(i int) attribute.Value { return attribute.BoolValue(v.AsBoolSlice()[i]) })
+		bs := v.AsBoolSlice() // each call copies the slice
+		w.array(len(bs), func(i int) attribute.Value { return attribute.BoolValue(bs[i]) })
 	case attribute.INT64SLICE:
-		w.array(len(v.AsInt64Slice()), func(i int) attribute.Value { return attribute.Int64Value(v.AsInt64Slice()[i]) })
+		ns := v.AsInt64Slice()
+		w.array(len(ns), func(i int) attribute.Value { return attribute.Int64Value(ns[i]) })
 	case attribute.FLOAT64SLICE:
-		w.array(len(v.AsFloat64Slice()), func(i int) attribute.Value { return attribute.Float64Value(v.AsFloat64Slice()[i]) })
+		fs := v.AsFloat64Slice()
+		w.array(len(fs), func(i int) attribute.Value { return attribute.Float64Value(fs[i]) })
 	case attribute.STRINGSLICE:
-		w.array(len(v.AsStringSlice()), func(i int) attribute.Value { return attribute.StringValue(v.AsStringSlice()[i]) })
-	default: // attribute.STRING, and any kind added later as its text
+		ss := v.AsStringSlice()
+		w.array(len(ss), func(i int) attribute.Value { return attribute.StringValue(ss[i]) })
+	default: // STRING; the attribute kinds without an OTLP counterpart here (none
+		// that otelhttp or the SDK's resource sets) are written as their text
 		w.str("stringValue", v.String(), true)
 	}
 	w.close()

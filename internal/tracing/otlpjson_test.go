@@ -5,6 +5,8 @@ package tracing
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,56 @@ func TestExportJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(body), `{"key":"user_agent.original","value":{"stringValue":"curl/8.`+"\uFFFD"+`"}}`) {
 		t.Errorf("invalid UTF-8 not replaced: %s", body)
+	}
+}
+
+// richSpans use every part of the protocol the exporter writes: each
+// attribute type (an empty slice, a string that is not UTF-8), events,
+// links, a parent, trace state, both status codes, two resources and three
+// scopes.
+func richSpans() []sdktrace.ReadOnlySpan {
+	r1 := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0", attribute.String("service.name", "a<b>&\"c"))
+	r2 := resource.NewSchemaless()
+	t0 := time.Unix(1_796_500_000, 123)
+	ts, _ := trace.ParseTraceState("k1=v1,k2=v2")
+	sc := func(i byte) trace.SpanContext {
+		return trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{i, 2}, SpanID: trace.SpanID{i, 3}, TraceFlags: trace.FlagsSampled, TraceState: ts})
+	}
+	all := []attribute.KeyValue{attribute.Bool("b", true), attribute.Int64("i", -9007199254740993), attribute.Float64("f", 1.5e-7),
+		attribute.String("s", "x\x00y\xffz\u2028"), attribute.BoolSlice("bs", []bool{true, false}), attribute.Int64Slice("is", []int64{1, 2}),
+		attribute.Float64Slice("fs", []float64{0.1, 2}), attribute.StringSlice("ss", []string{"p", ""}), attribute.StringSlice("empty", nil)}
+	stubs := tracetest.SpanStubs{
+		{Name: "one", SpanContext: sc(1), Parent: sc(9), SpanKind: trace.SpanKindClient, StartTime: t0, EndTime: t0.Add(time.Second),
+			Attributes: all, DroppedAttributes: 3,
+			Events: []sdktrace.Event{{Name: "ev", Time: t0, Attributes: all[:2]}, {Name: "ev2", Time: t0}},
+			Links:  []sdktrace.Link{{SpanContext: sc(7), Attributes: all[3:4]}, {SpanContext: sc(8)}},
+			Status: sdktrace.Status{Code: codes.Error, Description: "boom"}, Resource: r1,
+			InstrumentationScope: instrumentation.Scope{Name: "x", Version: "1", SchemaURL: "https://s"}},
+		{Name: "two", SpanContext: sc(2), SpanKind: trace.SpanKindServer, StartTime: t0, EndTime: t0,
+			Status: sdktrace.Status{Code: codes.Ok}, Resource: r2, InstrumentationScope: instrumentation.Scope{Name: "y"}},
+		{Name: "three", SpanContext: sc(3), StartTime: t0, EndTime: t0, Resource: r1, InstrumentationScope: instrumentation.Scope{Name: "x", Version: "1", SchemaURL: "https://s"}},
+		{Name: "four", SpanContext: sc(4), StartTime: t0, EndTime: t0, Resource: r1, InstrumentationScope: instrumentation.Scope{Name: "z"}},
+	}
+	return stubs.Snapshots()
+}
+
+// TestExportJSONGolden: the body for richSpans decodes to testdata/export.json,
+// member by member (its invalid UTF-8 as U+FFFD).
+func TestExportJSONGolden(t *testing.T) {
+	want, err := os.ReadFile("testdata/export.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, exp any
+	if err := json.Unmarshal(marshalExport(richSpans()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, exp) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		t.Errorf("export body differs from testdata/export.json:\n%s", g)
 	}
 }
 
