@@ -7,13 +7,14 @@ package emf
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/typedapi/typedapi/internal/middleware"
 )
@@ -214,27 +215,12 @@ func appendKey(b []byte, name string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendString appends s as a JSON string: as is when it needs no escape
-// (operation ids, route templates, service names), else by encoding/json.
+// appendString appends s as a JSON string, by the same quoting the trace
+// exporter uses (invalid UTF-8 as U+FFFD, which the error only reports).
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if escaped[s[i]] {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	b, _ = jsontext.AppendQuote(b, s)
+	return b
 }
-
-// escaped marks the bytes encoding/json would not write as they are.
-var escaped = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
-	}
-	return t
-}()
 
 // Operation is the Operation dimension: the operation id, else the route
 // template (pages such as /docs), else Unmatched. Each comes from the route
