@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -89,10 +88,7 @@ func newSpanID() (id trace.SpanID) {
 // DynamoDB calls (which the same sampler then drops) still name its trace.
 func sampleFirst(sampler sdktrace.Sampler, traced, untraced http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if _, ok := r.Header["Traceparent"]; ok {
-			ctx = Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
-		}
+		ctx := extract(r.Context(), r.Header)
 		parent := trace.SpanContextFromContext(ctx)
 		tid := parent.TraceID()
 		if !parent.IsValid() {

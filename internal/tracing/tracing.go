@@ -131,14 +131,48 @@ func (t *Tracing) Flush(ctx context.Context) {
 func (t *Tracing) Handler(next http.Handler) http.Handler {
 	if !t.On() {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, ok := r.Header["Traceparent"]; ok {
-				r = r.WithContext(Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+			if ctx := extract(r.Context(), r.Header); ctx != r.Context() {
+				r = r.WithContext(ctx)
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 	return t.sdkHandler(next)
 }
+
+// extract reads the W3C trace context a request sent, if any: ctx itself
+// when it sent none, or none that is valid.
+func extract(ctx context.Context, h http.Header) context.Context {
+	if _, ok := h["Traceparent"]; !ok {
+		return ctx
+	}
+	return Propagator.Extract(ctx, headerCarrier(h))
+}
+
+// headerCarrier is propagation.HeaderCarrier, but for the two W3C headers
+// it looks up their canonical names itself: http.Header.Get canonicalises
+// the propagator's lowercase names, a new string on each call, and that was
+// a fifth of what reading a traceparent cost (docs/PERFORMANCE.md).
+type headerCarrier http.Header
+
+func (c headerCarrier) Get(key string) string {
+	var vs []string
+	switch key {
+	case "traceparent":
+		vs = c["Traceparent"]
+	case "tracestate":
+		vs = c["Tracestate"]
+	default:
+		return http.Header(c).Get(key)
+	}
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+func (c headerCarrier) Set(key, value string) { http.Header(c).Set(key, value) }
+func (c headerCarrier) Keys() []string        { return propagation.HeaderCarrier(c).Keys() }
 
 // dropLog counts dropped spans and says so at most once per period, with
 // the count since its previous line and the latest error.
