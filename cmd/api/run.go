@@ -20,6 +20,7 @@ import (
 	"github.com/typedapi/typedapi/config"
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/logwriter"
+	"github.com/typedapi/typedapi/internal/middleware"
 	"github.com/typedapi/typedapi/internal/serve"
 	"github.com/typedapi/typedapi/internal/tracing"
 	"github.com/typedapi/typedapi/operations"
@@ -121,13 +122,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(middleware.TraceIDs(slog.NewTextHandler(w, opts)))
 	}
 	if cfg.Metrics {
-		// EMF is JSON: with text logs there are no metrics.
+		// EMF is JSON: with text logs there are no metrics. It adds
+		// trace ids itself.
 		return slog.New(emf.New(w, cfg.MetricsService, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(middleware.TraceIDs(slog.NewJSONHandler(w, opts)))
 }
 
 func buildVersion() string {

@@ -62,13 +62,14 @@ const (
 //
 // The metric members are written here as bytes, not as slog attributes:
 // an access line is formatted by a JSON handler of its own into a buffer
-// (the two come from a pool), and the members and the constant _aws
-// directives are appended before its closing brace. docs/PERFORMANCE.md
+// (the two come from a pool), and the trace id (middleware.TraceIDs, which
+// wraps every other record), the members and the constant _aws directives
+// are appended before its closing brace. docs/PERFORMANCE.md
 // has what that saves.
 func New(w io.Writer, service string, opts *slog.HandlerOptions) slog.Handler {
 	out := &lockedWriter{w: w}
 	build := func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
-	return &handler{next: build(out), out: out, build: build, lines: newLines(build),
+	return &handler{next: middleware.TraceIDs(build(out)), out: out, build: build, lines: newLines(build),
 		service: appendString(appendKey(nil, dimService), service), started: new(atomic.Bool)}
 }
 
@@ -133,7 +134,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	// The JSON handler ends each line with "}\n": the members go before it.
 	if end := len(l.b) - 2; end > 0 && l.b[end] == '}' && l.b[end+1] == '\n' {
 		cold := h.started.CompareAndSwap(false, true)
-		l.b = appendMembers(l.b[:end], h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
+		l.b = appendMembers(middleware.AppendTraceID(l.b[:end], ctx), h.service, Operation(route, operation), status, latency, cold, r.Time.UnixMilli())
 		if l.b[end-1] == '{' { // an empty object (a ReplaceAttr dropped all): no comma first
 			l.b = append(l.b[:end], l.b[end+1:]...)
 		}

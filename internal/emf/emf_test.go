@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/typedapi/typedapi/internal/emf"
 	"github.com/typedapi/typedapi/internal/middleware"
 )
@@ -312,5 +314,47 @@ func TestMembersNotForged(t *testing.T) {
 	}
 	if data, err := emf.Extract(ls[1]); err != nil || len(data) == 0 {
 		t.Errorf("access line metrics: %v %v", data, err)
+	}
+}
+
+// TestTraceID: a line logged with a context that carries a trace names it
+// once under trace_id, the access line (written as bytes here) and any
+// other line alike, also through a logger made With; a line without one
+// names none.
+func TestTraceID(t *testing.T) {
+	const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+	tid, _ := trace.TraceIDFromHex(id)
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	traced := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
+	var buf bytes.Buffer
+	l := slog.New(emf.New(&buf, "s", nil)).With("app", "a")
+	for _, ctx := range []context.Context{traced, context.Background()} {
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, middleware.AccessMessage, 0)
+		r.AddAttrs(slog.String("route", "/r"), slog.String("operation", "op"), slog.Int("status", 200), slog.Float64("duration_ms", 1))
+		if err := l.Handler().Handle(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		l.InfoContext(ctx, "other")
+	}
+	ls := lines(t, &buf)
+	if len(ls) != 4 {
+		t.Fatalf("%d lines, want 4: %s", len(ls), buf.Bytes())
+	}
+	for i, line := range ls {
+		want := ""
+		if i < 2 {
+			want = id
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got, _ := m["trace_id"].(string)
+		if got != want || bytes.Count(line, []byte(`"trace_id"`)) > 1 || m["app"] != "a" {
+			t.Errorf("line %d: trace_id %q, want %q: %s", i, got, want, line)
+		}
+	}
+	if data, err := emf.Extract(ls[0]); err != nil || len(data) == 0 {
+		t.Errorf("traced access line metrics: %v %v", data, err)
 	}
 }

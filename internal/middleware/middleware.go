@@ -202,9 +202,10 @@ func (rec *recorder) Flush() {
 const AccessMessage = "request"
 
 // AccessLog writes one line per request with stable keys: method, path,
-// route, operation, status, duration_ms, request_id, remote_ip, bytes,
-// trace_id when the request has a trace context, and whatever the runtime
-// added with AddLogAttrs.
+// route, operation, status, duration_ms, request_id, remote_ip, bytes, and
+// whatever the runtime added with AddLogAttrs. The line is logged with the
+// request's context, so a handler wrapped by TraceIDs (or the EMF one)
+// adds trace_id when the request has a trace.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +236,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				// access line never shows.
 				line := slog.NewRecord(time.Now(), level, AccessMessage, 0)
 				// One AddAttrs call, so the record grows its storage once.
-				attrs := make([]slog.Attr, 0, 13)
+				attrs := make([]slog.Attr, 0, 12)
 				client := ClientIP(r)
 				st.mu.Lock()
 				nameSpan(ctx, r.Method, st.route, st.operation, client)
@@ -251,9 +252,6 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					slog.Int64("bytes", rec.bytes),
 				)
 				st.mu.Unlock()
-				if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-					attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
-				}
 				line.AddAttrs(append(attrs, extra...)...)
 				_ = logger.Handler().Handle(ctx, line)
 			}()
